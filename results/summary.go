@@ -1,0 +1,113 @@
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Percentiles of a latency distribution, in milliseconds.
+type Percentiles struct {
+	P50  float64 `json:"p50"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// Summary is summary.json: one run of one policy on one scenario, whichever
+// world produced it. Fields a world cannot know are left zero and omitted.
+type Summary struct {
+	// What ran.
+	Kind     string `json:"kind"` // sim, load, run
+	Policy   string `json:"policy,omitempty"`
+	Scenario string `json:"scenario,omitempty"`
+	Backend  string `json:"backend,omitempty"` // simulator, local, url
+	Seed     int64  `json:"seed"`
+	// DurationSeconds is the traffic's planned length.
+	DurationSeconds float64 `json:"duration_seconds"`
+
+	// Requests.
+	Requests       int64   `json:"requests"`
+	Completed      int64   `json:"completed"`
+	Dropped        int64   `json:"dropped"`
+	ColdStarts     int64   `json:"cold_starts"`
+	ColdStartRatio float64 `json:"cold_start_ratio"`
+
+	// Latency from the intended send time (no coordinated omission).
+	Latency     Percentiles `json:"latency_ms"`
+	ColdLatency Percentiles `json:"cold_latency_ms"`
+
+	// Pods and cost.
+	PodStarts      int64   `json:"pod_starts"`
+	PodSeconds     float64 `json:"pod_seconds"`
+	IdlePodSeconds float64 `json:"idle_pod_seconds"`
+	MaxPods        int     `json:"max_pods"`
+
+	// Simulator figures.
+	SimWallSeconds       float64 `json:"sim_wall_seconds,omitempty"`
+	SimRequestsPerSecond float64 `json:"sim_requests_per_second,omitempty"`
+
+	// Load generator figures.
+	RequestedRate float64          `json:"requested_rate,omitempty"`
+	AchievedRate  float64          `json:"achieved_rate,omitempty"`
+	Errors        map[string]int64 `json:"errors,omitempty"`
+	// SentLatency is measured from the actual send time, beside Latency
+	// (from the intended time); the two differ when the generator lags.
+	SentLatency *Percentiles `json:"sent_latency_ms,omitempty"`
+	Aborted     string       `json:"aborted,omitempty"`
+	Warnings    []string     `json:"warnings,omitempty"`
+
+	// Distributions for statistical gates: [microseconds, count] buckets.
+	LatencyHistogram     [][2]int64 `json:"latency_histogram,omitempty"`
+	ColdLatencyHistogram [][2]int64 `json:"cold_latency_histogram,omitempty"`
+}
+
+// Fill sets the latency fields from the two histograms.
+func (s *Summary) Fill(all, cold *Histogram) {
+	s.Latency = all.Percentiles()
+	s.ColdLatency = cold.Percentiles()
+	s.LatencyHistogram = all.Buckets()
+	s.ColdLatencyHistogram = cold.Buckets()
+	if s.Requests > 0 {
+		s.ColdStartRatio = float64(s.ColdStarts) / float64(s.Requests)
+	}
+}
+
+// WriteJSON writes v as indented JSON to path, through a temporary file and
+// a rename so readers never see half a file.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// ReadSummary reads a summary.json.
+func ReadSummary(path string) (*Summary, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: not a summary.json: %v", path, err)
+	}
+	return &s, nil
+}
