@@ -1,0 +1,86 @@
+package scenarios
+
+import (
+	"time"
+
+	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/traffic"
+)
+
+// Scenario is one experiment: functions, the traffic sent to them, how long
+// and with which seed, the policies to compare and the SLOs to judge them by.
+// It means the same thing to the simulator, the load generator and the
+// platforms.
+type Scenario struct {
+	Name        string
+	Description string
+	// File is where the scenario was loaded from ("" when built in code).
+	File     string
+	Duration time.Duration
+	Seed     int64
+	// Functions are the revisions under test; Arrival.Function indexes them.
+	Functions []Function
+	// Traffic is the arrival stream for all functions.
+	Traffic traffic.Pattern
+	// Policies are the autoscalers to compare, each with its settings.
+	Policies []Policy
+	// Backends are where the scenario runs: "sim", "local" (and later
+	// "kubernetes").
+	Backends []string
+	// Activator bounds the request buffer in front of a revision.
+	Activator Activator
+	// SLOs are the objectives a plan or report judges runs by.
+	SLOs []SLO
+}
+
+// Function is one revision's workload and pod model.
+type Function struct {
+	Name string
+	// ContainerConcurrency is the hard in-flight limit per pod; 0 = unlimited.
+	ContainerConcurrency int
+	// MemoryMB is the pod's memory, for cost in GB-seconds.
+	MemoryMB float64
+	// Service is the per-request service time used when an arrival carries
+	// no Work of its own.
+	Service dist.Dist
+	// Startup is how long a new pod takes to become ready.
+	Startup Startup
+}
+
+// Startup is a pod's cold-start path, phase by phase. A nil phase takes no
+// time. Readiness is seen at the first probe after AppInit completes.
+type Startup struct {
+	Schedule        dist.Dist
+	ImagePull       dist.Dist
+	ContainerStart  dist.Dist
+	AppInit         dist.Dist
+	ReadinessPeriod time.Duration
+}
+
+// Policy is one autoscaler to compare.
+type Policy struct {
+	// Name is the registry name (autoscaler.Names()).
+	Name string
+	// Label tells runs of the same policy with different settings apart
+	// in reports; it defaults to Name.
+	Label    string
+	Settings map[string]string
+}
+
+// Activator bounds the buffer that holds requests while no pod has room.
+type Activator struct {
+	// QueueDepth is the most requests held per revision; more are dropped
+	// with 503. 0 means the platform default.
+	QueueDepth int
+	// Timeout is how long a request may wait for capacity before a 503.
+	// 0 means the platform default.
+	Timeout time.Duration
+}
+
+// SLO is one objective such as p99<=300ms or cold_start_ratio<=0.01.
+type SLO struct {
+	// Metric is a summary.json path: "latency_ms.p99", "cold_start_ratio", ...
+	Metric string
+	// Max is the largest acceptable value, in the metric's own unit.
+	Max float64
+}
