@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/scalebench/scalebench/loadgen"
+)
+
+// config is fn's command line.
+type config struct {
+	addr         string
+	listenFD     int
+	readyFD      int
+	instance     string
+	init         time.Duration
+	initMode     string
+	work         time.Duration
+	spin         time.Duration
+	alloc        int64
+	drainTimeout time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("fn", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address when no --listen-fd is given (loopback only)")
+	fs.IntVar(&c.listenFD, "listen-fd", 0, "inherited listening socket's file descriptor (0 = listen on --addr)")
+	fs.IntVar(&c.readyFD, "ready-fd", 0, "file descriptor to write \"ready\" to once serving (0 = none)")
+	fs.StringVar(&c.instance, "instance", "", "instance id for the "+loadgen.HeaderInstance+" header (default fn-<pid>)")
+	fs.DurationVar(&c.init, "init", 0, "initialisation time before the server is ready")
+	fs.StringVar(&c.initMode, "init-mode", "sleep", "how init time is spent: sleep or spin (CPU)")
+	fs.DurationVar(&c.work, "work", 0, "default per-request sleep (query parameter work= overrides)")
+	fs.DurationVar(&c.spin, "spin", 0, "default per-request CPU spin (query parameter spin= overrides)")
+	fs.Int64Var(&c.alloc, "alloc", 0, "default bytes allocated and touched per request (query parameter alloc= overrides)")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 30*time.Second, "longest wait for in-flight requests after SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q: fn takes flags only", fs.Arg(0))
+	}
+	if c.initMode != "sleep" && c.initMode != "spin" {
+		return c, fmt.Errorf("--init-mode: want sleep or spin, got %q", c.initMode)
+	}
+	for name, d := range map[string]time.Duration{"--init": c.init, "--work": c.work, "--spin": c.spin, "--drain-timeout": c.drainTimeout} {
+		if d < 0 {
+			return c, fmt.Errorf("%s: want a non-negative duration, got %v", name, d)
+		}
+	}
+	if c.alloc < 0 {
+		return c, fmt.Errorf("--alloc: want a non-negative byte count, got %d", c.alloc)
+	}
+	if c.listenFD == 0 {
+		host, _, err := net.SplitHostPort(c.addr)
+		if err != nil {
+			return c, fmt.Errorf("--addr: want host:port, got %q", c.addr)
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return c, fmt.Errorf("--addr: want a loopback address such as 127.0.0.1:8080, got %q", c.addr)
+		}
+	}
+	if c.instance == "" {
+		c.instance = "fn-" + strconv.Itoa(os.Getpid())
+	}
+	return c, nil
+}
+
+func main() {
+	c, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fn:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := serve(ctx, c); err != nil {
+		fmt.Fprintln(os.Stderr, "fn:", err)
+		os.Exit(1)
+	}
+}
+
+// serve spends the init time, serves until ctx ends, then drains.
+func serve(ctx context.Context, c config) error {
+	var ln net.Listener
+	var err error
+	if c.listenFD > 0 {
+		f := os.NewFile(uintptr(c.listenFD), "listener")
+		ln, err = net.FileListener(f)
+		f.Close()
+	} else {
+		ln, err = net.Listen("tcp", c.addr)
+	}
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if c.initMode == "spin" {
+		spin(c.init)
+	} else {
+		time.Sleep(c.init)
+	}
+	initTime := time.Since(start)
+
+	h := newHandler(c, initTime)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if c.readyFD > 0 {
+		// Accept is already running on the listener, so a connection made
+		// by the reader of this line is served.
+		f := os.NewFile(uintptr(c.readyFD), "ready")
+		fmt.Fprintf(f, "ready %s\n", c.instance)
+		f.Close()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), c.drainTimeout)
+	defer cancel()
+	return srv.Shutdown(dctx)
+}
+
+// handler serves /healthz and the function itself.
+type handler struct {
+	c        config
+	initMs   string
+	served   atomic.Bool
+	requests atomic.Int64
+}
+
+func newHandler(c config, initTime time.Duration) *handler {
+	return &handler{c: c, initMs: strconv.FormatFloat(float64(initTime)/float64(time.Millisecond), 'f', 3, 64)}
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "ok\n")
+		return
+	}
+	work, spinFor, alloc, err := h.requestWork(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	// The cold flag belongs to the first function request, not to probes.
+	cold := !h.served.Swap(true)
+	h.requests.Add(1)
+	if alloc > 0 {
+		touch(alloc)
+	}
+	if spinFor > 0 {
+		spin(spinFor)
+	}
+	if work > 0 {
+		t := time.NewTimer(work)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
+	hd := w.Header()
+	hd.Set(loadgen.HeaderInstance, h.c.instance)
+	hd.Set(loadgen.HeaderColdStart, strconv.FormatBool(cold))
+	hd.Set(loadgen.HeaderInitMs, h.initMs)
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, "ok\n")
+}
+
+// requestWork reads work=, spin= and alloc= from the query, falling back to
+// the flags' defaults.
+func (h *handler) requestWork(r *http.Request) (work, spinFor time.Duration, alloc int64, err error) {
+	work, spinFor, alloc = h.c.work, h.c.spin, h.c.alloc
+	if r.URL.RawQuery == "" {
+		return work, spinFor, alloc, nil
+	}
+	q := r.URL.Query()
+	if v := q.Get(loadgen.WorkParam); v != "" {
+		if work, err = time.ParseDuration(v); err != nil || work < 0 {
+			return 0, 0, 0, fmt.Errorf("work: want a non-negative Go duration such as 250ms, got %q", v)
+		}
+	}
+	if v := q.Get("spin"); v != "" {
+		if spinFor, err = time.ParseDuration(v); err != nil || spinFor < 0 {
+			return 0, 0, 0, fmt.Errorf("spin: want a non-negative Go duration such as 5ms, got %q", v)
+		}
+	}
+	if v := q.Get("alloc"); v != "" {
+		if alloc, err = strconv.ParseInt(v, 10, 64); err != nil || alloc < 0 || alloc > 1<<30 {
+			return 0, 0, 0, fmt.Errorf("alloc: want a byte count from 0 to 1073741824, got %q", v)
+		}
+	}
+	return work, spinFor, alloc, nil
+}
+
+// spin burns CPU for d, the way real initialisation or handler code does,
+// so CPU contention shows up in the results.
+func spin(d time.Duration) {
+	end := time.Now().Add(d)
+	x := uint64(1)
+	for time.Now().Before(end) {
+		for i := 0; i < 1000; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	sink.Store(x)
+}
+
+var sink atomic.Uint64
+
+// touch allocates n bytes and writes every page so the memory is resident.
+func touch(n int64) {
+	b := make([]byte, n)
+	for i := int64(0); i < n; i += 4096 {
+		b[i] = byte(i)
+	}
+	sink.Add(uint64(b[n-1]))
+}
