@@ -1,0 +1,483 @@
+package pods
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config describes a revision's pods.
+type Config struct {
+	// Revision prefixes pod names.
+	Revision string
+	// Binary is the cmd/fn executable.
+	Binary string
+	// Args are extra fn flags (--init, --work, ...); the manager adds the
+	// listener, readiness pipe and instance flags.
+	Args []string
+	// ProbeInterval is the readiness probe period when fn sends no signal.
+	ProbeInterval time.Duration
+	// ReadyTimeout is how long a pod may take to become ready before it is
+	// killed and replaced.
+	ReadyTimeout time.Duration
+	// StopTimeout is how long a pod may drain after SIGTERM before SIGKILL.
+	StopTimeout time.Duration
+	// Output receives the pods' stdout and stderr; nil discards them.
+	Output io.Writer
+	// OnReady is called when a pod becomes ready to serve.
+	OnReady func(*Pod)
+	// OnStopping is called, and waited for, before a ready pod is sent
+	// SIGTERM: take it out of routing and drain it there.
+	OnStopping func(*Pod)
+	// OnGone is called once a pod's process has exited, for whatever reason.
+	OnGone func(*Pod)
+}
+
+// Pod is one running fn process.
+type Pod struct {
+	Name    string
+	Addr    string
+	Started time.Time
+
+	cmd *exec.Cmd
+	// hooks orders OnReady before OnStopping for the same pod.
+	hooks    sync.Mutex
+	done     chan struct{} // closed when the process has exited
+	ready    bool          // guarded by Manager.mu
+	stopping bool          // guarded by Manager.mu
+	exited   time.Time     // set before done closes
+}
+
+// PID is the pod's process id (and process group id).
+func (p *Pod) PID() int { return p.cmd.Process.Pid }
+
+// Done is closed when the pod's process has exited.
+func (p *Pod) Done() <-chan struct{} { return p.done }
+
+// Stats sums a manager's pods over its lifetime.
+type Stats struct {
+	// Starts counts processes started (cold starts of the platform).
+	Starts int64
+	// Crashes counts processes that exited without being asked to.
+	Crashes int64
+	// PodSeconds is the summed lifetime of all pods, running ones to now.
+	PodSeconds float64
+	// MaxPods is the most pods alive at once.
+	MaxPods int
+}
+
+// Manager keeps a revision's pods at the desired count.
+type Manager struct {
+	cfg    Config
+	client *http.Client
+
+	mu       sync.Mutex
+	desired  int
+	pods     map[*Pod]struct{}
+	seq      int
+	stats    Stats
+	deadSecs float64
+	backoff  time.Duration
+	closed   bool
+
+	kick chan struct{}
+	quit chan struct{}
+	wg   sync.WaitGroup // pod goroutines
+	loop sync.WaitGroup // reconcile loop
+}
+
+// New validates cfg and starts the manager with no pods.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Binary == "" {
+		return nil, errors.New("pods: want the path of the fn binary, got none")
+	}
+	if st, err := os.Stat(cfg.Binary); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("pods: fn binary %q: want an executable file (make build writes bin/fn)", cfg.Binary)
+	}
+	if cfg.Revision == "" {
+		cfg.Revision = "fn"
+	}
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = 10 * time.Millisecond
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 2 * time.Minute
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 30 * time.Second
+	}
+	if cfg.Output == nil {
+		cfg.Output = io.Discard
+	}
+	m := &Manager{
+		cfg:    cfg,
+		client: &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+		pods:   map[*Pod]struct{}{},
+		kick:   make(chan struct{}, 1),
+		quit:   make(chan struct{}),
+	}
+	m.loop.Add(1)
+	go m.reconcileLoop()
+	return m, nil
+}
+
+// Scale sets the desired pod count. It does not wait.
+func (m *Manager) Scale(n int) error {
+	if n < 0 {
+		return fmt.Errorf("pods: desired count must be >= 0, got %d", n)
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return errors.New("pods: manager is closed")
+	}
+	m.desired = n
+	m.mu.Unlock()
+	m.poke()
+	return nil
+}
+
+// Counts reports ready and not-yet-ready pods, leaving out pods that are
+// stopping.
+func (m *Manager) Counts() (ready, notReady int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for p := range m.pods {
+		switch {
+		case p.stopping:
+		case p.ready:
+			ready++
+		default:
+			notReady++
+		}
+	}
+	return ready, notReady
+}
+
+// Pods lists the live pods.
+func (m *Manager) Pods() []*Pod {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*Pod, 0, len(m.pods))
+	for p := range m.pods {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Stats reports the lifetime totals.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.stats
+	s.PodSeconds = m.deadSecs
+	now := time.Now()
+	for p := range m.pods {
+		s.PodSeconds += now.Sub(p.Started).Seconds()
+	}
+	return s
+}
+
+// Close drains and stops every pod and waits for their processes to exit.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	m.desired = 0
+	m.mu.Unlock()
+	close(m.quit)
+	m.loop.Wait()
+	var stops sync.WaitGroup
+	for _, p := range m.Pods() {
+		stops.Add(1)
+		go func() {
+			defer stops.Done()
+			m.stop(p)
+		}()
+	}
+	stops.Wait()
+	m.wg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(m.pods); n > 0 {
+		return fmt.Errorf("pods: %d pods still listed after close", n)
+	}
+	return nil
+}
+
+func (m *Manager) poke() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// reconcileLoop is the single writer of pod starts and stops, so decisions
+// are taken on a consistent view.
+func (m *Manager) reconcileLoop() {
+	defer m.loop.Done()
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-m.quit:
+			return
+		case <-m.kick:
+		case <-retry:
+		}
+		retry = nil
+		if wait := m.reconcile(); wait > 0 {
+			retry = time.After(wait)
+		}
+	}
+}
+
+// reconcile starts or stops pods toward the desired count. It returns how
+// long to wait before retrying after start failures.
+func (m *Manager) reconcile() time.Duration {
+	m.mu.Lock()
+	var live []*Pod
+	for p := range m.pods {
+		if !p.stopping {
+			live = append(live, p)
+		}
+	}
+	diff := m.desired - len(live)
+	backoff := m.backoff
+	var victims []*Pod
+	if diff < 0 {
+		// Stop pods that are not serving yet first: they hold no requests.
+		for _, p := range live {
+			if len(victims) < -diff && !p.ready {
+				victims = append(victims, p)
+			}
+		}
+		for _, p := range live {
+			if len(victims) < -diff && p.ready {
+				victims = append(victims, p)
+			}
+		}
+		for _, p := range victims {
+			p.stopping = true
+		}
+	}
+	m.mu.Unlock()
+	for _, p := range victims {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.stop(p)
+		}()
+	}
+	for i := 0; i < diff; i++ {
+		if err := m.start(); err != nil {
+			fmt.Fprintf(m.cfg.Output, "pods: start %s pod: %v\n", m.cfg.Revision, err)
+			return max(backoff, 100*time.Millisecond)
+		}
+	}
+	return 0
+}
+
+// start launches one pod.
+func (m *Manager) start() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	lf, err := ln.(*net.TCPListener).File()
+	addr := ln.Addr().String()
+	ln.Close() // the duplicate in lf keeps the socket listening
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pw.Close()
+
+	m.mu.Lock()
+	m.seq++
+	name := m.cfg.Revision + "-" + strconv.Itoa(m.seq)
+	m.mu.Unlock()
+	args := append(append([]string{}, m.cfg.Args...), "--listen-fd=3", "--ready-fd=4", "--instance="+name)
+	cmd := exec.Command(m.cfg.Binary, args...)
+	cmd.ExtraFiles = []*os.File{lf, pw}
+	cmd.Stdout, cmd.Stderr = m.cfg.Output, m.cfg.Output
+	// A process group per pod lets stop reach anything fn forks; Pdeathsig
+	// takes the pod down if the platform itself is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p := &Pod{Name: name, Addr: addr, cmd: cmd, done: make(chan struct{})}
+	p.Started = time.Now()
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		return err
+	}
+	m.mu.Lock()
+	m.pods[p] = struct{}{}
+	m.stats.Starts++
+	m.stats.MaxPods = max(m.stats.MaxPods, len(m.pods))
+	m.mu.Unlock()
+	m.wg.Add(2)
+	go func() {
+		defer m.wg.Done()
+		m.await(p, pr)
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.reap(p)
+	}()
+	return nil
+}
+
+// await waits for the pod's readiness line, confirms it with one probe
+// (probing periodically if the line never comes) and marks the pod ready.
+func (m *Manager) await(p *Pod, pr *os.File) {
+	signalled := make(chan bool, 1)
+	go func() {
+		line, err := bufio.NewReader(pr).ReadString('\n')
+		pr.Close()
+		signalled <- err == nil && len(line) > 0
+	}()
+	deadline := time.NewTimer(m.cfg.ReadyTimeout)
+	defer deadline.Stop()
+	var tick <-chan time.Time
+	for {
+		select {
+		case ok := <-signalled:
+			if !ok {
+				// No signal from this binary: fall back to probing.
+				t := time.NewTicker(m.cfg.ProbeInterval)
+				defer t.Stop()
+				tick = t.C
+				continue
+			}
+		case <-tick:
+		case <-p.done:
+			return
+		case <-deadline.C:
+			fmt.Fprintf(m.cfg.Output, "pods: %s not ready after %v; killing it\n", p.Name, m.cfg.ReadyTimeout)
+			syscall.Kill(-p.PID(), syscall.SIGKILL)
+			return
+		}
+		if !m.probe(p) {
+			if tick == nil {
+				t := time.NewTicker(m.cfg.ProbeInterval)
+				defer t.Stop()
+				tick = t.C
+			}
+			continue
+		}
+		p.hooks.Lock()
+		m.mu.Lock()
+		if p.stopping {
+			m.mu.Unlock()
+			p.hooks.Unlock()
+			return
+		}
+		p.ready = true
+		m.backoff = 0
+		m.mu.Unlock()
+		if m.cfg.OnReady != nil {
+			m.cfg.OnReady(p)
+		}
+		p.hooks.Unlock()
+		return
+	}
+}
+
+func (m *Manager) probe(p *Pod) bool {
+	resp, err := m.client.Get("http://" + p.Addr + "/healthz")
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// reap waits for the process, accounts for it and, when it was not asked to
+// stop, counts a crash and lets reconcile replace it.
+func (m *Manager) reap(p *Pod) {
+	p.cmd.Wait()
+	// Anything the pod forked dies with it.
+	syscall.Kill(-p.PID(), syscall.SIGKILL)
+	p.exited = time.Now()
+	m.mu.Lock()
+	delete(m.pods, p)
+	m.deadSecs += p.exited.Sub(p.Started).Seconds()
+	crashed := !p.stopping
+	if crashed {
+		m.stats.Crashes++
+		if !p.ready {
+			// A pod that dies before it is ready will likely die again:
+			// back off so a broken binary does not spin.
+			m.backoff = min(max(2*m.backoff, 100*time.Millisecond), 5*time.Second)
+		}
+	}
+	backoff := m.backoff
+	m.mu.Unlock()
+	close(p.done)
+	if m.cfg.OnGone != nil {
+		m.cfg.OnGone(p)
+	}
+	if crashed {
+		if backoff > 0 {
+			time.AfterFunc(backoff, m.poke)
+		} else {
+			m.poke()
+		}
+	}
+}
+
+// stop drains and terminates a pod and waits for it to exit.
+func (m *Manager) stop(p *Pod) {
+	p.hooks.Lock()
+	m.mu.Lock()
+	wasReady := p.ready
+	p.stopping = true
+	m.mu.Unlock()
+	if wasReady && m.cfg.OnStopping != nil {
+		m.cfg.OnStopping(p)
+	}
+	p.hooks.Unlock()
+	syscall.Kill(-p.PID(), syscall.SIGTERM)
+	t := time.NewTimer(m.cfg.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+		syscall.Kill(-p.PID(), syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// Wait blocks until ctx ends or the manager has n ready pods.
+func (m *Manager) Wait(ctx context.Context, n int) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if r, _ := m.Counts(); r >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			r, nr := m.Counts()
+			return fmt.Errorf("pods: %d ready, %d starting, want %d ready: %w", r, nr, n, ctx.Err())
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package pods
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var fnBinary string
+
+// TestMain builds cmd/fn once for the package's tests.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pods-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fnBinary = filepath.Join(dir, "fn")
+	if out, err := exec.Command("go", "build", "-o", fnBinary, "github.com/scalebench/scalebench/cmd/fn").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build fn: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestNewRejectsBadBinary(t *testing.T) {
+	cases := []struct {
+		name   string
+		binary string
+	}{
+		{"empty", ""},
+		{"missing", "/nonexistent/fn"},
+		{"directory", os.TempDir()},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(Config{Binary: tc.binary}); err == nil {
+				t.Fatal("want an error")
+			}
+		})
+	}
+}
+
+func ctx(t *testing.T, d time.Duration) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestScaleUpDownAndClose(t *testing.T) {
+	var readies, gones atomic.Int64
+	m, err := New(Config{Revision: "t", Binary: fnBinary, Args: []string{"--init=20ms"},
+		OnReady: func(*Pod) { readies.Add(1) }, OnGone: func(*Pod) { gones.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name    string
+		desired int
+	}{
+		{"up to two", 2},
+		{"up to three", 3},
+		{"down to one", 1},
+		{"down to zero", 0},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := m.Scale(st.desired); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Wait(ctx(t, 10*time.Second), st.desired); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for len(m.Pods()) != st.desired && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if r, nr := m.Counts(); r != st.desired || nr != 0 || len(m.Pods()) != st.desired {
+				t.Fatalf("ready %d, starting %d, live %d; want %d ready", r, nr, len(m.Pods()), st.desired)
+			}
+			for _, p := range m.Pods() {
+				resp, err := http.Get("http://" + p.Addr + "/")
+				if err != nil {
+					t.Fatalf("ready pod %s does not serve: %v", p.Name, err)
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := m.Stats()
+	if s.Starts != 3 || s.MaxPods != 3 || s.Crashes != 0 || readies.Load() != 3 || gones.Load() != 3 {
+		t.Fatalf("stats %+v, ready hooks %d, gone hooks %d; want 3 starts, 3 max, 0 crashes", s, readies.Load(), gones.Load())
+	}
+	if s.PodSeconds <= 0 {
+		t.Fatalf("pod seconds %v", s.PodSeconds)
+	}
+	if err := m.Scale(1); err == nil {
+		t.Fatal("scale after close must fail")
+	}
+}
+
+func TestCrashedPodIsReplaced(t *testing.T) {
+	m, err := New(Config{Revision: "crash", Binary: fnBinary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.Scale(1)
+	if err := m.Wait(ctx(t, 10*time.Second), 1); err != nil {
+		t.Fatal(err)
+	}
+	victim := m.Pods()[0]
+	syscall.Kill(victim.PID(), syscall.SIGKILL)
+	<-victim.Done()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ps := m.Pods()
+		if r, _ := m.Counts(); r == 1 && len(ps) == 1 && ps[0] != victim {
+			if s := m.Stats(); s.Crashes != 1 || s.Starts != 2 {
+				t.Fatalf("stats %+v, want 1 crash and 2 starts", s)
+			}
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("crashed pod was not replaced")
+}
+
+func TestCloseLeavesNoProcess(t *testing.T) {
+	m, err := New(Config{Revision: "orphans", Binary: fnBinary, Args: []string{"--init=2s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Scale(2)
+	// Close while the pods are still initialising as well as serving ones.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(Running(fnBinary)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := len(Running(fnBinary)); n < 2 {
+		t.Fatalf("%d fn processes running, want 2 before close", n)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if pids := Running(fnBinary); len(pids) != 0 {
+		t.Fatalf("fn processes left after close: %v", pids)
+	}
+}
+
+func TestBrokenBinaryBacksOff(t *testing.T) {
+	m, err := New(Config{Revision: "broken", Binary: fnBinary, Args: []string{"--init-mode=bogus"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.Scale(1)
+	time.Sleep(700 * time.Millisecond)
+	s := m.Stats()
+	// Backoff doubles from 100ms: about 4 attempts in 700ms, not hundreds.
+	if s.Starts < 2 || s.Starts > 8 {
+		t.Fatalf("%d starts of a failing pod in 700ms, want a few (backoff)", s.Starts)
+	}
+}
