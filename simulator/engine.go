@@ -1,0 +1,803 @@
+package simulator
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/traffic"
+)
+
+// Platform defaults when a scenario's Activator leaves them at 0.
+const (
+	// DefaultQueueDepth is the activator's per-revision buffer (Knative's
+	// breaker queue depth).
+	DefaultQueueDepth = 10000
+	// DefaultTimeout is Knative's revision timeout, used by every family
+	// but OpenFaaS.
+	DefaultTimeout = 300 * time.Second
+	// OpenFaaSTimeout is the OpenFaaS gateway's upstream timeout.
+	OpenFaaSTimeout = 60 * time.Second
+	// OpenFaaSPoll is how often the OpenFaaS gateway polls for a ready
+	// replica while it holds a request at zero.
+	OpenFaaSPoll = 100 * time.Millisecond
+)
+
+// epoch is the wall time the virtual clock starts at: fixed, so policies
+// see the same times in every run.
+var epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const second = int64(time.Second)
+
+// family is a platform's request path; see the package documentation.
+type family uint8
+
+const (
+	famKnative family = iota
+	famKeepalive
+	famHPA
+	famOpenFaaS
+)
+
+// familyOf maps a policy's registry name to its platform's request path.
+func familyOf(name string) family {
+	switch {
+	case name == "hpa" || strings.HasPrefix(name, "hpa-"):
+		return famHPA
+	case strings.HasPrefix(name, "openfaas"):
+		return famOpenFaaS
+	case name == "keepalive" || strings.HasPrefix(name, "keepalive-"):
+		return famKeepalive
+	}
+	return famKnative
+}
+
+func (f family) String() string {
+	return [...]string{"knative", "keepalive", "hpa", "openfaas"}[f]
+}
+
+// Pod states.
+const (
+	podStarting uint8 = iota
+	podReady
+	podDraining
+	podGone
+)
+
+type pod struct {
+	id       int64
+	created  int64
+	readyAt  int64
+	inflight int32
+	freePos  int32 // index in fnState.free, -1 when not there
+	state    uint8
+}
+
+// fnState is one function's revision: its policy, pods and queues.
+type fnState struct {
+	idx     int32
+	name    string
+	cc      int32 // 0 = unlimited
+	service dist.Dist
+	startup scenarios.Startup
+	pol     autoscaler.Policy
+	family  family
+	depth   int
+	timeout int64
+
+	svcRNG, podRNG *rand.Rand
+
+	pods     []pod
+	free     []int32 // ready pods with a free slot
+	rr       int
+	reusable []int32 // indices of gone pods
+	nextPod  int64
+
+	nStarting, nReady, nDraining int
+	idleReady                    int
+	inflight                     int
+
+	queue                 ring // waiting for a slot (activator buffer or pod queues)
+	held                  ring // OpenFaaS gateway, at zero
+	buffered              int  // queue entries counted against depth
+	inTransit             int  // OpenFaaS requests between a poll's release and dispatch
+	queueTimer, heldTimer bool
+	tickNowPending        bool
+
+	desired   int
+	panic     bool
+	activator bool
+
+	// Integrals since the last advance, in request- or pod-nanoseconds.
+	last                         int64
+	concArea, execArea           int64
+	podArea, idleArea            int64
+	podSeconds, idleSeconds      float64
+	maxConc                      int
+	arrivals                     int64
+	requests, completed, dropped int64
+	coldStarts, podStarts        int64
+	maxPods                      int
+}
+
+func (f *fnState) waiting() int { return f.queue.len() + f.held.len() + f.inTransit }
+func (f *fnState) nPods() int   { return f.nStarting + f.nReady + f.nDraining }
+
+// advance integrates the function's state up to now; every handler calls it
+// before changing that state.
+func (f *fnState) advance(now int64) {
+	dt := now - f.last
+	if dt <= 0 {
+		return
+	}
+	f.concArea += int64(f.inflight+f.waiting()) * dt
+	f.execArea += int64(f.inflight) * dt
+	f.podArea += int64(f.nPods()) * dt
+	f.idleArea += int64(f.idleReady) * dt
+	f.last = now
+}
+
+func (f *fnState) addFree(p int32) {
+	f.pods[p].freePos = int32(len(f.free))
+	f.free = append(f.free, p)
+}
+
+func (f *fnState) removeFree(p int32) {
+	i := f.pods[p].freePos
+	if i < 0 {
+		return
+	}
+	last := f.free[len(f.free)-1]
+	f.free[i] = last
+	f.pods[last].freePos = i
+	f.free = f.free[:len(f.free)-1]
+	f.pods[p].freePos = -1
+}
+
+// pick takes the next pod with a free slot, round robin.
+func (f *fnState) pick() int32 {
+	f.rr++
+	if f.rr >= len(f.free) {
+		f.rr = 0
+	}
+	return f.free[f.rr]
+}
+
+// startupDelay samples a new pod's time to readiness: the phases, then the
+// wait for the next readiness probe.
+func (f *fnState) startupDelay() int64 {
+	var d int64
+	for _, ph := range [...]dist.Dist{f.startup.Schedule, f.startup.ImagePull, f.startup.ContainerStart, f.startup.AppInit} {
+		if ph != nil {
+			d += max(0, int64(ph.Sample(f.podRNG)))
+		}
+	}
+	if p := int64(f.startup.ReadinessPeriod); p > 0 {
+		d = (d + p - 1) / p * p
+	}
+	return d
+}
+
+type engine struct {
+	h      eventHeap
+	fns    []*fnState
+	all    *results.Histogram
+	cold   *results.Histogram
+	reqW   *bufio.Writer
+	tsW    *bufio.Writer
+	series func(Second)
+	buf    []byte
+	multi  bool
+
+	totalPods, maxPods int
+	outstanding        int64
+	stop               bool
+	duration           int64
+}
+
+// Run simulates sc under the policy pol (one instance per function) and
+// returns the summary. It keeps no global state: separate Runs may go on
+// concurrently.
+func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt Options) (*Result, error) {
+	if sc == nil {
+		return nil, errors.New("simulator: nil scenario")
+	}
+	if len(sc.Functions) == 0 {
+		return nil, fmt.Errorf("%s: scenario has no functions", scenarioName(sc))
+	}
+	if sc.Traffic == nil {
+		return nil, fmt.Errorf("%s: scenario has no traffic", scenarioName(sc))
+	}
+	if sc.Duration <= 0 {
+		return nil, fmt.Errorf("%s: duration %v, want > 0", scenarioName(sc), sc.Duration)
+	}
+	wallStart := time.Now()
+	e := &engine{
+		all:      results.NewHistogram(),
+		cold:     results.NewHistogram(),
+		series:   opt.Series,
+		multi:    len(sc.Functions) > 1,
+		duration: int64(sc.Duration),
+		buf:      make([]byte, 0, 256),
+	}
+	label := pol.Label
+	if label == "" {
+		label = pol.Name
+	}
+	for i, fn := range sc.Functions {
+		f, err := newFunction(i, fn, sc, pol, opt)
+		if err != nil {
+			return nil, err
+		}
+		e.fns = append(e.fns, f)
+	}
+	if opt.Timeseries != nil {
+		e.tsW = bufio.NewWriterSize(opt.Timeseries, 64<<10)
+		if e.multi {
+			e.tsW.WriteString("t,function,arrivals,in_flight,queued,desired,ready,pods,panic\n")
+		} else {
+			e.tsW.WriteString("t,arrivals,in_flight,queued,desired,ready,pods,panic\n")
+		}
+	}
+	if opt.Requests != nil {
+		e.reqW = bufio.NewWriterSize(opt.Requests, 64<<10)
+		e.reqW.WriteString("id,function,arrival_s,start_s,end_s,latency_ms,cold,status\n")
+	}
+
+	e.start()
+	src := sc.Traffic.Arrivals(sc.Seed, sc.Duration)
+	if err := e.loop(ctx, src, opt.Progress); err != nil {
+		return nil, err
+	}
+	for _, w := range []*bufio.Writer{e.tsW, e.reqW} {
+		if w != nil {
+			if err := w.Flush(); err != nil {
+				return nil, fmt.Errorf("simulator: write output: %w", err)
+			}
+		}
+	}
+
+	res := &Result{Latency: e.all, ColdLatency: e.cold}
+	s := &res.Summary
+	s.Kind = "sim"
+	s.Policy = label
+	s.Scenario = sc.Name
+	s.Backend = "simulator"
+	s.Seed = sc.Seed
+	s.DurationSeconds = sc.Duration.Seconds()
+	s.MaxPods = e.maxPods
+	for _, f := range e.fns {
+		fr := FunctionResult{
+			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped,
+			ColdStarts: f.coldStarts, PodStarts: f.podStarts,
+			PodSeconds: round3(f.podSeconds), IdlePodSeconds: round3(f.idleSeconds), MaxPods: f.maxPods,
+		}
+		res.Functions = append(res.Functions, fr)
+		s.Requests += f.requests
+		s.Completed += f.completed
+		s.Dropped += f.dropped
+		s.ColdStarts += f.coldStarts
+		s.PodStarts += f.podStarts
+		s.PodSeconds += f.podSeconds
+		s.IdlePodSeconds += f.idleSeconds
+	}
+	s.PodSeconds = round3(s.PodSeconds)
+	s.IdlePodSeconds = round3(s.IdlePodSeconds)
+	s.Fill(e.all, e.cold)
+	wall := time.Since(wallStart).Seconds()
+	s.SimWallSeconds = round3(wall)
+	if wall > 0 {
+		s.SimRequestsPerSecond = math.Round(float64(s.Requests) / wall)
+	}
+	return res, nil
+}
+
+func scenarioName(sc *scenarios.Scenario) string {
+	switch {
+	case sc.File != "":
+		return sc.File
+	case sc.Name != "":
+		return "scenario " + sc.Name
+	}
+	return "scenario"
+}
+
+func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scenarios.Policy, opt Options) (*fnState, error) {
+	if fn.Service == nil {
+		return nil, fmt.Errorf("%s: function %q has no service time distribution", scenarioName(sc), fn.Name)
+	}
+	if fn.ContainerConcurrency < 0 {
+		return nil, fmt.Errorf("%s: function %q: containerConcurrency %d, want >= 0", scenarioName(sc), fn.Name, fn.ContainerConcurrency)
+	}
+	var (
+		p   autoscaler.Policy
+		err error
+	)
+	if opt.NewPolicy != nil {
+		p, err = opt.NewPolicy(i, fn)
+	} else {
+		p, err = autoscaler.New(pol.Name, pol.Settings)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.Interval() <= 0 {
+		return nil, fmt.Errorf("policy %s: interval %v, want > 0", p.Name(), p.Interval())
+	}
+	f := &fnState{
+		idx:     int32(i),
+		name:    fn.Name,
+		cc:      int32(fn.ContainerConcurrency),
+		service: fn.Service,
+		startup: fn.Startup,
+		pol:     p,
+		family:  familyOf(p.Name()),
+		depth:   sc.Activator.QueueDepth,
+		timeout: int64(sc.Activator.Timeout),
+		// Separate streams per function and purpose: service times stay the
+		// same whatever the policy does (common random numbers), so policies
+		// are compared on identical work.
+		svcRNG: rand.New(rand.NewPCG(uint64(sc.Seed), uint64(2*i))),
+		podRNG: rand.New(rand.NewPCG(uint64(sc.Seed), uint64(2*i+1))),
+	}
+	if f.depth <= 0 {
+		f.depth = DefaultQueueDepth
+	}
+	if f.timeout <= 0 {
+		f.timeout = int64(DefaultTimeout)
+		if f.family == famOpenFaaS {
+			f.timeout = int64(OpenFaaSTimeout)
+		}
+	}
+	return f, nil
+}
+
+// start deploys each revision with what its policy asks for at time 0 and
+// schedules the periodic events.
+func (e *engine) start() {
+	for _, f := range e.fns {
+		d := f.pol.Tick(epoch, autoscaler.Pods{})
+		n := 0
+		switch {
+		case d.Valid:
+			n = max(0, d.Desired)
+			f.desired, f.panic = n, d.Panic
+			f.activator = d.ActivatorInPath || n == 0
+		case f.family == famHPA || f.family == famOpenFaaS:
+			n = 1
+			f.desired = 1
+		default:
+			f.activator = true
+		}
+		for range n {
+			e.newPod(f, 0, true)
+		}
+		e.h.push(event{at: int64(f.pol.Interval()), kind: evTick, fn: f.idx})
+	}
+	e.h.push(event{at: second, kind: evSecond})
+}
+
+func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(time.Duration, time.Duration)) error {
+	next, more := src.Next()
+	var lastAt time.Duration
+	wallNext := time.Now().Add(time.Second)
+	for !e.stop {
+		if more && int64(next.At) < e.h.top().at {
+			if next.At < lastAt {
+				return fmt.Errorf("traffic: arrival at %v comes before the previous one at %v; want arrivals in time order", next.At, lastAt)
+			}
+			if uint(next.Function) >= uint(len(e.fns)) {
+				return fmt.Errorf("traffic: arrival at %v is for function %d; the scenario has %d function(s)", next.At, next.Function, len(e.fns))
+			}
+			lastAt = next.At
+			e.arrive(e.fns[next.Function], int64(next.At), int64(next.Work))
+			next, more = src.Next()
+			continue
+		}
+		ev := e.h.pop()
+		switch ev.kind {
+		case evComplete:
+			e.complete(&ev)
+		case evPodReady:
+			e.podReady(&ev)
+		case evRelease:
+			e.release(&ev)
+		case evTimeout:
+			e.timeout(&ev)
+		case evTick:
+			e.tick(&ev)
+		case evSecond:
+			e.second(ev.at, !more)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if progress != nil && ev.at%(16*second) == 0 {
+				if now := time.Now(); now.After(wallNext) {
+					wallNext = now.Add(time.Second)
+					progress(time.Duration(ev.at), time.Duration(e.duration))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (e *engine) arrive(f *fnState, now, work int64) {
+	f.advance(now)
+	f.arrivals++
+	f.requests++
+	e.outstanding++
+	id := f.requests
+	if work <= 0 {
+		work = max(0, int64(f.service.Sample(f.svcRNG)))
+	}
+	if len(f.free) > 0 {
+		e.dispatch(f, f.pick(), now, now, work, id)
+		if c := f.inflight + f.waiting(); c > f.maxConc {
+			f.maxConc = c
+		}
+		return
+	}
+	if f.pol.Poke(epoch.Add(time.Duration(now)), float64(f.inflight+f.waiting()+1)) {
+		e.tickNow(f, now)
+	}
+	w := waiting{arr: now, work: work, id: id, deadline: now + f.timeout}
+	switch {
+	case f.family == famHPA && f.nReady == 0:
+		// No ready endpoints behind the Service: connection refused.
+		e.drop(f, now, now, id)
+		return
+	case f.family == famOpenFaaS && f.nReady == 0:
+		f.held.push(w)
+		e.armHeld(f)
+	case f.family == famKeepalive || f.family == famKnative && (f.activator || f.nReady == 0):
+		if f.buffered >= f.depth {
+			e.drop(f, now, now, id)
+			return
+		}
+		w.buffered = true
+		f.buffered++
+		f.queue.push(w)
+		e.armQueue(f)
+	default:
+		f.queue.push(w)
+		e.armQueue(f)
+	}
+	if c := f.inflight + f.waiting(); c > f.maxConc {
+		f.maxConc = c
+	}
+}
+
+// dispatch starts a request on pod p, which has a free slot.
+func (e *engine) dispatch(f *fnState, p int32, now, arr, work, id int64) {
+	pd := &f.pods[p]
+	if pd.inflight == 0 {
+		f.idleReady--
+	}
+	pd.inflight++
+	f.inflight++
+	if f.cc > 0 && pd.inflight >= f.cc {
+		f.removeFree(p)
+	}
+	e.h.push(event{at: now + work, kind: evComplete, fn: f.idx, pod: p, arr: arr, aux: now, id: id, cold: pd.readyAt > arr})
+}
+
+func (e *engine) complete(ev *event) {
+	f := e.fns[ev.fn]
+	now := ev.at
+	f.advance(now)
+	pd := &f.pods[ev.pod]
+	pd.inflight--
+	f.inflight--
+	f.completed++
+	e.outstanding--
+	lat := time.Duration(now - ev.arr)
+	e.all.Record(lat)
+	if ev.cold {
+		f.coldStarts++
+		e.cold.Record(lat)
+	}
+	if e.reqW != nil {
+		e.requestRow(f, ev.id, ev.arr, ev.aux, now, ev.cold, "ok")
+	}
+	switch pd.state {
+	case podDraining:
+		if pd.inflight == 0 {
+			e.gone(f, ev.pod, now)
+		}
+	case podReady:
+		if pd.inflight == 0 {
+			f.idleReady++
+		}
+		if pd.freePos < 0 && (f.cc == 0 || pd.inflight < f.cc) {
+			f.addFree(ev.pod)
+		}
+		if f.queue.len() > 0 {
+			e.drainQueue(f, now)
+		}
+	}
+}
+
+// drainQueue starts waiting requests, oldest first, while pods have room.
+func (e *engine) drainQueue(f *fnState, now int64) {
+	for f.queue.len() > 0 && len(f.free) > 0 {
+		w := f.queue.pop()
+		if w.buffered {
+			f.buffered--
+		}
+		if now >= w.deadline {
+			e.drop(f, w.arr, now, w.id)
+			continue
+		}
+		e.dispatch(f, f.pick(), now, w.arr, w.work, w.id)
+	}
+}
+
+func (e *engine) drop(f *fnState, arr, now, id int64) {
+	f.dropped++
+	e.outstanding--
+	if e.reqW != nil {
+		e.requestRow(f, id, arr, now, now, false, "dropped")
+	}
+}
+
+func (e *engine) armQueue(f *fnState) {
+	if !f.queueTimer && f.queue.len() > 0 {
+		f.queueTimer = true
+		e.h.push(event{at: f.queue.front().deadline, kind: evTimeout, fn: f.idx})
+	}
+}
+
+func (e *engine) armHeld(f *fnState) {
+	if !f.heldTimer && f.held.len() > 0 {
+		f.heldTimer = true
+		e.h.push(event{at: f.held.front().deadline, kind: evTimeout, fn: f.idx, pod: 1})
+	}
+}
+
+// timeout drops the requests at the head of a queue whose deadline has
+// passed, then re-arms for the new head.
+func (e *engine) timeout(ev *event) {
+	f := e.fns[ev.fn]
+	now := ev.at
+	f.advance(now)
+	if ev.pod == 1 {
+		f.heldTimer = false
+		for f.held.len() > 0 && f.held.front().deadline <= now {
+			w := f.held.pop()
+			e.drop(f, w.arr, now, w.id)
+		}
+		e.armHeld(f)
+		return
+	}
+	f.queueTimer = false
+	for f.queue.len() > 0 && f.queue.front().deadline <= now {
+		w := f.queue.pop()
+		if w.buffered {
+			f.buffered--
+		}
+		e.drop(f, w.arr, now, w.id)
+	}
+	e.armQueue(f)
+}
+
+func (e *engine) newPod(f *fnState, now int64, ready bool) {
+	var p int32
+	if n := len(f.reusable); n > 0 {
+		p = f.reusable[n-1]
+		f.reusable = f.reusable[:n-1]
+	} else {
+		f.pods = append(f.pods, pod{})
+		p = int32(len(f.pods) - 1)
+	}
+	f.nextPod++
+	f.pods[p] = pod{id: f.nextPod, created: now, freePos: -1, state: podStarting}
+	f.nStarting++
+	e.totalPods++
+	e.maxPods = max(e.maxPods, e.totalPods)
+	f.maxPods = max(f.maxPods, f.nPods())
+	if ready {
+		e.becomeReady(f, p, now)
+		return
+	}
+	f.podStarts++
+	e.h.push(event{at: now + f.startupDelay(), kind: evPodReady, fn: f.idx, pod: p, arr: f.nextPod})
+}
+
+func (e *engine) podReady(ev *event) {
+	f := e.fns[ev.fn]
+	pd := &f.pods[ev.pod]
+	// A pod removed while starting may have had its slot reused.
+	if pd.state != podStarting || pd.id != ev.arr {
+		return
+	}
+	f.advance(ev.at)
+	e.becomeReady(f, ev.pod, ev.at)
+}
+
+func (e *engine) becomeReady(f *fnState, p int32, now int64) {
+	pd := &f.pods[p]
+	pd.state = podReady
+	pd.readyAt = now
+	f.nStarting--
+	f.nReady++
+	f.idleReady++
+	f.addFree(p)
+	if f.queue.len() > 0 {
+		e.drainQueue(f, now)
+	}
+	if f.held.len() > 0 {
+		// Each held request's gateway goroutine sees the replica on its own
+		// next 100 ms poll.
+		poll := int64(OpenFaaSPoll)
+		for f.held.len() > 0 {
+			w := f.held.pop()
+			k := max(1, (now-w.arr+poll-1)/poll)
+			f.inTransit++
+			e.h.push(event{at: w.arr + k*poll, kind: evRelease, fn: f.idx, arr: w.arr, aux: w.work, id: w.id})
+		}
+	}
+}
+
+// release is an OpenFaaS gateway poll that found a ready replica.
+func (e *engine) release(ev *event) {
+	f := e.fns[ev.fn]
+	now := ev.at
+	f.advance(now)
+	f.inTransit--
+	w := waiting{arr: ev.arr, work: ev.aux, id: ev.id, deadline: ev.arr + f.timeout}
+	switch {
+	case now >= w.deadline:
+		e.drop(f, w.arr, now, w.id)
+	case len(f.free) > 0:
+		e.dispatch(f, f.pick(), now, w.arr, w.work, w.id)
+	case f.nReady == 0:
+		f.held.push(w)
+		e.armHeld(f)
+	default:
+		f.queue.push(w)
+		e.armQueue(f)
+	}
+}
+
+func (e *engine) gone(f *fnState, p int32, now int64) {
+	pd := &f.pods[p]
+	switch pd.state {
+	case podStarting:
+		f.nStarting--
+	case podReady:
+		f.nReady--
+	case podDraining:
+		f.nDraining--
+	}
+	pd.state = podGone
+	e.totalPods--
+	f.reusable = append(f.reusable, p)
+}
+
+func (e *engine) tickNow(f *fnState, now int64) {
+	if f.tickNowPending {
+		return
+	}
+	f.tickNowPending = true
+	e.h.push(event{at: now, kind: evTick, fn: f.idx, arr: 1})
+}
+
+func (e *engine) tick(ev *event) {
+	f := e.fns[ev.fn]
+	now := ev.at
+	if ev.arr == 1 {
+		f.tickNowPending = false
+	} else {
+		e.h.push(event{at: now + int64(f.pol.Interval()), kind: evTick, fn: f.idx})
+	}
+	f.advance(now)
+	d := f.pol.Tick(epoch.Add(time.Duration(now)), autoscaler.Pods{Ready: f.nReady, NotReady: f.nStarting})
+	if !d.Valid {
+		return
+	}
+	want := max(0, d.Desired)
+	f.desired, f.panic = want, d.Panic
+	f.activator = d.ActivatorInPath || want == 0
+	e.scale(f, now, want)
+}
+
+// scale creates or removes pods so that starting plus ready pods = want.
+func (e *engine) scale(f *fnState, now int64, want int) {
+	cur := f.nStarting + f.nReady
+	for ; cur < want; cur++ {
+		e.newPod(f, now, false)
+	}
+	if cur <= want {
+		return
+	}
+	cand := make([]int32, 0, cur)
+	for i := range f.pods {
+		if s := f.pods[i].state; s == podStarting || s == podReady {
+			cand = append(cand, int32(i))
+		}
+	}
+	// Starting pods go first, then the least busy; newest first among equals.
+	slices.SortFunc(cand, func(a, b int32) int {
+		pa, pb := &f.pods[a], &f.pods[b]
+		if pa.state != pb.state {
+			return int(pa.state) - int(pb.state)
+		}
+		if pa.inflight != pb.inflight {
+			return int(pa.inflight - pb.inflight)
+		}
+		switch {
+		case pa.id > pb.id:
+			return -1
+		case pa.id < pb.id:
+			return 1
+		}
+		return 0
+	})
+	for _, p := range cand[:cur-want] {
+		pd := &f.pods[p]
+		if pd.state == podStarting || pd.inflight == 0 {
+			if pd.state == podReady {
+				f.removeFree(p)
+				f.idleReady--
+			}
+			e.gone(f, p, now)
+			continue
+		}
+		f.removeFree(p)
+		pd.state = podDraining
+		f.nReady--
+		f.nDraining++
+	}
+}
+
+// second closes the simulated second that ends at t: Record for each
+// policy, a time-series row, and the end-of-run check.
+func (e *engine) second(t int64, srcDone bool) {
+	for _, f := range e.fns {
+		f.advance(t)
+		conc := float64(f.concArea) / float64(second)
+		st := autoscaler.Stat{
+			Concurrency:    conc,
+			MaxConcurrency: float64(f.maxConc),
+			RPS:            float64(f.arrivals),
+			CPU:            float64(f.execArea) / float64(second) * 1000,
+		}
+		if f.pol.Record(epoch.Add(time.Duration(t)), st) {
+			e.tickNow(f, t)
+		}
+		f.podSeconds += float64(f.podArea) / float64(second)
+		f.idleSeconds += float64(f.idleArea) / float64(second)
+		row := Second{
+			T: t/second - 1, Function: int(f.idx), Name: f.name, Arrivals: f.arrivals,
+			Concurrency: conc, Queued: f.waiting(), Desired: f.desired,
+			Ready: f.nReady, Pods: f.nPods(), Panic: f.panic,
+		}
+		if e.tsW != nil {
+			e.seriesRow(&row)
+		}
+		if e.series != nil {
+			e.series(row)
+		}
+		f.concArea, f.execArea, f.podArea, f.idleArea = 0, 0, 0, 0
+		f.arrivals = 0
+		f.maxConc = f.inflight + f.waiting()
+	}
+	if srcDone && e.outstanding == 0 && t >= e.duration {
+		e.stop = true
+		return
+	}
+	e.h.push(event{at: t + second, kind: evSecond})
+}
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
