@@ -1,0 +1,157 @@
+package autoscaler
+
+import "math"
+
+// noWrite marks a window that has never been written.
+const noWrite = math.MinInt64
+
+// bucketWindow is Knative's time-bucketed metric window
+// (pkg/autoscaler/aggregation): one bucket per second, several records in
+// the same second summed, averaged linearly or with exponential weights.
+//
+// Times are bucket indices (seconds since the epoch), so recording and
+// reading are integer arithmetic on a preallocated ring: O(1) amortised and
+// allocation-free, which is what lets one core tick 10,000 revisions.
+type bucketWindow struct {
+	buckets    []float64
+	firstWrite int64
+	lastWrite  int64
+	total      float64 // sum of the ring, kept incrementally
+	// alpha > 0 selects weighted-exponential averaging.
+	alpha float64
+}
+
+func newBucketWindow(n int, weighted bool) bucketWindow {
+	w := bucketWindow{buckets: make([]float64, n), firstWrite: noWrite, lastWrite: noWrite}
+	if weighted {
+		// Knative: the newest bucket weighs alpha, the next alpha(1-alpha), ...
+		// chosen so a full window carries 99.99% of the weight, but never
+		// less than 0.2 so long windows still react.
+		w.alpha = math.Max(1-math.Pow(1-0.9999, 1/float64(n)), 0.2)
+	}
+	return w
+}
+
+func (w *bucketWindow) slot(i int64) int {
+	n := int64(len(w.buckets))
+	return int(((i % n) + n) % n)
+}
+
+// record adds v to second sec. Seconds skipped since the last write are
+// zeroed; after a whole window with no writes the window starts afresh, so
+// a partly filled window is averaged over the time since its first write.
+func (w *bucketWindow) record(sec int64, v float64) {
+	if sec != w.lastWrite {
+		n := int64(len(w.buckets))
+		switch {
+		case w.lastWrite == noWrite || sec-w.lastWrite >= n:
+			for i := range w.buckets {
+				w.buckets[i] = 0
+			}
+			w.total = 0
+			w.firstWrite = sec
+			w.lastWrite = sec
+		case sec > w.lastWrite:
+			for i := w.lastWrite + 1; i <= sec; i++ {
+				s := w.slot(i)
+				w.total -= w.buckets[s]
+				w.buckets[s] = 0
+			}
+			w.lastWrite = sec
+		case sec <= w.lastWrite-n:
+			return // older than the window: nothing to add to
+		}
+	}
+	w.buckets[w.slot(sec)] += v
+	w.total += v
+}
+
+// empty reports Knative's IsEmpty: no write within the last window.
+func (w *bucketWindow) empty(sec int64) bool {
+	return w.lastWrite == noWrite || sec-w.lastWrite > int64(len(w.buckets))
+}
+
+// average is the window's value at second sec.
+func (w *bucketWindow) average(sec int64) float64 {
+	if w.lastWrite == noWrite {
+		return 0
+	}
+	if w.alpha > 0 {
+		return w.weightedAverage(sec)
+	}
+	n := int64(len(w.buckets))
+	span := w.lastWrite - w.firstWrite + 1
+	switch d := sec - w.lastWrite; {
+	case d <= 0:
+		return w.total / float64(min(span, n))
+	case d < n:
+		// No writes for d seconds: the buckets those seconds would have
+		// overwritten are out of the window; drop them (Knative does the
+		// same rather than counting the silent seconds as zeros).
+		ret := w.total
+		for i := w.lastWrite + 1; i <= sec; i++ {
+			ret -= w.buckets[w.slot(i)]
+		}
+		return ret / float64(min(span, n-d))
+	default:
+		return 0
+	}
+}
+
+func (w *bucketWindow) weightedAverage(sec int64) float64 {
+	n := int64(len(w.buckets))
+	numB := n
+	mult := w.alpha
+	if d := sec - w.lastWrite; d > 0 {
+		if d >= n {
+			return 0
+		}
+		mult *= math.Pow(1-w.alpha, float64(d))
+		numB -= d
+	}
+	ret := 0.0
+	for i := int64(0); i < numB; i++ {
+		ret += w.buckets[w.slot(w.lastWrite-i)] * mult
+		mult *= 1 - w.alpha
+	}
+	return ret
+}
+
+// maxWindow is the running maximum over a trailing window of ticks, as
+// Knative's scale-down delay keeps it (a monotonic deque: O(1) amortised).
+type maxWindow struct {
+	at    []int64 // tick times (ns) of kept entries, oldest first
+	val   []int
+	head  int
+	size  int
+	span  int64 // window length, ns
+	ticks int   // capacity
+}
+
+func newMaxWindow(span, granularity int64) maxWindow {
+	c := int(span/granularity) + 2
+	return maxWindow{at: make([]int64, c), val: make([]int, c), span: span, ticks: c}
+}
+
+func (m *maxWindow) idx(i int) int { return (m.head + i) % m.ticks }
+
+// record adds v at time now (ns) and returns the maximum over (now-span, now].
+func (m *maxWindow) record(now int64, v int) int {
+	// Drop entries that left the window.
+	for m.size > 0 && m.at[m.idx(0)] <= now-m.span {
+		m.head = (m.head + 1) % m.ticks
+		m.size--
+	}
+	// Drop smaller values from the back: they can never be the maximum again.
+	for m.size > 0 && m.val[m.idx(m.size-1)] <= v {
+		m.size--
+	}
+	if m.size == m.ticks { // more ticks than the window was sized for
+		m.head = (m.head + 1) % m.ticks
+		m.size--
+	}
+	j := m.idx(m.size)
+	m.at[j], m.val[j] = now, v
+	m.size++
+	return m.val[m.idx(0)]
+}
