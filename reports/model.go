@@ -1,0 +1,104 @@
+package reports
+
+import (
+	"math"
+
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/scenarios"
+)
+
+// Suite is everything one bench run produced: the input a report renders.
+type Suite struct {
+	// Title heads the report.
+	Title string
+	// Scenarios in the order the report shows them.
+	Scenarios []Scenario
+	// Notes are run-wide remarks (what ran for real, what failed), shown
+	// near the top so a reader does not mistake a gap for a result.
+	Notes []string
+}
+
+// Scenario is one scenario's runs under every policy and backend.
+type Scenario struct {
+	Name        string
+	Description string
+	Traffic     string
+	SLOs        []scenarios.SLO
+	Runs        []Run
+}
+
+// Run is one policy on one backend.
+type Run struct {
+	// Label is the policy label as the scenario gave it.
+	Label   string
+	Backend string
+	Summary results.Summary
+	// Series is the run over time, already bucketed for plotting; it may
+	// be empty when a backend records none.
+	Series []Point
+	// Err is why the run failed; a failed run is listed, never dropped.
+	Err string
+}
+
+// Point is one time bucket of a run.
+type Point struct {
+	// T is the bucket's start in seconds from the run's start.
+	T float64
+	// RPS is the mean arrival rate over the bucket.
+	RPS float64
+	// Desired and Ready are the mean desired and ready pods.
+	Desired, Ready float64
+	// LatencyP95 is the bucket's 95th-percentile latency in ms, NaN when
+	// nothing completed in it.
+	LatencyP95 float64
+}
+
+// Name identifies a run in tables and legends: the label, with the backend
+// when it is not the simulator.
+func (r Run) Name() string {
+	if r.Backend == "" || r.Backend == "sim" || r.Backend == "simulator" {
+		return r.Label
+	}
+	return r.Label + " (" + r.Backend + ")"
+}
+
+// okRuns are the runs that produced a summary.
+func (s Scenario) okRuns() []Run {
+	var out []Run
+	for _, r := range s.Runs {
+		if r.Err == "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Bucket folds per-second rows into at most n points so charts stay small
+// whatever the run's length. latency may be nil.
+func Bucket(seconds []Point, n int) []Point {
+	if len(seconds) <= n || n <= 0 {
+		return seconds
+	}
+	size := (len(seconds) + n - 1) / n
+	var out []Point
+	for i := 0; i < len(seconds); i += size {
+		end := min(i+size, len(seconds))
+		p := Point{T: seconds[i].T, LatencyP95: math.NaN()}
+		for _, s := range seconds[i:end] {
+			p.RPS += s.RPS
+			p.Desired += s.Desired
+			p.Ready += s.Ready
+			// The slowest second's p95 stands for the bucket: averaging
+			// percentiles would hide the spikes the chart exists to show.
+			if !math.IsNaN(s.LatencyP95) && (math.IsNaN(p.LatencyP95) || s.LatencyP95 > p.LatencyP95) {
+				p.LatencyP95 = s.LatencyP95
+			}
+		}
+		k := float64(end - i)
+		p.RPS /= k
+		p.Desired /= k
+		p.Ready /= k
+		out = append(out, p)
+	}
+	return out
+}

@@ -1,0 +1,49 @@
+package reports
+
+import "fmt"
+
+// columns of the per-scenario comparison table, shared by the markdown and
+// HTML reports so the two never disagree.
+var columns = []string{
+	"policy", "requests", "cold starts", "cold ratio", "p50", "p95", "p99",
+	"cold p50", "cold p99", "pod-s", "idle pod-s", "max pods", "dropped", "SLOs",
+}
+
+// row formats one run for the comparison table.
+func row(s Scenario, r Run) []string {
+	if r.Err != "" {
+		out := make([]string, len(columns))
+		out[0] = r.Name()
+		for i := 1; i < len(out); i++ {
+			out[i] = "—"
+		}
+		out[len(out)-1] = "failed: " + r.Err
+		return out
+	}
+	m := r.Summary
+	slo := "—"
+	if len(s.SLOs) > 0 {
+		slo = "met"
+		if miss := missed(s.SLOs, &m); miss != "" {
+			slo = "missed: " + miss
+		}
+	}
+	cold := func(v float64) string {
+		if m.ColdStarts == 0 {
+			return "—"
+		}
+		return ms(v)
+	}
+	return []string{
+		r.Name(),
+		fmt.Sprint(m.Requests),
+		fmt.Sprint(m.ColdStarts),
+		pct(m.ColdStartRatio),
+		ms(m.Latency.P50), ms(m.Latency.P95), ms(m.Latency.P99),
+		cold(m.ColdLatency.P50), cold(m.ColdLatency.P99),
+		num(m.PodSeconds), num(m.IdlePodSeconds),
+		fmt.Sprint(m.MaxPods),
+		fmt.Sprint(m.Dropped),
+		slo,
+	}
+}
