@@ -3,7 +3,6 @@ package simulator
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -210,16 +209,16 @@ type engine struct {
 // concurrently.
 func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt Options) (*Result, error) {
 	if sc == nil {
-		return nil, errors.New("simulator: nil scenario")
+		return nil, badInput("simulator: nil scenario")
 	}
 	if len(sc.Functions) == 0 {
-		return nil, fmt.Errorf("%s: scenario has no functions", scenarioName(sc))
+		return nil, badInput("%s: scenario has no functions", scenarioName(sc))
 	}
 	if sc.Traffic == nil {
-		return nil, fmt.Errorf("%s: scenario has no traffic", scenarioName(sc))
+		return nil, badInput("%s: scenario has no traffic", scenarioName(sc))
 	}
 	if sc.Duration <= 0 {
-		return nil, fmt.Errorf("%s: duration %v, want > 0", scenarioName(sc), sc.Duration)
+		return nil, badInput("%s: duration %v, want > 0", scenarioName(sc), sc.Duration)
 	}
 	wallStart := time.Now()
 	e := &engine{
@@ -302,6 +301,17 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	return res, nil
 }
 
+// InputError is a run that failed because of its scenario, traffic or
+// policy settings rather than the simulator: a CLI maps it to exit status 2.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+func badInput(format string, a ...any) error {
+	return &InputError{Err: fmt.Errorf(format, a...)}
+}
+
 func scenarioName(sc *scenarios.Scenario) string {
 	switch {
 	case sc.File != "":
@@ -314,10 +324,10 @@ func scenarioName(sc *scenarios.Scenario) string {
 
 func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scenarios.Policy, opt Options) (*fnState, error) {
 	if fn.Service == nil {
-		return nil, fmt.Errorf("%s: function %q has no service time distribution", scenarioName(sc), fn.Name)
+		return nil, badInput("%s: function %q has no service time distribution", scenarioName(sc), fn.Name)
 	}
 	if fn.ContainerConcurrency < 0 {
-		return nil, fmt.Errorf("%s: function %q: containerConcurrency %d, want >= 0", scenarioName(sc), fn.Name, fn.ContainerConcurrency)
+		return nil, badInput("%s: function %q: containerConcurrency %d, want >= 0", scenarioName(sc), fn.Name, fn.ContainerConcurrency)
 	}
 	var (
 		p   autoscaler.Policy
@@ -329,10 +339,10 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 		p, err = autoscaler.New(pol.Name, pol.Settings)
 	}
 	if err != nil {
-		return nil, err
+		return nil, &InputError{Err: err}
 	}
 	if p.Interval() <= 0 {
-		return nil, fmt.Errorf("policy %s: interval %v, want > 0", p.Name(), p.Interval())
+		return nil, badInput("policy %s: interval %v, want > 0", p.Name(), p.Interval())
 	}
 	f := &fnState{
 		idx:     int32(i),
@@ -394,10 +404,10 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 	for !e.stop {
 		if more && int64(next.At) < e.h.top().at {
 			if next.At < lastAt {
-				return fmt.Errorf("traffic: arrival at %v comes before the previous one at %v; want arrivals in time order", next.At, lastAt)
+				return badInput("traffic: arrival at %v comes before the previous one at %v; want arrivals in time order", next.At, lastAt)
 			}
 			if uint(next.Function) >= uint(len(e.fns)) {
-				return fmt.Errorf("traffic: arrival at %v is for function %d; the scenario has %d function(s)", next.At, next.Function, len(e.fns))
+				return badInput("traffic: arrival at %v is for function %d; the scenario has %d function(s)", next.At, next.Function, len(e.fns))
 			}
 			lastAt = next.At
 			e.arrive(e.fns[next.Function], int64(next.At), int64(next.Work))

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/simulator"
+	"github.com/scalebench/scalebench/traffic"
+)
+
+type simFlags struct {
+	scenario, policy, out string
+	set                   []string
+	seed                  int64
+	requests              bool
+	// Scenario-less form.
+	pattern, service, startup string
+	duration, readiness       time.Duration
+	concurrency               int
+	queueDepth                int
+	timeout                   time.Duration
+}
+
+func init() {
+	var fl simFlags
+	cmd := &cobra.Command{
+		Use:   "sim (--scenario FILE | --pattern SPEC --duration D) --policy NAME --out DIR",
+		Short: "Simulate a scenario under an autoscaler and write summary.json and timeseries.csv",
+		Long: `sim replays traffic through a simulated Knative-style platform (or the HPA's,
+OpenFaaS's or a keep-alive platform's request path, chosen by the policy) in
+virtual time, and writes DIR/summary.json, DIR/timeseries.csv and, with
+--requests, DIR/requests.csv. The same scenario and seed give identical files
+(except summary.json's sim_wall_seconds and sim_requests_per_second).
+
+Without --scenario, --pattern and --duration describe one function whose
+service time, containerConcurrency and start-up come from the flags.`,
+		Example: `  scalebench sim --scenario scenarios/library/bursty.yaml --policy kpa --out out/bursty-kpa
+  scalebench sim --pattern constant:rate=100 --duration 10m --policy knative --set stable-window=30s --out out/q
+  scalebench sim --pattern poisson:rate=2 --duration 1h --policy keepalive --service exp:mean=50ms --startup fixed:1s --out out/ka`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSim(cmd, &fl) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.scenario, "scenario", "", "scenario YAML file")
+	f.StringVar(&fl.policy, "policy", "", "autoscaler: "+strings.Join(autoscaler.Names(), ", ")+" (default: the scenario's only policy, or kpa without a scenario)")
+	f.StringArrayVar(&fl.set, "set", nil, "policy setting key=value (repeatable; over the scenario's settings)")
+	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
+	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
+	f.BoolVar(&fl.requests, "requests", false, "also write requests.csv, one row per request")
+	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
+	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
+	f.StringVar(&fl.service, "service", scenarios.DefaultService, "service time distribution (no scenario)")
+	f.StringVar(&fl.startup, "startup", "default", `pod start-up time before the readiness probe (no scenario); "default" = the scenario defaults' phases`)
+	f.DurationVar(&fl.readiness, "readiness-period", scenarios.DefaultReadinessPeriod, "readiness probe period (no scenario)")
+	f.IntVar(&fl.concurrency, "concurrency", 0, "containerConcurrency, 0 = unlimited (no scenario)")
+	f.IntVar(&fl.queueDepth, "queue-depth", 0, "activator queue depth, 0 = platform default (no scenario)")
+	f.DurationVar(&fl.timeout, "timeout", 0, "request timeout while waiting, 0 = platform default (no scenario)")
+	root.AddCommand(cmd)
+}
+
+func runSim(cmd *cobra.Command, fl *simFlags) error {
+	if fl.out == "" {
+		return badInput(errors.New("sim: --out DIR is required"))
+	}
+	sc, err := simScenario(cmd, fl)
+	if err != nil {
+		return badInput(err)
+	}
+	pol, err := simPolicy(sc, fl)
+	if err != nil {
+		return badInput(err)
+	}
+	od, err := results.CreateOutDir(fl.out)
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			od.Abort()
+		}
+	}()
+	ts, err := os.Create(od.Path("timeseries.csv"))
+	if err != nil {
+		return err
+	}
+	defer ts.Close()
+	opt := simulator.Options{Timeseries: ts}
+	if fl.requests {
+		rq, err := os.Create(od.Path("requests.csv"))
+		if err != nil {
+			return err
+		}
+		defer rq.Close()
+		opt.Requests = rq
+	}
+	tty := term.IsTerminal(int(os.Stderr.Fd()))
+	if tty {
+		opt.Progress = func(done, total time.Duration) {
+			fmt.Fprintf(os.Stderr, "\rsim: %v of %v simulated (%.0f%%)  ", done, total, 100*done.Seconds()/total.Seconds())
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := simulator.Run(ctx, sc, pol, opt)
+	if tty && opt.Progress != nil {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+	if err != nil {
+		var ie *simulator.InputError
+		if errors.As(err, &ie) {
+			return badInput(err)
+		}
+		return err
+	}
+	for _, f := range []*os.File{ts} {
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if err := results.WriteJSON(od.Path("summary.json"), res.Summary); err != nil {
+		return err
+	}
+	if err := od.Commit(); err != nil {
+		return err
+	}
+	committed = true
+	s := res.Summary
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d requests, %d dropped, %d cold starts (%.4f), p99 %.1f ms, %.1f pod-seconds, %d pod starts, max %d pods; %.0f simulated requests/s → %s\n",
+		s.Policy, s.Requests, s.Dropped, s.ColdStarts, s.ColdStartRatio, s.Latency.P99, s.PodSeconds, s.PodStarts, s.MaxPods, s.SimRequestsPerSecond, od.Final())
+	return nil
+}
+
+// simScenario loads --scenario or builds a one-function scenario from the
+// pattern flags, then applies --seed and --duration.
+func simScenario(cmd *cobra.Command, fl *simFlags) (*scenarios.Scenario, error) {
+	var sc *scenarios.Scenario
+	switch {
+	case fl.scenario != "" && fl.pattern != "":
+		return nil, errors.New("sim: give --scenario or --pattern, not both")
+	case fl.scenario != "":
+		for _, name := range []string{"service", "startup", "readiness-period", "concurrency", "queue-depth", "timeout"} {
+			if cmd.Flags().Changed(name) {
+				return nil, fmt.Errorf("sim: --%s describes the function of --pattern; with --scenario set it in the scenario file", name)
+			}
+		}
+		s, err := scenarios.Load(fl.scenario)
+		if err != nil {
+			return nil, err
+		}
+		sc = s
+	case fl.pattern != "":
+		if fl.duration <= 0 {
+			return nil, errors.New("sim: --pattern needs --duration, e.g. --duration 10m")
+		}
+		s, err := patternScenario(fl)
+		if err != nil {
+			return nil, err
+		}
+		sc = s
+	default:
+		return nil, errors.New("sim: want --scenario FILE or --pattern SPEC --duration D")
+	}
+	if cmd.Flags().Changed("seed") {
+		sc.Seed = fl.seed
+	}
+	if fl.duration > 0 {
+		sc.Duration = fl.duration
+	}
+	return sc, nil
+}
+
+func patternScenario(fl *simFlags) (*scenarios.Scenario, error) {
+	pat, err := traffic.Parse(fl.pattern)
+	if err != nil {
+		return nil, fmt.Errorf("sim: --pattern: %w", err)
+	}
+	svc, err := dist.Parse(fl.service)
+	if err != nil {
+		return nil, fmt.Errorf("sim: --service: %w", err)
+	}
+	if fl.concurrency < 0 {
+		return nil, fmt.Errorf("sim: --concurrency %d, want >= 0", fl.concurrency)
+	}
+	st := scenarios.Startup{ReadinessPeriod: fl.readiness}
+	if fl.startup == "default" {
+		for _, ph := range []struct {
+			spec string
+			to   *dist.Dist
+		}{
+			{scenarios.DefaultSchedule, &st.Schedule},
+			{scenarios.DefaultContainerStart, &st.ContainerStart},
+			{scenarios.DefaultAppInit, &st.AppInit},
+		} {
+			d, err := dist.Parse(ph.spec)
+			if err != nil {
+				return nil, err
+			}
+			*ph.to = d
+		}
+	} else {
+		d, err := dist.Parse(fl.startup)
+		if err != nil {
+			return nil, fmt.Errorf("sim: --startup: %w", err)
+		}
+		st.AppInit = d
+	}
+	return &scenarios.Scenario{
+		Name:      "pattern " + pat.String(),
+		Duration:  fl.duration,
+		Seed:      scenarios.DefaultSeed,
+		Traffic:   pat,
+		Functions: []scenarios.Function{{Name: "fn", ContainerConcurrency: fl.concurrency, MemoryMB: scenarios.DefaultMemoryMB, Service: svc, Startup: st}},
+		Activator: scenarios.Activator{QueueDepth: fl.queueDepth, Timeout: fl.timeout},
+	}, nil
+}
+
+// simPolicy picks the policy: --policy (with the scenario's settings for it
+// when the scenario lists it), else the scenario's only policy, else kpa;
+// --set goes over the settings.
+func simPolicy(sc *scenarios.Scenario, fl *simFlags) (scenarios.Policy, error) {
+	var pol scenarios.Policy
+	switch {
+	case fl.policy != "":
+		pol = scenarios.Policy{Name: fl.policy}
+		for _, p := range sc.Policies {
+			if p.Label == fl.policy || p.Label == "" && p.Name == fl.policy {
+				pol = p
+				break
+			}
+		}
+	case len(sc.Policies) == 1:
+		pol = sc.Policies[0]
+	case len(sc.Policies) > 1:
+		names := make([]string, len(sc.Policies))
+		for i, p := range sc.Policies {
+			names[i] = p.Label
+			if names[i] == "" {
+				names[i] = p.Name
+			}
+		}
+		return pol, fmt.Errorf("sim: the scenario compares %s; pick one with --policy", strings.Join(names, ", "))
+	default:
+		pol = scenarios.Policy{Name: "kpa"}
+	}
+	set, err := autoscaler.ParseSettings(fl.set)
+	if err != nil {
+		return pol, fmt.Errorf("sim: --set: %w", err)
+	}
+	merged := make(map[string]string, len(pol.Settings)+len(set))
+	for k, v := range pol.Settings {
+		merged[k] = v
+	}
+	for k, v := range set {
+		merged[k] = v
+	}
+	pol.Settings = merged
+	// Validate now so a bad name or setting is a usage error before any
+	// output directory exists.
+	if _, err := autoscaler.New(pol.Name, pol.Settings); err != nil {
+		return pol, err
+	}
+	return pol, nil
+}
