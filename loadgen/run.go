@@ -1,0 +1,443 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/traffic"
+)
+
+// Config is one attack.
+type Config struct {
+	// URLs are the targets, indexed by Arrival.Function.
+	URLs []string
+	// Method is the HTTP method; GET when empty.
+	Method string
+	// Pattern, Duration and Seed fix the arrivals, as in the simulator.
+	Pattern  traffic.Pattern
+	Duration time.Duration
+	Seed     int64
+
+	// Requests receives one CSV row per request as it completes (nil: none).
+	Requests io.Writer
+	// Progress receives a one-line progress display each second (nil: none).
+	Progress io.Writer
+	// Log receives warnings as they happen (nil: none).
+	Log io.Writer
+
+	// Workers is vegeta's initial number of workers (default 16); it adds
+	// workers up to MaxWorkers when all are busy, which is what keeps the
+	// attack open-loop while responses are slow. MaxWorkers also bounds the
+	// connections and so the file descriptors (default: 10,000, or fewer
+	// if the descriptor limit is lower).
+	Workers, MaxWorkers int
+	// Timeout is the longest a request may take (default 30s).
+	Timeout time.Duration
+	// AllowRemote permits targets that are not on this machine.
+	AllowRemote bool
+
+	// LagWindow is the window over which the dispatched rate is compared
+	// with the plan (default 5s). WarnLag and AbortLag are the fractions
+	// behind at which to warn and abort (defaults 0.10 and 0.20).
+	LagWindow         time.Duration
+	WarnLag, AbortLag float64
+	// Grace is how long a cancelled attack waits for requests in flight
+	// before summarising without them (default 2s).
+	Grace time.Duration
+
+	// Scenario and Backend label the summary.
+	Scenario, Backend string
+}
+
+// ConfigError is a mistake in a Config: the caller's input, not a failure
+// of the attack.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func (c *Config) defaults() error {
+	bad := func(format string, args ...any) error {
+		return &ConfigError{fmt.Errorf(format, args...)}
+	}
+	switch {
+	case c.Pattern == nil:
+		return bad("no traffic pattern")
+	case c.Duration <= 0:
+		return bad("duration %s: want more than 0", c.Duration)
+	case len(c.URLs) == 0:
+		return bad("no target URL")
+	case c.Workers < 0 || c.MaxWorkers < 0:
+		return bad("workers: want 0 (default) or more")
+	case c.Timeout < 0 || c.LagWindow < 0 || c.Grace < 0:
+		return bad("timeout, lag window and grace must not be negative")
+	case c.WarnLag < 0 || c.WarnLag >= 1 || c.AbortLag < 0 || c.AbortLag >= 1:
+		return bad("lag fractions must lie in [0, 1)")
+	}
+	for _, u := range c.URLs {
+		if err := checkURL(u); err != nil {
+			return bad("target %q: %v", u, err)
+		}
+		if !c.AllowRemote {
+			if err := CheckLoopback(u); err != nil {
+				return &ConfigError{err}
+			}
+		}
+	}
+	if c.Method == "" {
+		c.Method = "GET"
+	}
+	if c.Workers == 0 {
+		c.Workers = 16
+	}
+	if c.MaxWorkers == 0 {
+		c.MaxWorkers = 10000
+		if fds := raiseNoFile(); fds > 0 {
+			// Leave room for the recorder's files, the runtime and the
+			// target itself when it runs in this process.
+			c.MaxWorkers = max(16, min(c.MaxWorkers, int(fds)/2))
+		}
+	}
+	c.Workers = min(c.Workers, c.MaxWorkers)
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.LagWindow == 0 {
+		c.LagWindow = 5 * time.Second
+	}
+	if c.WarnLag == 0 {
+		c.WarnLag = 0.10
+	}
+	if c.AbortLag == 0 {
+		c.AbortLag = 0.20
+	}
+	if c.Grace == 0 {
+		c.Grace = 2 * time.Second
+	}
+	if c.Backend == "" {
+		c.Backend = "url"
+	}
+	return nil
+}
+
+// Report is an attack's outcome: the summary plus what only the load
+// generator can tell.
+type Report struct {
+	Summary *results.Summary
+	// SendDelay is how late requests left after their intended time: the
+	// generator's own lag, which latency from the intended time includes.
+	SendDelay *results.Histogram
+	// Interrupted is true when ctx ended the attack.
+	Interrupted bool
+}
+
+// Run attacks cfg's targets with cfg's traffic and returns the summary.
+// Cancelling ctx stops the attack; the summary then covers what was sent
+// and says so in Aborted.
+func Run(ctx context.Context, cfg Config) (*results.Summary, error) {
+	r, err := Attack(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r.Summary, nil
+}
+
+// Attack is Run with the generator's own figures.
+func Attack(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	var (
+		reasonMu sync.Mutex
+		reason   string
+	)
+	halt := func(why string) {
+		stopOnce.Do(func() {
+			reasonMu.Lock()
+			reason = why
+			reasonMu.Unlock()
+			close(stop)
+		})
+	}
+
+	l := &ledger{m: make(map[uint64]arrivalRef, 1024)}
+	client := newClient(cfg.Timeout, cfg.MaxWorkers, cfg.AllowRemote, l)
+	defer closeIdle(client)
+	pacer := NewPacer(cfg.Pattern, cfg.Seed, cfg.Duration, cfg.MaxWorkers+2, stop)
+	targeter, err := NewTargeter(pacer, cfg.Method, cfg.URLs)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	attacker := vegeta.NewAttacker(
+		vegeta.Client(client),
+		vegeta.Workers(uint64(cfg.Workers)),
+		vegeta.MaxWorkers(uint64(cfg.MaxWorkers)),
+	)
+	resultsCh := attacker.Attack(targeter, pacer, 0, "scalebench")
+	began := pacer.Began()
+
+	// Stopping: an ended ctx or a lag abort closes stop (which ends any
+	// idle wait in the pacer) and stops vegeta's loop.
+	go func() {
+		select {
+		case <-ctx.Done():
+			halt("interrupted")
+		case <-stop:
+		}
+		attacker.Stop()
+	}()
+
+	rec := newRecorder(began, l, cfg.Requests)
+	mon := newMonitor(cfg, pacer, began, halt)
+	monDone := make(chan struct{})
+	go func() { mon.run(stop); close(monDone) }()
+
+	var progressWG sync.WaitGroup
+	progressStop := make(chan struct{})
+	if cfg.Progress != nil {
+		progressWG.Add(1)
+		go func() {
+			defer progressWG.Done()
+			progress(cfg, pacer, rec, began, progressStop)
+		}()
+	}
+
+	// Collect until vegeta closes the channel. Once stopped by ctx, give
+	// requests in flight Grace to finish, then summarise without them (a
+	// goroutine drains the rest so vegeta's workers can exit).
+	flushTick := time.NewTicker(time.Second)
+	defer flushTick.Stop()
+	var graceC <-chan time.Time
+	ctxDone := ctx.Done()
+collect:
+	for {
+		select {
+		case res, ok := <-resultsCh:
+			if !ok {
+				break collect
+			}
+			rec.record(res)
+		case <-flushTick.C:
+			rec.flush()
+		case <-ctxDone:
+			ctxDone = nil
+			graceC = time.After(cfg.Grace)
+		case <-graceC:
+			go func() {
+				for range resultsCh {
+				}
+			}()
+			break collect
+		}
+	}
+	end := time.Since(began)
+	halt("")
+	<-monDone
+	close(progressStop)
+	progressWG.Wait()
+	if err := rec.flush(); err != nil {
+		return nil, fmt.Errorf("writing requests: %w", err)
+	}
+
+	reasonMu.Lock()
+	why := reason
+	reasonMu.Unlock()
+	sum := &results.Summary{
+		Kind:            "load",
+		Scenario:        cfg.Scenario,
+		Backend:         cfg.Backend,
+		Seed:            cfg.Seed,
+		DurationSeconds: cfg.Duration.Seconds(),
+		Requests:        rec.requests.Load(),
+		Completed:       rec.completed.Load(),
+		Dropped:         rec.dropped.Load(),
+		ColdStarts:      rec.coldStarts.Load(),
+		Aborted:         why,
+		Warnings:        mon.warnings,
+	}
+	sum.Fill(rec.all, rec.cold)
+	sp := rec.sent.Percentiles()
+	sum.SentLatency = &sp
+	if len(rec.errors) > 0 {
+		sum.Errors = rec.errors
+	}
+	// The rates cover the planned duration, or the part of it before an
+	// abort; a generator that finished late achieved less than planned.
+	span := cfg.Duration
+	if why != "" {
+		span = min(end, cfg.Duration)
+	}
+	if span > 0 {
+		sum.RequestedRate = round3(float64(mon.plannedBy(span)) / span.Seconds())
+		sum.AchievedRate = round3(float64(sum.Requests) / max(span, rec.lastSent).Seconds())
+	}
+	if rec.unmatched > 0 {
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%d requests could not be matched to their arrival; their send time stood in for the intended time", rec.unmatched))
+	}
+	return &Report{Summary: sum, SendDelay: rec.sendDelay, Interrupted: why == "interrupted"}, nil
+}
+
+// RunToDir runs the attack and writes dir/requests.csv and dir/summary.json,
+// atomically: dir appears complete or not at all. An interrupted attack
+// still writes both.
+func RunToDir(ctx context.Context, cfg Config, dir string) (*results.Summary, error) {
+	out, err := results.CreateOutDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Create(out.Path("requests.csv"))
+	if err != nil {
+		out.Abort()
+		return nil, err
+	}
+	cfg.Requests = f
+	sum, err := Run(ctx, cfg)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil {
+		err = results.WriteJSON(out.Path("summary.json"), sum)
+	}
+	if err == nil {
+		err = out.Commit()
+	}
+	if err != nil {
+		out.Abort()
+		return nil, err
+	}
+	return sum, nil
+}
+
+// progress writes a one-line display each second until stop.
+func progress(cfg Config, p *Pacer, rec *recorder, began time.Time, stop <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var last uint64
+	for {
+		select {
+		case <-stop:
+			fmt.Fprintln(cfg.Progress)
+			return
+		case <-t.C:
+		}
+		n := p.Dispatched()
+		fmt.Fprintf(cfg.Progress, "\r%6.1fs/%s  %8d req/s  sent %d  errors %d  cold starts %d   ",
+			time.Since(began).Seconds(), cfg.Duration, n-last, n, rec.failed.Load(), rec.coldStarts.Load())
+		last = n
+	}
+}
+
+// monitor compares the dispatched rate with the plan over a sliding window:
+// a warning when the generator falls WarnLag behind, an abort at AbortLag.
+// The plan is a second copy of the same deterministic arrival stream, so a
+// Poisson pattern is judged by its own draws, not by its mean rate.
+type monitor struct {
+	cfg     Config
+	pacer   *Pacer
+	began   time.Time
+	halt    func(string)
+	plan    traffic.Source
+	next    traffic.Arrival
+	hasNext bool
+	planned int64
+
+	warned   bool
+	warnings []string
+	mu       sync.Mutex
+}
+
+// minPlanned is the fewest planned requests in a window worth judging: below
+// it, one late request is a large fraction.
+const minPlanned = 20
+
+// maxWarnings bounds the warnings a summary carries.
+const maxWarnings = 20
+
+func newMonitor(cfg Config, p *Pacer, began time.Time, halt func(string)) *monitor {
+	m := &monitor{cfg: cfg, pacer: p, began: began, halt: halt, plan: cfg.Pattern.Arrivals(cfg.Seed, cfg.Duration)}
+	m.next, m.hasNext = m.plan.Next()
+	return m
+}
+
+// plannedBy counts the arrivals due by t. t must not decrease between calls.
+func (m *monitor) plannedBy(t time.Duration) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for m.hasNext && m.next.At <= t {
+		m.planned++
+		m.next, m.hasNext = m.plan.Next()
+	}
+	return m.planned
+}
+
+type sample struct {
+	planned, sent int64
+}
+
+func (m *monitor) run(stop <-chan struct{}) {
+	const slices = 5
+	step := m.cfg.LagWindow / slices
+	t := time.NewTicker(step)
+	defer t.Stop()
+	ring := make([]sample, 0, slices+1)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if m.pacer.done.Load() {
+			return
+		}
+		now := time.Since(m.began)
+		s := sample{planned: m.plannedBy(now), sent: int64(m.pacer.Dispatched())}
+		ring = append(ring, s)
+		if len(ring) > slices+1 {
+			ring = ring[1:]
+		}
+		if len(ring) < slices+1 {
+			continue
+		}
+		planned := ring[len(ring)-1].planned - ring[0].planned
+		sent := ring[len(ring)-1].sent - ring[0].sent
+		if planned < minPlanned {
+			continue
+		}
+		behind := 1 - float64(sent)/float64(planned)
+		msg := fmt.Sprintf("at %.1fs the generator sent %d requests in %s against %d planned (%.0f%% behind)",
+			now.Seconds(), sent, m.cfg.LagWindow, planned, 100*behind)
+		switch {
+		case behind >= m.cfg.AbortLag:
+			m.warn(msg)
+			m.halt(fmt.Sprintf("load generator fell behind the plan: %s, abort threshold %.0f%%", msg, 100*m.cfg.AbortLag))
+			return
+		case behind >= m.cfg.WarnLag && !m.warned:
+			m.warned = true
+			m.warn(msg)
+		case behind < m.cfg.WarnLag/2:
+			// Recovered: a later fall behind is worth a new warning.
+			m.warned = false
+		}
+	}
+}
+
+func (m *monitor) warn(msg string) {
+	if m.cfg.Log != nil {
+		fmt.Fprintln(m.cfg.Log, "scalebench load: warning:", msg)
+	}
+	if len(m.warnings) < maxWarnings {
+		m.warnings = append(m.warnings, msg)
+	}
+}
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
