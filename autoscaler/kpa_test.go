@@ -36,7 +36,7 @@ func drive(k *KPA, from, to int, conc func(sec int) float64, readyAt func(sec in
 }
 
 func constant(v float64) func(int) float64 { return func(int) float64 { return v } }
-func fixedPods(n int) func(int) int         { return func(int) int { return n } }
+func fixedPods(n int) func(int) int        { return func(int) int { return n } }
 
 func TestBucketWindowAverages(t *testing.T) {
 	cases := []struct {
