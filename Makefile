@@ -1,20 +1,46 @@
-# scalebench — make bench runs the main job, make test runs every test.
+# scalebench — `make bench` runs the main job, `make test` runs every test.
 GO      ?= go
-BIN     := bin/scalebench
 BACKEND ?= local
+SUITE   ?= scenarios/library
+OUT     ?= out/bench
 
-.PHONY: all build test bench vet fmt clean
+.PHONY: all build test bench vet fuzz clean deps-test
 
 all: build
 
+# Both binaries: the CLI and the function workload the local platform runs.
 build:
-	$(GO) build -o $(BIN) ./cmd/scalebench
+	$(GO) build -o bin/scalebench ./cmd/scalebench
+	$(GO) build -o bin/fn ./cmd/fn
 
 vet:
 	$(GO) vet ./...
 
-test: build vet
+# Headless Chromium renders report.html in the report test. Debian's package
+# is installed when missing (CI and a fresh Debian machine run as root).
+deps-test:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium for the report test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	  else \
+	    echo "the report test needs chromium: sudo apt-get install chromium"; exit 1; \
+	  fi; }
+
+test: build vet deps-test
 	$(GO) test -count=1 -timeout 30m ./...
 
+# The main job: every library scenario in simulation under every policy, and
+# some for real on $(BACKEND); prints where the report is.
+bench: build
+	./bin/scalebench bench --suite $(SUITE) --backend $(BACKEND) --out $(OUT)
+
+# A short run of every fuzz target (not part of make test).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "$$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 15s $$pkg || exit 1; \
+	  done; done
+
 clean:
-	rm -rf bin
+	rm -rf bin out
