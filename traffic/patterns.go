@@ -58,7 +58,7 @@ func (r Ramp) String() string {
 	return "ramp:from=" + ff(r.From) + ",to=" + ff(r.To) + ",over=" + r.Over.String() + spacingArg(r.Spacing)
 }
 
-func (r Ramp) invert(x float64, _ *int) (time.Duration, bool) {
+func (r Ramp) invert(x float64, _ *hint) (time.Duration, bool) {
 	over := r.Over.Seconds()
 	full := (r.From + r.To) / 2 * over
 	if x >= full {
@@ -139,7 +139,7 @@ func (s Sine) String() string {
 	return "sine:base=" + ff(s.Base) + ",amplitude=" + ff(s.Amplitude) + ",period=" + s.Period.String() + spacingArg(s.Spacing)
 }
 
-func (s Sine) invert(x float64, _ *int) (time.Duration, bool) {
+func (s Sine) invert(x float64, h *hint) (time.Duration, bool) {
 	if s.Base <= 0 {
 		return 0, false
 	}
@@ -151,28 +151,36 @@ func (s Sine) invert(x float64, _ *int) (time.Duration, bool) {
 	y := x - k*perPeriod
 	w := 2 * math.Pi / p
 	c := s.Amplitude / w
-	lam := func(t float64) float64 { return s.Base*t + c*(1-math.Cos(w*t)) }
 	lo, hi := 0.0, p
 	t := y / s.Base
+	if h.period == k && h.rate > 0 && y >= h.y {
+		// Consecutive arrivals are close: a step from the last root at
+		// the last rate leaves Newton one or two iterations.
+		t = min(h.t+(y-h.y)/h.rate, p)
+	}
 	// Safeguarded Newton: Λ is monotone, so the bracket always holds the
 	// root and a bisection step rescues Newton where the rate touches zero.
 	for range 100 {
-		f := lam(t) - y
+		sin, cos := math.Sincos(w * t)
+		f := s.Base*t + c*(1-cos) - y
 		if f > 0 {
 			hi = t
 		} else {
 			lo = t
 		}
-		if hi-lo < 1e-10 || math.Abs(f) < 1e-12*(1+y) {
-			break
-		}
-		r := s.Base + s.Amplitude*math.Sin(w*t)
+		r := s.Base + s.Amplitude*sin
 		next := t - f/r
-		if r <= 0 || !(next > lo && next < hi) {
+		if r <= 0 || !(next >= lo && next <= hi) {
 			next = (lo + hi) / 2
+		}
+		// 0.1 ns is below what a Duration can show.
+		if math.Abs(next-t) < 1e-10 {
+			t = next
+			break
 		}
 		t = next
 	}
+	h.period, h.y, h.t, h.rate = k, y, t, s.Base+s.Amplitude*math.Sin(w*t)
 	return time.Duration(k)*s.Period + seconds(t), true
 }
 
@@ -268,7 +276,7 @@ func newPiecewise(segs []segment, cycle time.Duration) piecewise {
 	return p
 }
 
-func (p piecewise) invert(x float64, cursor *int) (time.Duration, bool) {
+func (p piecewise) invert(x float64, h *hint) (time.Duration, bool) {
 	var base time.Duration
 	if p.cycle > 0 {
 		if p.perCycle <= 0 {
@@ -281,17 +289,17 @@ func (p piecewise) invert(x float64, cursor *int) (time.Duration, bool) {
 		}
 		x = max(x, 0)
 		base = time.Duration(k) * p.cycle
-		if x < p.segs[*cursor].cum {
-			*cursor = 0 // a new cycle
+		if x < p.segs[h.seg].cum {
+			h.seg = 0 // a new cycle
 		}
 	}
-	j := *cursor
+	j := h.seg
 	// Find the segment with cum_j ≤ x < cum_{j+1}; zero-rate segments have
 	// no width in x and are skipped. The cursor makes this amortised O(1).
 	for j+1 < len(p.segs) && p.segs[j+1].cum <= x {
 		j++
 	}
-	*cursor = j
+	h.seg = j
 	s := p.segs[j]
 	if s.rate <= 0 {
 		return 0, false

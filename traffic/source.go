@@ -31,16 +31,24 @@ func (s Spacing) String() string {
 // Λ⁻¹(i), computed afresh, never a running sum of gaps.
 type cumulative interface {
 	// invert returns the first offset t at which Λ passes x, or false when
-	// the rate stays zero forever before that. cursor is per-source state
-	// an implementation may use to resume its search; x never decreases
-	// between calls with the same cursor.
-	invert(x float64, cursor *int) (time.Duration, bool)
+	// the rate stays zero forever before that. h is per-source state an
+	// implementation may use to resume its search; x never decreases
+	// between calls with the same h.
+	invert(x float64, h *hint) (time.Duration, bool)
+}
+
+// hint is where the previous inversion ended.
+type hint struct {
+	seg    int     // piecewise: segment index
+	period float64 // sine: period index, offset and rate found last time
+	y, t   float64
+	rate   float64
 }
 
 // rescaled is the Source of every rate pattern.
 type rescaled struct {
 	curve   cumulative
-	cursor  int
+	hint    hint
 	spacing Spacing
 	rng     *rand.Rand
 	i       float64 // next uniform index; exact as a float64 up to 2^53
@@ -65,7 +73,7 @@ func (s *rescaled) Next() (Arrival, bool) {
 		x = s.i
 		s.i++
 	}
-	t, ok := s.curve.invert(x, &s.cursor)
+	t, ok := s.curve.invert(x, &s.hint)
 	if !ok || t >= s.end {
 		s.done = true
 		return Arrival{}, false

@@ -1,0 +1,566 @@
+package traffic
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scalebench/scalebench/dist"
+)
+
+// Spread says how a minute's invocation count is laid out inside it.
+type Spread int
+
+const (
+	// SpreadExponential: exponential gaps, i.e. a Poisson process
+	// conditioned on the minute's count.
+	SpreadExponential Spread = iota
+	// SpreadUniform: uniformly distributed gaps, less bursty than Poisson.
+	SpreadUniform
+	// SpreadEquidistant: evenly spaced.
+	SpreadEquidistant
+)
+
+func (s Spread) String() string {
+	switch s {
+	case SpreadUniform:
+		return "uniform"
+	case SpreadEquidistant:
+		return "equidistant"
+	}
+	return "exponential"
+}
+
+// ParseSpread reads exponential, uniform or equidistant.
+func ParseSpread(s string) (Spread, error) {
+	switch s {
+	case "exponential", "":
+		return SpreadExponential, nil
+	case "uniform":
+		return SpreadUniform, nil
+	case "equidistant":
+		return SpreadEquidistant, nil
+	}
+	return 0, fmt.Errorf("spread: want exponential, uniform or equidistant, got %q", s)
+}
+
+// Azure2019Options selects and reshapes the part of a 2019 trace to replay.
+type Azure2019Options struct {
+	// Functions keeps the first N functions in file order (0 keeps all).
+	Functions int
+	// Hashes keeps the functions whose HashFunction starts with one of
+	// these prefixes instead, in file order.
+	Hashes []string
+	// FirstMinute is the first minute replayed (0-based); Minutes how
+	// many (0 = to the end of the file).
+	FirstMinute, Minutes int
+	// Spread lays each minute's count out inside the minute.
+	Spread Spread
+	// Compression divides arrival times (144 replays a day in 10 minutes);
+	// per-request Work keeps its trace duration. 0 means 1.
+	Compression float64
+	// Scale multiplies every count (0 means 1); fractional results are
+	// carried from minute to minute so the total is scaled exactly.
+	Scale float64
+}
+
+func (o Azure2019Options) normalized() (Azure2019Options, error) {
+	if o.Compression == 0 {
+		o.Compression = 1
+	}
+	if o.Scale == 0 {
+		o.Scale = 1
+	}
+	switch {
+	case o.Functions < 0:
+		return o, errors.New("functions: want a non-negative count")
+	case o.FirstMinute < 0 || o.Minutes < 0:
+		return o, errors.New("minutes: want a non-negative range")
+	case !(o.Compression > 0 && o.Compression <= 1e6):
+		return o, errors.New("compress: want a factor above 0 and at most 1e6")
+	case !(o.Scale > 0 && o.Scale <= 1e6):
+		return o, errors.New("scale: want a factor above 0 and at most 1e6")
+	case o.Spread < SpreadExponential || o.Spread > SpreadEquidistant:
+		return o, errors.New("spread: want exponential, uniform or equidistant")
+	}
+	return o, nil
+}
+
+// minuteCount is one non-idle minute of a function; most functions are
+// idle most minutes, so only these are stored.
+type minuteCount struct {
+	minute int32
+	count  int32
+}
+
+type azure2019 struct {
+	opt       Azure2019Options
+	counts    [][]minuteCount
+	durations []dist.Dist
+	total     []float64 // invocations per minute, all functions
+}
+
+// LoadAzure2019 reads an Azure Functions 2019 trace: per-minute
+// invocation counts, and optionally the duration percentiles and memory
+// files (pass "" to skip). Each function's per-request Work is drawn from
+// its duration percentiles.
+func LoadAzure2019(invocationsPath, durationsPath, memoryPath string, opt Azure2019Options) (*Trace, error) {
+	opt, err := opt.normalized()
+	if err != nil {
+		return nil, fmt.Errorf("azure2019: %w", err)
+	}
+	f, err := os.Open(invocationsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	funcs, m, j, err := readInvocations(f, invocationsPath, opt)
+	if err != nil {
+		return nil, err
+	}
+	if durationsPath != "" {
+		f, err := os.Open(durationsPath)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := readDurations(f, durationsPath, funcs, j); err != nil {
+			return nil, err
+		}
+	}
+	if memoryPath != "" {
+		f, err := os.Open(memoryPath)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := readMemory(f, memoryPath, funcs, j); err != nil {
+			return nil, err
+		}
+	}
+	spec := "azure2019:invocations=" + invocationsPath
+	if durationsPath != "" {
+		spec += ",durations=" + durationsPath
+	}
+	if memoryPath != "" {
+		spec += ",memory=" + memoryPath
+	}
+	spec += opt.spec()
+	return newAzure2019Trace(spec, funcs, m, opt), nil
+}
+
+func (o Azure2019Options) spec() string {
+	s := ""
+	if len(o.Hashes) > 0 {
+		s += ",hashes=" + strings.Join(o.Hashes, "/")
+	} else if o.Functions > 0 {
+		s += ",functions=" + strconv.Itoa(o.Functions)
+	}
+	if o.FirstMinute > 0 || o.Minutes > 0 {
+		s += ",minutes=" + strconv.Itoa(o.FirstMinute) + "+" + strconv.Itoa(o.Minutes)
+	}
+	s += ",spread=" + o.Spread.String()
+	if o.Compression != 1 {
+		s += ",compress=" + ff(o.Compression)
+	}
+	if o.Scale != 1 {
+		s += ",scale=" + ff(o.Scale)
+	}
+	return s
+}
+
+func newAzure2019Trace(spec string, funcs []TraceFunction, m *azure2019, opt Azure2019Options) *Trace {
+	minuteLen := 60 / opt.Compression // seconds of replay per trace minute
+	length := seconds(float64(len(m.total)) * minuteLen)
+	for i := range funcs {
+		n := 0
+		for _, mc := range m.counts[i] {
+			n += int(mc.count)
+		}
+		if length > 0 {
+			funcs[i].MeanRate = float64(n) / length.Seconds()
+		}
+		m.durations[i] = funcs[i].Duration
+	}
+	return &Trace{spec: spec, funcs: funcs, length: length, model: m}
+}
+
+// csvReader reads a trace CSV reporting file:line errors.
+type csvReader struct {
+	r    *csv.Reader
+	name string
+}
+
+func newCSV(r io.Reader, name string) *csvReader {
+	c := csv.NewReader(r)
+	c.ReuseRecord = true
+	c.FieldsPerRecord = 0
+	return &csvReader{c, name}
+}
+
+// read returns the next record, io.EOF at the end, or an error naming the
+// file and line.
+func (c *csvReader) read() ([]string, error) {
+	rec, err := c.r.Read()
+	if err == io.EOF {
+		return nil, err
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			if pe.Err == csv.ErrFieldCount {
+				return nil, fmt.Errorf("%s:%d: want %d columns like the header", c.name, pe.StartLine, c.r.FieldsPerRecord)
+			}
+			return nil, fmt.Errorf("%s:%d: %v", c.name, pe.Line, pe.Err)
+		}
+		return nil, fmt.Errorf("%s: %w", c.name, err)
+	}
+	return rec, nil
+}
+
+// errAt names the file, line and 1-based column of a bad field.
+func (c *csvReader) errAt(col int, value, want string) error {
+	line, _ := c.r.FieldPos(col)
+	if len(value) > 40 {
+		value = value[:40] + "..."
+	}
+	return fmt.Errorf("%s:%d: column %d (%q): want %s", c.name, line, col+1, value, want)
+}
+
+func (c *csvReader) line() int {
+	line, _ := c.r.FieldPos(0)
+	return line
+}
+
+// header reads the header row and returns the index of each named column.
+func (c *csvReader) header(want ...string) (map[string]int, int, error) {
+	rec, err := c.read()
+	if err == io.EOF {
+		return nil, 0, fmt.Errorf("%s:1: want a header row, the file is empty", c.name)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	idx := map[string]int{}
+	for i, h := range rec {
+		idx[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
+	}
+	for _, w := range want {
+		if _, ok := idx[w]; !ok {
+			return nil, 0, fmt.Errorf("%s:1: want a %s column in the header", c.name, w)
+		}
+	}
+	c.r.FieldsPerRecord = len(rec)
+	return idx, len(rec), nil
+}
+
+func key3(owner, app, fn string) string { return owner + "\x00" + app + "\x00" + fn }
+
+// join finds the selected functions again when reading the durations and
+// memory files.
+type join struct {
+	index   map[string]int // key3 of a selected function → its index
+	appSize map[string]int // key3(owner, app, "") → functions of the app in the file
+}
+
+// readInvocations reads the per-minute counts of the selected functions.
+func readInvocations(r io.Reader, name string, opt Azure2019Options) ([]TraceFunction, *azure2019, join, error) {
+	var none join
+	c := newCSV(r, name)
+	idx, ncol, err := c.header("HashOwner", "HashApp", "HashFunction", "Trigger")
+	if err != nil {
+		return nil, nil, none, err
+	}
+	first := idx["Trigger"] + 1
+	for _, k := range []string{"HashOwner", "HashApp", "HashFunction"} {
+		if idx[k] >= first {
+			return nil, nil, none, fmt.Errorf("%s:1: want %s before Trigger and the minute columns", name, k)
+		}
+	}
+	minutes := ncol - first
+	if minutes < 1 {
+		return nil, nil, none, fmt.Errorf("%s:1: want minute columns 1,2,... after Trigger", name)
+	}
+	if opt.FirstMinute >= minutes {
+		return nil, nil, none, fmt.Errorf("%s: minutes: the range starts at minute %d but the file has %d", name, opt.FirstMinute, minutes)
+	}
+	last := minutes
+	if opt.Minutes > 0 {
+		last = min(minutes, opt.FirstMinute+opt.Minutes)
+	}
+	m := &azure2019{opt: opt, total: make([]float64, last-opt.FirstMinute)}
+	var funcs []TraceFunction
+	j := join{index: map[string]int{}, appSize: map[string]int{}}
+	seen := map[string]int{}
+	for {
+		rec, err := c.read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, none, err
+		}
+		owner, app, fn := rec[idx["HashOwner"]], rec[idx["HashApp"]], rec[idx["HashFunction"]]
+		if fn == "" {
+			return nil, nil, none, c.errAt(idx["HashFunction"], fn, "a function hash")
+		}
+		k := key3(owner, app, fn)
+		if l, dup := seen[k]; dup {
+			return nil, nil, none, fmt.Errorf("%s:%d: function %.12s also on line %d: want one row per function", name, c.line(), fn, l)
+		}
+		seen[k] = c.line()
+		j.appSize[key3(owner, app, "")]++
+		if !selected(opt, fn, len(funcs)) {
+			// Still validate: a bad row is bad whether or not it is replayed.
+			for col := first; col < ncol; col++ {
+				if _, err := parseCount(rec[col]); err != nil {
+					return nil, nil, none, c.errAt(col, rec[col], "a non-negative integer count")
+				}
+			}
+			continue
+		}
+		var counts []minuteCount
+		carry := 0.0
+		for col := first; col < ncol; col++ {
+			n, err := parseCount(rec[col])
+			if err != nil {
+				return nil, nil, none, c.errAt(col, rec[col], "a non-negative integer count")
+			}
+			minute := col - first
+			if minute < opt.FirstMinute || minute >= last {
+				continue
+			}
+			scaled := float64(n)*opt.Scale + carry
+			whole := math.Floor(scaled)
+			carry = scaled - whole
+			if whole > math.MaxInt32 {
+				return nil, nil, none, c.errAt(col, rec[col], fmt.Sprintf("a count that, scaled by %s, fits 2^31", ff(opt.Scale)))
+			}
+			if whole > 0 {
+				counts = append(counts, minuteCount{int32(minute - opt.FirstMinute), int32(whole)})
+				m.total[minute-opt.FirstMinute] += whole
+			}
+		}
+		m.counts = append(m.counts, counts)
+		j.index[k] = len(funcs)
+		funcs = append(funcs, TraceFunction{Name: fn, App: app, Trigger: rec[idx["Trigger"]]})
+	}
+	if len(funcs) == 0 {
+		return nil, nil, none, fmt.Errorf("%s: no function selected: want rows, or hashes that match a HashFunction", name)
+	}
+	m.durations = make([]dist.Dist, len(funcs))
+	return funcs, m, j, nil
+}
+
+func selected(opt Azure2019Options, fn string, n int) bool {
+	if len(opt.Hashes) > 0 {
+		for _, h := range opt.Hashes {
+			if strings.HasPrefix(fn, h) {
+				return true
+			}
+		}
+		return false
+	}
+	return opt.Functions == 0 || n < opt.Functions
+}
+
+func parseCount(s string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		// Some exports write counts as floats ("3.0").
+		f, ferr := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if ferr != nil || f < 0 || f != math.Trunc(f) || f > math.MaxInt64/2 {
+			return 0, errors.New("bad count")
+		}
+		return int64(f), nil
+	}
+	return n, nil
+}
+
+var durationPercentiles = []struct {
+	col string
+	p   float64
+}{
+	{"percentile_Average_0", 0}, {"percentile_Average_1", 1}, {"percentile_Average_25", 25},
+	{"percentile_Average_50", 50}, {"percentile_Average_75", 75}, {"percentile_Average_99", 99},
+	{"percentile_Average_100", 100},
+}
+
+func readDurations(r io.Reader, name string, funcs []TraceFunction, j join) error {
+	cols := []string{"HashOwner", "HashApp", "HashFunction"}
+	for _, p := range durationPercentiles {
+		cols = append(cols, p.col)
+	}
+	c := newCSV(r, name)
+	idx, _, err := c.header(cols...)
+	if err != nil {
+		return err
+	}
+	for {
+		rec, err := c.read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		pts := make([]dist.Point, len(durationPercentiles))
+		for i, p := range durationPercentiles {
+			col := idx[p.col]
+			ms, err := strconv.ParseFloat(strings.TrimSpace(rec[col]), 64)
+			if err != nil || !(ms >= 0 && ms < 1e12) {
+				return c.errAt(col, rec[col], "a non-negative duration in milliseconds")
+			}
+			pts[i] = dist.Point{P: p.p, D: time.Duration(math.Round(ms * 1e6))}
+			if i > 0 && pts[i].D < pts[i-1].D {
+				return c.errAt(col, rec[col], fmt.Sprintf("percentiles in non-decreasing order (%s is %s ms)", durationPercentiles[i-1].col, ff(float64(pts[i-1].D)/1e6)))
+			}
+		}
+		i, ok := j.index[key3(rec[idx["HashOwner"]], rec[idx["HashApp"]], rec[idx["HashFunction"]])]
+		if !ok {
+			continue
+		}
+		d, err := dist.Percentiles(pts)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %v", name, c.line(), err)
+		}
+		funcs[i].Duration = d
+	}
+}
+
+// readMemory joins AverageAllocatedMb by function when the file has a
+// HashFunction column, and otherwise by app, split evenly among the app's
+// functions (as the In-Vitro loader does), since a pod holds one function.
+func readMemory(r io.Reader, name string, funcs []TraceFunction, j join) error {
+	c := newCSV(r, name)
+	idx, _, err := c.header("HashOwner", "HashApp", "AverageAllocatedMb")
+	if err != nil {
+		return err
+	}
+	fnCol, perFunction := idx["HashFunction"]
+	for {
+		rec, err := c.read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		col := idx["AverageAllocatedMb"]
+		mb, err := strconv.ParseFloat(strings.TrimSpace(rec[col]), 64)
+		if err != nil || !(mb >= 0 && mb < 1e9) {
+			return c.errAt(col, rec[col], "a non-negative size in MB")
+		}
+		owner, app := rec[idx["HashOwner"]], rec[idx["HashApp"]]
+		if perFunction {
+			if i, ok := j.index[key3(owner, app, rec[fnCol])]; ok {
+				funcs[i].MemoryMB = mb
+			}
+			continue
+		}
+		n := j.appSize[key3(owner, app, "")]
+		for i := range funcs {
+			if funcs[i].App == app && n > 0 {
+				if k, ok := j.index[key3(owner, app, funcs[i].Name)]; ok && k == i {
+					funcs[i].MemoryMB = mb / float64(n)
+				}
+			}
+		}
+	}
+}
+
+func (m *azure2019) rate(t time.Duration) float64 {
+	if t < 0 {
+		return 0
+	}
+	minuteLen := 60 / m.opt.Compression
+	i := int(t.Seconds() / minuteLen)
+	if i >= len(m.total) {
+		return 0
+	}
+	return m.total[i] / minuteLen
+}
+
+func (m *azure2019) arrivals(seed int64, end time.Duration) Source {
+	n := len(m.counts)
+	s := &minuteStreams{m: m, fns: make([]minuteStream, n), minuteLen: 60 / m.opt.Compression}
+	for i := range s.fns {
+		f := &s.fns[i]
+		f.pcg = *rand.NewPCG(uint64(seed), uint64(2*i+1))
+		f.rng = rand.New(&f.pcg)
+		f.work = rand.New(rand.NewPCG(uint64(seed), uint64(2*i+2)))
+		f.counts = m.counts[i]
+		f.dur = m.durations[i]
+	}
+	return newMerger(s, n, end)
+}
+
+// minuteStreams lays each function's per-minute counts out in time.
+type minuteStreams struct {
+	m         *azure2019
+	fns       []minuteStream
+	minuteLen float64 // seconds of replay per trace minute
+}
+
+// minuteStream spreads each minute's c arrivals at the cumulative sums of
+// c+1 random gaps normalised to the minute. The gaps' sum is needed before
+// the first arrival, so the generator state is saved, the gaps summed,
+// and the state restored to draw the same gaps again one per arrival:
+// O(1) memory whatever the count.
+type minuteStream struct {
+	counts      []minuteCount
+	next        int // index into counts of the current minute
+	left        int32
+	sum, acc    float64
+	pcg, after  rand.PCG
+	rng, work   *rand.Rand
+	dur         dist.Dist
+	minuteStart float64
+}
+
+func (s *minuteStreams) gap(f *minuteStream) float64 {
+	switch s.m.opt.Spread {
+	case SpreadUniform:
+		return f.rng.Float64()
+	case SpreadEquidistant:
+		return 1
+	}
+	return f.rng.ExpFloat64()
+}
+
+func (s *minuteStreams) advance(i int) (Arrival, bool) {
+	f := &s.fns[i]
+	if f.left == 0 {
+		if f.next >= len(f.counts) {
+			return Arrival{}, false
+		}
+		mc := f.counts[f.next]
+		f.next++
+		f.left = mc.count
+		start := f.pcg
+		f.sum = 0
+		for range mc.count + 1 {
+			f.sum += s.gap(f)
+		}
+		f.after, f.pcg = f.pcg, start
+		f.acc = 0
+		f.minuteStart = float64(mc.minute)
+	}
+	f.acc += s.gap(f)
+	f.left--
+	if f.left == 0 {
+		f.pcg = f.after
+	}
+	a := Arrival{At: seconds((f.minuteStart + f.acc/f.sum) * s.minuteLen), Function: i}
+	if f.dur != nil {
+		a.Work = f.dur.Sample(f.work)
+	}
+	return a, true
+}
