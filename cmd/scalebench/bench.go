@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/scalebench/scalebench/reports"
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/simulator"
+)
+
+// chartPoints is how many time buckets a run's chart gets: enough to see a
+// 60 s spike in an hour-long run, few enough to keep report.html small.
+const chartPoints = 240
+
+func init() {
+	var (
+		suite, out, backend string
+		real                int
+		realScenarios       string
+		realPolicies        string
+		workers             int
+	)
+	cmd := &cobra.Command{
+		Use:   "bench --suite DIR --out DIR",
+		Short: "Run a scenario suite under every policy and write a comparison report",
+		Long: `bench runs every scenario of a suite (each *.yaml in --suite) in the
+simulator under every policy the scenario names, and --real of them for real
+on --backend, then writes report.html, report.md and summary.json into --out.
+The output directory appears only when the whole report is written.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if suite == "" || out == "" {
+				return badInput(errors.New("bench: --suite and --out are required"))
+			}
+			if workers < 1 {
+				return badInput(fmt.Errorf("bench: --workers %d, want at least 1", workers))
+			}
+			if real < 0 {
+				return badInput(fmt.Errorf("bench: --real %d, want 0 or more", real))
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			return runBench(ctx, benchConfig{
+				suite: suite, out: out, backend: backend, real: real,
+				realScenarios: splitList(realScenarios), realPolicies: splitList(realPolicies),
+				workers: workers, stderr: cmd.ErrOrStderr(), stdout: cmd.OutOrStdout(),
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&suite, "suite", "", "directory of scenario files (*.yaml)")
+	f.StringVar(&out, "out", "", "directory to write the report into (replaced atomically)")
+	f.StringVar(&backend, "backend", "local", "backend for the real runs: local")
+	f.IntVar(&real, "real", 2, "how many scenarios also run for real on --backend")
+	f.StringVar(&realScenarios, "real-scenarios", "onoff,spike", "which scenarios run for real, in order of preference")
+	f.StringVar(&realPolicies, "real-policies", "kpa,keepalive", "policies the real runs use (real time is the bench's budget)")
+	f.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "simulations run in parallel")
+	root.AddCommand(cmd)
+}
+
+type benchConfig struct {
+	suite, out, backend         string
+	real                        int
+	realScenarios, realPolicies []string
+	workers                     int
+	stdout, stderr              io.Writer
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// loadSuite reads every scenario of dir, failing on the first bad one so a
+// typo costs seconds, not a whole bench.
+func loadSuite(dir string) ([]*scenarios.Scenario, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no scenario files (*.yaml)", dir)
+	}
+	sort.Strings(files)
+	var out []*scenarios.Scenario
+	seen := map[string]string{}
+	for _, f := range files {
+		s, err := scenarios.Load(f)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := seen[s.Name]; dup {
+			return nil, fmt.Errorf("%s: scenario name %q already used by %s", f, s.Name, prev)
+		}
+		seen[s.Name] = f
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// job is one simulation: a scenario under one policy.
+type job struct {
+	sc     int
+	policy scenarios.Policy
+	run    reports.Run
+}
+
+func runBench(ctx context.Context, cfg benchConfig) error {
+	start := time.Now()
+	suite, err := loadSuite(cfg.suite)
+	if err != nil {
+		return badInput(err)
+	}
+	realBackend, err := newRealBackend(cfg.backend)
+	if err != nil {
+		return badInput(err)
+	}
+	out, err := results.CreateOutDir(cfg.out)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+
+	var jobs []*job
+	for i, sc := range suite {
+		for _, p := range sc.Policies {
+			jobs = append(jobs, &job{sc: i, policy: p})
+		}
+	}
+	prog := newProgress(cfg.stderr, len(jobs))
+	simulateAll(ctx, suite, jobs, cfg.workers, prog)
+	prog.done()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	rep := reports.Suite{Title: "scalebench report"}
+	for i, sc := range suite {
+		r := reports.Scenario{Name: sc.Name, Description: sc.Description, Traffic: sc.Traffic.String(), SLOs: sc.SLOs}
+		for _, j := range jobs {
+			if j.sc == i {
+				r.Runs = append(r.Runs, j.run)
+			}
+		}
+		rep.Scenarios = append(rep.Scenarios, r)
+	}
+
+	if cfg.real > 0 {
+		note := runReal(ctx, cfg, realBackend, suite, &rep)
+		rep.Notes = append(rep.Notes, note)
+	} else {
+		rep.Notes = append(rep.Notes, "Real runs: none requested (--real 0); every number is from the simulator.")
+	}
+	failed := 0
+	for _, sc := range rep.Scenarios {
+		for _, r := range sc.Runs {
+			if r.Err != "" {
+				failed++
+			}
+		}
+	}
+	if failed > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d run(s) failed; their rows say why.", failed))
+	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("Generated in %s with %d simulation worker(s).", time.Since(start).Round(time.Second), cfg.workers))
+
+	if err := reports.Write(out, rep); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.stdout, "report: %s\n", filepath.Join(out.Final(), "report.html"))
+	fmt.Fprintf(cfg.stdout, "        %s, %s (%s)\n", filepath.Join(out.Final(), "report.md"),
+		filepath.Join(out.Final(), "summary.json"), time.Since(start).Round(time.Second))
+	if failed > 0 {
+		return fmt.Errorf("bench: %d run(s) failed; see the report", failed)
+	}
+	return nil
+}
+
+// simulateAll runs the jobs on workers goroutines. Each simulation is
+// deterministic on its own, so the order they finish in changes nothing.
+func simulateAll(ctx context.Context, suite []*scenarios.Scenario, jobs []*job, workers int, prog *progress) {
+	ch := make(chan *job)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				sc := suite[j.sc]
+				prog.start(sc.Name + "/" + j.policy.Label)
+				j.run = simulate(ctx, sc, j.policy)
+				prog.finish(sc.Name+"/"+j.policy.Label, j.run.Err)
+			}
+		}()
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		ch <- j
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// simulate runs one scenario under one policy and keeps its chart series.
+func simulate(ctx context.Context, sc *scenarios.Scenario, p scenarios.Policy) reports.Run {
+	run := reports.Run{Label: p.Label, Backend: "sim"}
+	rec := reports.NewRecorder(sc.Duration.Seconds(), chartPoints)
+	last := int64(-1)
+	res, err := simulator.Run(ctx, sc, p, simulator.Options{
+		Requests: rec,
+		Series: func(s simulator.Second) {
+			if s.T != last && last >= 0 {
+				rec.EndSecond(last)
+			}
+			last = s.T
+			rec.Second(s.T, s.Arrivals, s.Desired, s.Ready)
+		},
+	})
+	if last >= 0 {
+		rec.EndSecond(last)
+	}
+	if err != nil {
+		run.Err = oneLine(err)
+		return run
+	}
+	run.Summary = res.Summary
+	run.Series = rec.Points()
+	return run
+}
+
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
+// progress shows what the bench is doing: one rewritten status line on a
+// terminal, one line per finished run otherwise (CI logs).
+type progress struct {
+	mu       sync.Mutex
+	w        io.Writer
+	tty      bool
+	total    int
+	finished int
+	running  map[string]bool
+	begin    time.Time
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	return &progress{w: w, tty: tty, total: total, running: map[string]bool{}, begin: time.Now()}
+}
+
+func (p *progress) start(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running[name] = true
+	p.draw()
+}
+
+func (p *progress) finish(name, errMsg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.running, name)
+	p.finished++
+	if !p.tty {
+		status := "ok"
+		if errMsg != "" {
+			status = "FAILED: " + errMsg
+		}
+		fmt.Fprintf(p.w, "[%d/%d] sim %s %s (%s)\n", p.finished, p.total, name, status, time.Since(p.begin).Round(time.Second))
+		return
+	}
+	if errMsg != "" {
+		fmt.Fprintf(p.w, "\r\033[K%s FAILED: %s\n", name, errMsg)
+	}
+	p.draw()
+}
+
+func (p *progress) draw() {
+	if !p.tty {
+		return
+	}
+	names := make([]string, 0, len(p.running))
+	for n := range p.running {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(p.w, "\r\033[K[%d/%d] %s simulating %s", p.finished, p.total, time.Since(p.begin).Round(time.Second), strings.Join(names, ", "))
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%d simulations in %s\n", p.total, time.Since(p.begin).Round(time.Second))
+	}
+}
+
+// realBackend runs a scenario under one policy on a real platform.
+type realBackend interface {
+	name() string
+	run(ctx context.Context, sc *scenarios.Scenario, p scenarios.Policy) (results.Summary, []reports.Point, error)
+}
+
+func newRealBackend(name string) (realBackend, error) {
+	switch name {
+	case "local":
+		return localBackend{}, nil
+	}
+	return nil, fmt.Errorf("bench: unknown --backend %q (known: local)", name)
+}
+
+// runReal runs up to cfg.real scenarios for real, preferring
+// cfg.realScenarios, and adds their runs beside the simulated ones. It
+// returns the note the report shows about what ran for real.
+func runReal(ctx context.Context, cfg benchConfig, b realBackend, suite []*scenarios.Scenario, rep *reports.Suite) string {
+	var picked []int
+	for _, want := range cfg.realScenarios {
+		for i, sc := range suite {
+			if sc.Name == want && len(picked) < cfg.real {
+				picked = append(picked, i)
+			}
+		}
+	}
+	var names []string
+	for _, i := range picked {
+		sc := suite[i]
+		names = append(names, sc.Name)
+		for _, label := range cfg.realPolicies {
+			p, ok := policyByLabel(sc, label)
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(cfg.stderr, "real %s %s/%s (%s)...\n", b.name(), sc.Name, p.Label, sc.Duration)
+			run := reports.Run{Label: p.Label, Backend: b.name()}
+			sum, series, err := b.run(ctx, sc, p)
+			if err != nil {
+				run.Err = oneLine(err)
+				fmt.Fprintf(cfg.stderr, "real %s %s/%s FAILED: %s\n", b.name(), sc.Name, p.Label, run.Err)
+			} else {
+				run.Summary, run.Series = sum, series
+			}
+			rep.Scenarios[i].Runs = append(rep.Scenarios[i].Runs, run)
+		}
+	}
+	if len(picked) < cfg.real {
+		return fmt.Sprintf("Real runs on %s: %d of the %d requested (the suite lacks the others of: %s).",
+			b.name(), len(picked), cfg.real, strings.Join(cfg.realScenarios, ", "))
+	}
+	return fmt.Sprintf("Real runs on %s: %s under %s; all other rows are simulated.",
+		b.name(), strings.Join(names, ", "), strings.Join(cfg.realPolicies, ", "))
+}
+
+func policyByLabel(sc *scenarios.Scenario, label string) (scenarios.Policy, bool) {
+	for _, p := range sc.Policies {
+		if p.Label == label {
+			return p, true
+		}
+	}
+	return scenarios.Policy{}, false
+}
+
+// localBackend runs scenarios on the local process-based platform.
+type localBackend struct{}
+
+func (localBackend) name() string { return "local" }
+
+// run needs the local platform's whole-scenario API (pods, queue-proxies
+// and activator wired to a policy), which this build's platform package
+// does not offer: it has the parts, not the assembled platform. Rather than
+// report invented numbers the run fails with that reason.
+func (localBackend) run(context.Context, *scenarios.Scenario, scenarios.Policy) (results.Summary, []reports.Point, error) {
+	return results.Summary{}, nil, errors.New("local platform: no whole-scenario run API in package platform yet (only pods, queueproxy, activator)")
+}
