@@ -1,0 +1,46 @@
+package simulator
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/traffic"
+)
+
+// BenchmarkSteady1000rpsKPA simulates 5 minutes of Poisson traffic at
+// 1000 rps (exponential 100 ms service, containerConcurrency 10) under the
+// KPA per iteration, with the time series written, and reports simulated
+// requests per wall-clock second.
+func BenchmarkSteady1000rpsKPA(b *testing.B) {
+	pat, err := traffic.Parse("poisson:rate=1000")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc := &scenarios.Scenario{
+		Name: "steady-1000", Duration: 5 * time.Minute, Seed: 1, Traffic: pat,
+		Functions: []scenarios.Function{{
+			Name: "fn", ContainerConcurrency: 10, Service: mustDist(b, "exp:mean=100ms"),
+			Startup: scenarios.Startup{
+				Schedule:        mustDist(b, scenarios.DefaultSchedule),
+				ContainerStart:  mustDist(b, scenarios.DefaultContainerStart),
+				AppInit:         mustDist(b, scenarios.DefaultAppInit),
+				ReadinessPeriod: scenarios.DefaultReadinessPeriod,
+			},
+		}},
+	}
+	var requests int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		res, err := Run(context.Background(), sc, scenarios.Policy{Name: "kpa"}, Options{Timeseries: io.Discard})
+		if err != nil {
+			b.Fatal(err)
+		}
+		requests += res.Summary.Requests
+	}
+	b.ReportMetric(float64(requests)/time.Since(start).Seconds(), "requests/s")
+}
