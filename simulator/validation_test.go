@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,54 @@ func TestErlangC(t *testing.T) {
 				t.Errorf("P(wait) = %.4f ± %.4f, want Erlang C %.4f", got, se, want)
 			}
 		})
+	}
+}
+
+// TestKeepaliveColdStarts sends Poisson arrivals at a low rate to the
+// keepalive policy with tiny service and start-up times (one instance at a
+// time) and wants the cold-start ratio to match P(gap > keep-alive) =
+// exp(−λk) within 2%.
+func TestKeepaliveColdStarts(t *testing.T) {
+	settings, err := autoscaler.Settings("keepalive")
+	if err != nil {
+		t.Skipf("keepalive policy not registered yet: %v", err)
+	}
+	key := ""
+	for _, s := range settings {
+		if s.Key == "keep-alive" || s.Key == "keepalive" || key == "" && strings.Contains(s.Key, "keep") {
+			key = s.Key
+		}
+	}
+	if key == "" {
+		t.Fatalf("keepalive policy has no keep-alive setting among %v", settings)
+	}
+	const (
+		lambda = 0.1 // per second
+		keep   = 10 * time.Second
+		runFor = 2_000_000 * time.Second // about 200,000 requests
+	)
+	pat, err := traffic.Parse("poisson:rate=0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &scenarios.Scenario{
+		Name: "keepalive", Duration: runFor, Seed: 5, Traffic: pat,
+		Functions: []scenarios.Function{{Name: "f", ContainerConcurrency: 1,
+			Service: mustDist(t, "1ms"), Startup: scenarios.Startup{AppInit: mustDist(t, "1ms")}}},
+	}
+	res, err := Run(context.Background(), sc, scenarios.Policy{Name: "keepalive", Settings: map[string]string{key: keep.String()}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	want := math.Exp(-lambda * keep.Seconds())
+	got := s.ColdStartRatio
+	se := math.Sqrt(want * (1 - want) / float64(s.Requests))
+	t.Logf("cold-start ratio %.4f ± %.4f over %d requests, exp(−λk) = %.4f, max pods %d", got, se, s.Requests, want, s.MaxPods)
+	if tol := 0.02 * want; se > tol/4 {
+		t.Fatalf("standard error %.4f is not well below the 2%% tolerance %.4f", se, tol)
+	}
+	if math.Abs(got-want) > 0.02*want {
+		t.Errorf("cold-start ratio %.4f, want exp(−λk) = %.4f within 2%%", got, want)
 	}
 }
