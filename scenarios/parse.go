@@ -126,6 +126,17 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	if err := w.traffic(trafficNode, "traffic", s); err != nil {
 		return nil, err
 	}
+	if t, ok := s.Traffic.(tracePattern); ok {
+		fns, err := mapTrace(t.Functions(), s.Functions)
+		if err != nil {
+			var at *yaml.Node = trafficNode
+			if len(fnNodes) > 0 {
+				at = fnNodes[0]
+			}
+			return nil, w.errf(at, "functions", "%v", err)
+		}
+		s.Functions = fns
+	}
 	if len(s.Functions) == 0 {
 		f, err := defaultFunction("fn")
 		if err != nil {
