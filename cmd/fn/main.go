@@ -111,9 +111,18 @@ func serve(ctx context.Context, c config) error {
 	}
 	start := time.Now()
 	if c.initMode == "spin" {
-		spin(c.init)
+		spinUntil(ctx, c.init)
 	} else {
-		time.Sleep(c.init)
+		t := time.NewTimer(c.init)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	if ctx.Err() != nil {
+		// Stopped before it was ready: no request can be in flight.
+		return ln.Close()
 	}
 	initTime := time.Since(start)
 
@@ -223,6 +232,18 @@ func spin(d time.Duration) {
 		}
 	}
 	sink.Store(x)
+}
+
+// spinUntil spins for d in slices so a SIGTERM during init is noticed.
+func spinUntil(ctx context.Context, d time.Duration) {
+	end := time.Now().Add(d)
+	for ctx.Err() == nil {
+		left := time.Until(end)
+		if left <= 0 {
+			return
+		}
+		spin(min(left, 10*time.Millisecond))
+	}
 }
 
 var sink atomic.Uint64

@@ -1,0 +1,412 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/autoscaler/controller"
+	"github.com/scalebench/scalebench/platform/activator"
+	"github.com/scalebench/scalebench/platform/pods"
+	"github.com/scalebench/scalebench/platform/queueproxy"
+)
+
+// Function is one revision to serve.
+type Function struct {
+	// Name is the revision's name and the first path segment that routes
+	// to it (/NAME/...); with one function every path routes to it.
+	Name string
+	// Args are cmd/fn flags: --init, --init-mode, --work, --spin, --alloc.
+	Args []string
+	// ContainerConcurrency is the per-pod in-flight limit; 0 = unlimited.
+	ContainerConcurrency int
+	// Policy names the autoscaler (autoscaler.Names()) and Settings
+	// override its defaults.
+	Policy   string
+	Settings map[string]string
+	// QueueDepth and QueueTimeout bound the activator's buffer; 0 means
+	// the activator's defaults.
+	QueueDepth   int
+	QueueTimeout time.Duration
+}
+
+// Config describes a platform.
+type Config struct {
+	// Addr is where the activator listens; default 127.0.0.1:0. Only
+	// loopback addresses are accepted.
+	Addr string
+	// FnBinary is the cmd/fn executable (make build writes bin/fn).
+	FnBinary  string
+	Functions []Function
+	// PodOutput receives the pods' stdout and stderr; nil discards them.
+	PodOutput io.Writer
+	// StopTimeout bounds each pod's drain; default 30 s.
+	StopTimeout time.Duration
+	// Log receives the controller's and pods' errors; nil discards them.
+	Log io.Writer
+}
+
+// WallClock is the real time.
+type WallClock struct{}
+
+// Now is time.Now.
+func (WallClock) Now() time.Time { return time.Now() }
+
+type revision struct {
+	fn   Function
+	pods *pods.Manager
+	act  *activator.Activator
+
+	mu  sync.Mutex
+	qps map[*pods.Pod]*queueproxy.Proxy
+}
+
+// Platform is a running local platform.
+type Platform struct {
+	cfg       Config
+	revs      map[string]*revision
+	order     []string
+	ctrl      *controller.Controller
+	registry  *prometheus.Registry
+	transport *http.Transport
+	ln        net.Listener
+	srv       *http.Server
+	started   time.Time
+
+	stopCtrl context.CancelFunc
+	ctrlDone chan struct{}
+	srvDone  chan struct{}
+	close    sync.Once
+	closeErr error
+}
+
+var (
+	_ autoscaler.Metrics = (*Platform)(nil)
+	_ autoscaler.Scaler  = (*Platform)(nil)
+)
+
+// Start validates cfg, starts every function's autoscaler and the activator
+// listener. Pods start as the policies ask for them.
+func Start(cfg Config) (*Platform, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(cfg.Addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("platform address: want a loopback host:port such as 127.0.0.1:8080, got %q", cfg.Addr)
+	}
+	if len(cfg.Functions) == 0 {
+		return nil, errors.New("platform: want at least one function")
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	p := &Platform{cfg: cfg, revs: map[string]*revision{}, registry: prometheus.NewRegistry(),
+		transport: queueproxy.DefaultTransport(), ctrlDone: make(chan struct{}), srvDone: make(chan struct{})}
+	p.ctrl, err = controller.New(WallClock{}, p, p, controller.Options{
+		Registerer: p.registry,
+		OnError:    func(rev string, err error) { fmt.Fprintf(cfg.Log, "autoscaler %s: %v\n", rev, err) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, fn := range cfg.Functions {
+		if err := p.addRevision(fn); err != nil {
+			p.closeManagers()
+			return nil, err
+		}
+	}
+	p.ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		p.closeManagers()
+		return nil, fmt.Errorf("platform: listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.GathererFunc(p.gather), promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", p.route)
+	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	p.started = time.Now()
+	go func() {
+		defer close(p.srvDone)
+		p.srv.Serve(p.ln)
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopCtrl = cancel
+	go func() {
+		defer close(p.ctrlDone)
+		p.ctrl.Run(ctx)
+	}()
+	return p, nil
+}
+
+func (p *Platform) addRevision(fn Function) error {
+	if fn.Name == "" || strings.ContainsAny(fn.Name, "/?# ") || fn.Name == "metrics" {
+		return fmt.Errorf("function name %q: want a non-empty name without / ? # or spaces, other than metrics", fn.Name)
+	}
+	if _, dup := p.revs[fn.Name]; dup {
+		return fmt.Errorf("function %q listed twice", fn.Name)
+	}
+	if fn.ContainerConcurrency < 0 {
+		return fmt.Errorf("function %s: containerConcurrency must be >= 0, got %d", fn.Name, fn.ContainerConcurrency)
+	}
+	if fn.Policy == "" {
+		fn.Policy = "kpa"
+	}
+	settings, err := withConcurrency(fn)
+	if err != nil {
+		return err
+	}
+	policy, err := autoscaler.New(fn.Policy, settings)
+	if err != nil {
+		return err
+	}
+	r := &revision{fn: fn, qps: map[*pods.Pod]*queueproxy.Proxy{}}
+	r.act, err = activator.New(activator.Config{
+		Revision: fn.Name, QueueDepth: fn.QueueDepth, Timeout: fn.QueueTimeout,
+		Poke:       func(demand float64) { p.ctrl.Poke(fn.Name, demand) },
+		Registerer: p.registry,
+	})
+	if err != nil {
+		return fmt.Errorf("function %s: %w", fn.Name, err)
+	}
+	stopTimeout := p.cfg.StopTimeout
+	if stopTimeout <= 0 {
+		stopTimeout = 30 * time.Second
+	}
+	r.pods, err = pods.New(pods.Config{
+		Revision: fn.Name, Binary: p.cfg.FnBinary, Args: fn.Args, StopTimeout: stopTimeout,
+		Output:     p.cfg.PodOutput,
+		OnReady:    func(pod *pods.Pod) { p.podReady(r, pod) },
+		OnStopping: func(pod *pods.Pod) { p.podStopping(r, pod, stopTimeout) },
+		OnGone:     func(pod *pods.Pod) { p.podGone(r, pod) },
+	})
+	if err != nil {
+		return err
+	}
+	if err := p.ctrl.Add(fn.Name, policy); err != nil {
+		r.pods.Close()
+		return err
+	}
+	p.revs[fn.Name] = r
+	p.order = append(p.order, fn.Name)
+	return nil
+}
+
+func (p *Platform) podReady(r *revision, pod *pods.Pod) {
+	qp, err := queueproxy.New(queueproxy.Config{
+		Pod: pod.Name, Addr: pod.Addr, ContainerConcurrency: r.fn.ContainerConcurrency,
+		Transport: p.transport, OnRelease: r.act.Dispatch,
+	})
+	if err != nil {
+		fmt.Fprintf(p.cfg.Log, "pod %s: %v\n", pod.Name, err)
+		return
+	}
+	r.mu.Lock()
+	r.qps[pod] = qp
+	r.mu.Unlock()
+	r.act.AddPod(qp)
+}
+
+// podStopping takes the pod out of routing and waits for its requests, so
+// scale-down cuts none.
+func (p *Platform) podStopping(r *revision, pod *pods.Pod, timeout time.Duration) {
+	r.mu.Lock()
+	qp := r.qps[pod]
+	r.mu.Unlock()
+	if qp == nil {
+		return
+	}
+	r.act.RemovePod(qp)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := qp.Drain(ctx); err != nil {
+		fmt.Fprintf(p.cfg.Log, "%v\n", err)
+	}
+}
+
+func (p *Platform) podGone(r *revision, pod *pods.Pod) {
+	r.mu.Lock()
+	qp := r.qps[pod]
+	delete(r.qps, pod)
+	r.mu.Unlock()
+	if qp != nil {
+		r.act.RemovePod(qp)
+	}
+}
+
+// route sends a request to its function's activator.
+func (p *Platform) route(w http.ResponseWriter, req *http.Request) {
+	var r *revision
+	if len(p.order) == 1 {
+		r = p.revs[p.order[0]]
+	} else {
+		name, _, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
+		r = p.revs[name]
+	}
+	if r == nil {
+		http.Error(w, "platform: no function at "+req.URL.Path+"; want /NAME/ with NAME one of "+strings.Join(p.order, ", "), http.StatusNotFound)
+		return
+	}
+	r.act.ServeHTTP(w, req)
+}
+
+// URL is the activator's base URL.
+func (p *Platform) URL() string { return "http://" + p.ln.Addr().String() }
+
+// FunctionURL is the URL that routes to the named function.
+func (p *Platform) FunctionURL(name string) string { return p.URL() + "/" + name + "/" }
+
+// Functions lists the function names in configuration order.
+func (p *Platform) Functions() []string { return append([]string(nil), p.order...) }
+
+// Started is when the platform began serving.
+func (p *Platform) Started() time.Time { return p.started }
+
+// Controller is the autoscaler loop, for its ticks.
+func (p *Platform) Controller() *controller.Controller { return p.ctrl }
+
+// Registry holds the platform's metrics (the pods' queue-proxy metrics are
+// gathered alongside at /metrics).
+func (p *Platform) Registry() *prometheus.Registry { return p.registry }
+
+// Stat implements autoscaler.Metrics from the queue-proxies and the
+// activator: concurrency is the pods' average plus the requests waiting in
+// the activator (so nothing is counted twice); the peak and the arrivals come
+// from the activator, which every request passes.
+func (p *Platform) Stat(name string, now time.Time) (autoscaler.Stat, error) {
+	r := p.revs[name]
+	if r == nil {
+		return autoscaler.Stat{}, fmt.Errorf("no revision %q", name)
+	}
+	var s autoscaler.Stat
+	r.mu.Lock()
+	for _, qp := range r.qps {
+		s.Concurrency += qp.Collect(now).Concurrency
+	}
+	r.mu.Unlock()
+	a := r.act.Collect(now)
+	s.Concurrency += a.Waiting
+	s.MaxConcurrency = float64(a.MaxInFlight)
+	s.RPS = float64(a.Arrivals)
+	return s, nil
+}
+
+// Scale implements autoscaler.Scaler.
+func (p *Platform) Scale(name string, desired int) error {
+	r := p.revs[name]
+	if r == nil {
+		return fmt.Errorf("no revision %q", name)
+	}
+	return r.pods.Scale(desired)
+}
+
+// Pods implements autoscaler.Scaler.
+func (p *Platform) Pods(name string) (autoscaler.Pods, error) {
+	r := p.revs[name]
+	if r == nil {
+		return autoscaler.Pods{}, fmt.Errorf("no revision %q", name)
+	}
+	ready, notReady := r.pods.Counts()
+	return autoscaler.Pods{Ready: ready, NotReady: notReady}, nil
+}
+
+// PodStats reports a function's pod lifetime totals.
+func (p *Platform) PodStats(name string) pods.Stats {
+	if r := p.revs[name]; r != nil {
+		return r.pods.Stats()
+	}
+	return pods.Stats{}
+}
+
+// PodList lists a function's live pods.
+func (p *Platform) PodList(name string) []*pods.Pod {
+	if r := p.revs[name]; r != nil {
+		return r.pods.Pods()
+	}
+	return nil
+}
+
+// Errors reports the activator's error counts of a function.
+func (p *Platform) Errors(name string) map[string]int64 {
+	if r := p.revs[name]; r != nil {
+		return r.act.Errors()
+	}
+	return nil
+}
+
+// gather collects the platform's metrics and every live queue-proxy's.
+func (p *Platform) gather() ([]*dto.MetricFamily, error) {
+	gs := prometheus.Gatherers{p.registry}
+	for _, name := range p.order {
+		r := p.revs[name]
+		r.mu.Lock()
+		for _, qp := range r.qps {
+			gs = append(gs, qp.Registry())
+		}
+		r.mu.Unlock()
+	}
+	return gs.Gather()
+}
+
+// Close stops the autoscaler, stops accepting requests and waits for the
+// in-flight ones (up to ctx), then drains and stops every pod and waits for
+// every process to exit.
+func (p *Platform) Close(ctx context.Context) error {
+	p.close.Do(func() {
+		p.stopCtrl()
+		<-p.ctrlDone
+		var errs []error
+		if err := p.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("platform: stop listener: %w", err))
+			p.srv.Close()
+		}
+		<-p.srvDone
+		errs = append(errs, p.closeManagers())
+		p.transport.CloseIdleConnections()
+		p.closeErr = errors.Join(errs...)
+	})
+	return p.closeErr
+}
+
+func (p *Platform) closeManagers() error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(p.order))
+	for i, name := range p.order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.revs[name].pods.Close()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// withConcurrency tells a policy that has a container-concurrency knob the
+// revision's limit, unless the settings already say.
+func withConcurrency(fn Function) (map[string]string, error) {
+	known, err := autoscaler.Settings(fn.Policy)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, v := range fn.Settings {
+		out[k] = v
+	}
+	for _, s := range known {
+		if _, set := out[s.Key]; s.Key == "container-concurrency" && !set && fn.ContainerConcurrency > 0 {
+			out[s.Key] = fmt.Sprint(fn.ContainerConcurrency)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,255 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/platform/pods"
+)
+
+var fnBinary string
+
+// TestMain builds cmd/fn once for the package's tests and benchmarks.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "platform-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fnBinary = filepath.Join(dir, "fn")
+	if out, err := exec.Command("go", "build", "-o", fnBinary, "github.com/scalebench/scalebench/cmd/fn").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build fn: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func start(t testing.TB, fn Function) *Platform {
+	t.Helper()
+	p, err := Start(Config{FnBinary: fnBinary, Functions: []Function{fn}, StopTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		p.Close(ctx)
+	})
+	return p
+}
+
+func waitReady(t testing.TB, p *Platform, name string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if ps, _ := p.Pods(name); ps.Ready >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s: fewer than %d ready pods after 10s", name, n)
+}
+
+func TestStartRejectsBadConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  Config
+	}{
+		{"non-loopback address", Config{Addr: "0.0.0.0:0", FnBinary: fnBinary, Functions: []Function{{Name: "f"}}}},
+		{"no functions", Config{FnBinary: fnBinary}},
+		{"unknown policy", Config{FnBinary: fnBinary, Functions: []Function{{Name: "f", Policy: "nope"}}}},
+		{"bad setting", Config{FnBinary: fnBinary, Functions: []Function{{Name: "f", Settings: map[string]string{"stable-window": "soon"}}}}},
+		{"reserved name", Config{FnBinary: fnBinary, Functions: []Function{{Name: "metrics"}}}},
+		{"duplicate name", Config{FnBinary: fnBinary, Functions: []Function{{Name: "f"}, {Name: "f"}}}},
+		{"missing binary", Config{FnBinary: "/nonexistent/fn", Functions: []Function{{Name: "f"}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if p, err := Start(tc.cfg); err == nil {
+				p.Close(context.Background())
+				t.Fatal("want an error")
+			}
+		})
+	}
+}
+
+func TestScaleFromZeroServesColdRequest(t *testing.T) {
+	p := start(t, Function{Name: "f", Args: []string{"--init=30ms"}, ContainerConcurrency: 1,
+		Settings: map[string]string{"initial-scale": "0", "allow-zero-initial-scale": "true"}})
+	before := time.Now()
+	resp, err := http.Get(p.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	took := time.Since(before)
+	if resp.StatusCode != 200 || resp.Header.Get(loadgen.HeaderColdStart) != "true" || !strings.HasPrefix(resp.Header.Get(loadgen.HeaderInstance), "f-") {
+		t.Fatalf("got %d %v, want a cold 200 from a pod of f", resp.StatusCode, resp.Header)
+	}
+	if took < 30*time.Millisecond || took > 3*time.Second {
+		t.Fatalf("cold request took %v, want init (30ms) plus a little", took)
+	}
+	poked := false
+	for _, tk := range p.Controller().Ticks() {
+		poked = poked || tk.Poked && tk.Decision.Desired >= 1
+	}
+	if !poked {
+		t.Fatalf("no poked tick scaled up: %+v", p.Controller().Ticks())
+	}
+	mresp, err := http.Get(p.URL() + "/metrics")
+	if err != nil || mresp.StatusCode != 200 {
+		t.Fatalf("metrics endpoint: %v", err)
+	}
+	mresp.Body.Close()
+}
+
+// load sends requests from workers until stop closes and tallies outcomes:
+// every request ends as a status code or a transport error.
+type tally struct {
+	mu        sync.Mutex
+	sent      int
+	codes     map[int]int
+	explained int // non-200 answers naming their error kind
+	transport []error
+}
+
+func load(url string, workers int, stop <-chan struct{}) *tally {
+	t := &tally{codes: map[int]int{}}
+	client := &http.Client{Timeout: 15 * time.Second}
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(url)
+				t.mu.Lock()
+				t.sent++
+				if err != nil {
+					t.transport = append(t.transport, err)
+				} else {
+					t.codes[resp.StatusCode]++
+					if resp.StatusCode != 200 && resp.Header.Get("X-Scalebench-Error") != "" {
+						t.explained++
+					}
+				}
+				t.mu.Unlock()
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	<-stop
+	wg.Wait()
+	return t
+}
+
+func (t *tally) count(code int) int { return t.codes[code] }
+
+func TestFaults(t *testing.T) {
+	cases := []struct {
+		name  string
+		fault func(t *testing.T, p *Platform)
+		// cutAllowed is whether in-flight requests at the pod may fail
+		// (SIGKILL cuts them; a drain must not).
+		cutAllowed bool
+	}{
+		{"SIGKILL a pod under load", func(t *testing.T, p *Platform) {
+			victim := p.PodList("f")[0]
+			syscall.Kill(victim.PID(), syscall.SIGKILL)
+		}, true},
+		{"scale down drains", func(t *testing.T, p *Platform) {
+			if err := p.Scale("f", 1); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := start(t, Function{Name: "f", Args: []string{"--work=20ms"}, ContainerConcurrency: 4,
+				Settings: map[string]string{"min-scale": "2", "max-scale": "2"}})
+			waitReady(t, p, "f", 2)
+			stop := make(chan struct{})
+			res := make(chan *tally)
+			go func() { res <- load(p.URL()+"/", 6, stop) }()
+			time.Sleep(400 * time.Millisecond)
+			tc.fault(t, p)
+			time.Sleep(800 * time.Millisecond)
+			close(stop)
+			tl := <-res
+			if len(tl.transport) > 0 {
+				t.Fatalf("%d requests vanished without an answer: %v", len(tl.transport), tl.transport[0])
+			}
+			var answered, failed int
+			for code, n := range tl.codes {
+				answered += n
+				if code != 200 {
+					failed += n
+				}
+			}
+			if answered != tl.sent || tl.count(200) < 20 {
+				t.Fatalf("sent %d, answered %d (%v)", tl.sent, answered, tl.codes)
+			}
+			if failed != tl.explained {
+				t.Fatalf("%d failures, %d of them with an error kind: %v", failed, tl.explained, tl.codes)
+			}
+			var counted int64
+			for _, n := range p.Errors("f") {
+				counted += n
+			}
+			if int(counted) != failed {
+				t.Fatalf("activator counted %d errors (%v), clients saw %d", counted, p.Errors("f"), failed)
+			}
+			if !tc.cutAllowed && failed > 0 {
+				t.Fatalf("drain cut %d requests: %v", failed, p.Errors("f"))
+			}
+			if tc.cutAllowed && p.PodStats("f").Crashes != 1 {
+				t.Fatalf("pod stats %+v, want the crash counted", p.PodStats("f"))
+			}
+			t.Logf("sent %d, codes %v, errors %v", tl.sent, tl.codes, p.Errors("f"))
+		})
+	}
+}
+
+func TestCloseLeavesNoChildProcess(t *testing.T) {
+	p, err := Start(Config{FnBinary: fnBinary, Functions: []Function{
+		{Name: "a", Settings: map[string]string{"min-scale": "2"}},
+		{Name: "b", Args: []string{"--init=5s"}, Settings: map[string]string{"min-scale": "1"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, p, "a", 2)
+	if n := len(pods.Running(fnBinary)); n != 3 {
+		t.Fatalf("%d fn processes, want 3 (2 ready, 1 initialising)", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pids := pods.Running(fnBinary); len(pids) != 0 {
+		t.Fatalf("fn processes left after close: %v", pids)
+	}
+}
