@@ -20,7 +20,7 @@ const headerArrival = "X-Scalebench-Arrival"
 const headerSeq = "X-Vegeta-Seq"
 
 // NewTargeter returns a vegeta Targeter that takes each hit's arrival from
-// p, sends it to urls[arrival.Function] with the arrival's work as the
+// p, sends it to urls[arrival.Function] (or to the only URL, if there is one) with the arrival's work as the
 // WorkParam query parameter, and tags it with the arrival for the recorder.
 func NewTargeter(p *Pacer, method string, urls []string) (vegeta.Targeter, error) {
 	if len(urls) == 0 {
@@ -41,13 +41,18 @@ func NewTargeter(p *Pacer, method string, urls []string) (vegeta.Targeter, error
 		if !ok {
 			return errors.New("loadgen: hit without a paced arrival")
 		}
-		if a.Function < 0 || a.Function >= len(urls) {
+		i := a.Function
+		if len(urls) == 1 {
+			// One URL serves every function of the traffic.
+			i = 0
+		}
+		if i < 0 || i >= len(urls) {
 			return fmt.Errorf("arrival for function %d, but only %d targets", a.Function, len(urls))
 		}
 		t.Method = method
-		t.URL = urls[a.Function]
+		t.URL = urls[i]
 		if a.Work > 0 {
-			t.URL += seps[a.Function] + WorkParam + "=" + a.Work.String()
+			t.URL += seps[i] + WorkParam + "=" + a.Work.String()
 		}
 		buf := make([]byte, 0, 24)
 		buf = strconv.AppendInt(buf, int64(a.At), 10)
@@ -77,7 +82,7 @@ func ParseTarget(s string) (name, rawURL string, err error) {
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return err
+		return fmt.Errorf("want an http:// or https:// URL: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return errors.New("want an http:// or https:// URL")

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/traffic"
+)
+
+func init() {
+	var (
+		targets      []string
+		pattern      string
+		scenarioFile string
+		duration     time.Duration
+		out          string
+		seed         int64
+		workers      int
+		maxWorkers   int
+		timeout      time.Duration
+		method       string
+		allowRemote  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "load --target URL --pattern SPEC --duration D --out DIR",
+		Short: "Drive real HTTP endpoints with a traffic pattern, open loop, and record every request",
+		Long: `load sends the traffic of a pattern (or of a scenario) to real HTTP endpoints
+with vegeta, open loop: every request leaves at its intended time whatever the
+responses do. The arrivals are the simulator's, for the same pattern and seed.
+
+It writes DIR/requests.csv (one row per request as it completes: intended and
+actual send time, latency from each, status, bytes, instance, cold start) and
+DIR/summary.json (the simulator's latency and cold-start keys plus
+requested_rate, achieved_rate and errors by status). Latency is measured from
+the intended send time, so a stalled target cannot hide behind a stalled
+generator (coordinated omission); sent_latency_ms is from the actual send.
+
+Cold starts are read from the target's X-Instance, X-Cold-Start and X-Init-Ms
+response headers (cmd/fn sets them); with only X-Instance, the first request
+seen from an instance counts as its cold start. An arrival's work is passed as
+?work=DURATION.
+
+The attack warns when it falls 10% behind the plan over a 5 s window and aborts
+at 20% (exit 1, reason in summary.json). Ctrl-C or SIGTERM stops it and still
+writes both files, with "aborted": "interrupted".
+
+Targets must be on this machine (loopback) unless --allow-remote is given.
+With --scenario, map each function to a URL with --target name=URL; a bare
+--target URL serves every function not named.`,
+		Example: `  scalebench load --target http://127.0.0.1:8080/ --pattern constant:rate=100 --duration 1m --out runs/c100
+  scalebench load --target http://127.0.0.1:8080/ --pattern onoff:rate=50,on=1m,off=3m --duration 10m --out runs/onoff --seed 3
+  scalebench load --scenario scenarios/bursty.yaml --target api=http://127.0.0.1:8080/ --target thumb=http://127.0.0.1:8081/ --out runs/bursty`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := loadgen.Config{
+				Method: method, Workers: workers, MaxWorkers: maxWorkers, Timeout: timeout,
+				AllowRemote: allowRemote, Seed: seed, Duration: duration, Log: os.Stderr,
+			}
+			if out == "" {
+				return badInput(errors.New("--out DIR is required"))
+			}
+			if len(targets) == 0 {
+				return badInput(errors.New("--target is required"))
+			}
+			switch {
+			case scenarioFile != "" && pattern != "":
+				return badInput(errors.New("give --pattern or --scenario, not both"))
+			case scenarioFile != "":
+				sc, err := scenarios.Load(scenarioFile)
+				if err != nil {
+					return badInput(err)
+				}
+				names := make([]string, len(sc.Functions))
+				for i, f := range sc.Functions {
+					names[i] = f.Name
+				}
+				if cfg.URLs, err = loadgen.MapTargets(names, targets); err != nil {
+					return badInput(err)
+				}
+				cfg.Pattern, cfg.Scenario = sc.Traffic, sc.Name
+				if !cmd.Flags().Changed("duration") {
+					cfg.Duration = sc.Duration
+				}
+				if !cmd.Flags().Changed("seed") {
+					cfg.Seed = sc.Seed
+				}
+			case pattern != "":
+				p, err := traffic.Parse(pattern)
+				if err != nil {
+					return badInput(err)
+				}
+				cfg.Pattern = p
+				for _, t := range targets {
+					name, u, err := loadgen.ParseTarget(t)
+					if err != nil {
+						return badInput(err)
+					}
+					if name != "" {
+						return badInput(fmt.Errorf("--target %s: function names need --scenario; with --pattern give URLs (one URL serves every function, or one per function in order)", t))
+					}
+					cfg.URLs = append(cfg.URLs, u)
+				}
+			default:
+				return badInput(errors.New("--pattern SPEC or --scenario FILE is required"))
+			}
+			if cfg.Duration <= 0 {
+				return badInput(fmt.Errorf("--duration %s: want more than 0", cfg.Duration))
+			}
+			if term.IsTerminal(int(os.Stderr.Fd())) {
+				cfg.Progress = os.Stderr
+			}
+
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			sum, err := loadgen.RunToDir(ctx, cfg, out)
+			var ce *loadgen.ConfigError
+			if errors.As(err, &ce) {
+				return badInput(err)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d requests, achieved %.1f/s of %.1f/s requested, p99 %.1f ms (from intended send), %d cold starts, %d errors\n",
+				out, sum.Requests, sum.AchievedRate, sum.RequestedRate, sum.Latency.P99, sum.ColdStarts, sum.Requests-sum.Completed)
+			if sum.Aborted != "" {
+				return fmt.Errorf("aborted: %s (summary written to %s)", sum.Aborted, out)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&targets, "target", nil, "target URL, or name=URL for a scenario's function (repeatable)")
+	f.StringVar(&pattern, "pattern", "", "traffic pattern spec, e.g. constant:rate=100, poisson:rate=50, onoff:rate=50,on=1m,off=3m")
+	f.StringVar(&scenarioFile, "scenario", "", "scenario file whose traffic to send (instead of --pattern)")
+	f.DurationVar(&duration, "duration", 0, "how long to send traffic (default: the scenario's duration)")
+	f.StringVar(&out, "out", "", "output directory for requests.csv and summary.json (written atomically)")
+	f.Int64Var(&seed, "seed", 1, "seed for the arrivals (same seed, same requests as the simulator)")
+	f.IntVar(&workers, "workers", 0, "initial vegeta workers (default 16)")
+	f.IntVar(&maxWorkers, "max-workers", 0, "most requests in flight, and so connections (default 10000, bounded by the open-files limit)")
+	f.DurationVar(&timeout, "timeout", 30*time.Second, "longest a request may take")
+	f.StringVar(&method, "method", "GET", "HTTP method")
+	f.BoolVar(&allowRemote, "allow-remote", false, "allow targets that are not on this machine")
+	root.AddCommand(cmd)
+}
