@@ -27,8 +27,12 @@ deps-test:
 	    echo "the report test needs chromium: sudo apt-get install chromium"; exit 1; \
 	  fi; }
 
+# The conformance module checks the KPA tick by tick against Knative's own
+# autoscaler code; it is a separate module so the project does not depend on
+# Knative's dependency tree.
 test: build vet deps-test
 	$(GO) test -count=1 -timeout 30m ./...
+	cd conformance/knative && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # The main job: every library scenario in simulation under every policy, and
 # some for real on $(BACKEND); prints where the report is.

@@ -406,7 +406,7 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 		k.maxPanicPods = rec
 	}
 	if k.delay != nil {
-		rec = k.delay.record(ns, rec)
+		rec = k.delay.record(sec/2, rec) // Knative's 2 s delay buckets
 	}
 	ebc := -1.0
 	switch {

@@ -83,7 +83,7 @@ func (w *bucketWindow) average(sec int64) float64 {
 	span := w.lastWrite - w.firstWrite + 1
 	switch d := sec - w.lastWrite; {
 	case d <= 0:
-		return w.total / float64(min(span, n))
+		return round6(w.total / float64(min(span, n)))
 	case d < n:
 		// No writes for d seconds: the buckets those seconds would have
 		// overwritten are out of the window; drop them (Knative does the
@@ -92,11 +92,15 @@ func (w *bucketWindow) average(sec int64) float64 {
 		for i := w.lastWrite + 1; i <= sec; i++ {
 			ret -= w.buckets[w.slot(i)]
 		}
-		return ret / float64(min(span, n-d))
+		return round6(ret / float64(min(span, n-d)))
 	default:
 		return 0
 	}
 }
+
+// round6 rounds to 6 decimals as Knative's linear average does, so a
+// stable window of exact multiples of the target decides exactly.
+func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
 func (w *bucketWindow) weightedAverage(sec int64) float64 {
 	n := int64(len(w.buckets))
@@ -117,41 +121,42 @@ func (w *bucketWindow) weightedAverage(sec int64) float64 {
 	return ret
 }
 
-// maxWindow is the running maximum over a trailing window of ticks, as
-// Knative's scale-down delay keeps it (a monotonic deque: O(1) amortised).
+// maxWindow is the running maximum over a trailing window of buckets, as
+// Knative's scale-down delay keeps it (aggregation/max: an ascending-minima
+// deque over 2 s buckets; several records in one bucket keep the largest).
 type maxWindow struct {
-	at    []int64 // tick times (ns) of kept entries, oldest first
+	idx   []int64 // bucket indices of kept entries, oldest first
 	val   []int
-	head  int
-	size  int
-	span  int64 // window length, ns
-	ticks int   // capacity
+	first int
+	n     int
 }
 
 func newMaxWindow(span, granularity int64) maxWindow {
-	c := int(span/granularity) + 2
-	return maxWindow{at: make([]int64, c), val: make([]int, c), span: span, ticks: c}
+	size := int((span + granularity - 1) / granularity)
+	return maxWindow{idx: make([]int64, size), val: make([]int, size)}
 }
 
-func (m *maxWindow) idx(i int) int { return (m.head + i) % m.ticks }
+func (m *maxWindow) at(i int) int { return (m.first + i) % len(m.idx) }
 
-// record adds v at time now (ns) and returns the maximum over (now-span, now].
-func (m *maxWindow) record(now int64, v int) int {
-	// Drop entries that left the window.
-	for m.size > 0 && m.at[m.idx(0)] <= now-m.span {
-		m.head = (m.head + 1) % m.ticks
-		m.size--
+// record adds v in bucket index and returns the window's maximum.
+func (m *maxWindow) record(index int64, v int) int {
+	// Smaller or equal values before it can never be the maximum again.
+	for m.n > 0 && m.val[m.at(m.n-1)] <= v {
+		m.n--
 	}
-	// Drop smaller values from the back: they can never be the maximum again.
-	for m.size > 0 && m.val[m.idx(m.size-1)] <= v {
-		m.size--
+	// Entries a whole window old leave.
+	for m.n > 0 && index-m.idx[m.first] >= int64(len(m.idx)) {
+		m.first = (m.first + 1) % len(m.idx)
+		m.n--
 	}
-	if m.size == m.ticks { // more ticks than the window was sized for
-		m.head = (m.head + 1) % m.ticks
-		m.size--
+	if m.n > 0 {
+		if last := m.at(m.n - 1); m.idx[last] == index {
+			v = max(v, m.val[last])
+			m.n--
+		}
 	}
-	j := m.idx(m.size)
-	m.at[j], m.val[j] = now, v
-	m.size++
-	return m.val[m.idx(0)]
+	j := m.at(m.n)
+	m.idx[j], m.val[j] = index, v
+	m.n++
+	return m.val[m.first]
 }
