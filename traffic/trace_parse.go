@@ -1,6 +1,102 @@
 package traffic
 
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // parseTrace reads the trace kinds of Parse; ok is false for other kinds.
 func parseTrace(kind, args string) (p Pattern, ok bool, err error) {
+	switch kind {
+	case "azure2019":
+		kv, err := keyValues(args, "invocations", "durations", "memory", "functions", "hashes", "minutes", "spread", "compress", "scale")
+		if err != nil {
+			return nil, true, err
+		}
+		inv, found := kv["invocations"]
+		if !found || inv == "" {
+			return nil, true, errors.New("invocations: missing, want the path of the per-minute counts CSV")
+		}
+		var opt Azure2019Options
+		if opt.Functions, err = kv.int("functions", 0, 0, 1<<30); err != nil {
+			return nil, true, err
+		}
+		if h := kv["hashes"]; h != "" {
+			opt.Hashes = strings.Split(h, "/")
+		}
+		if r, found := kv["minutes"]; found {
+			first, n, cut := strings.Cut(r, "+")
+			a, err1 := strconv.Atoi(first)
+			b, err2 := strconv.Atoi(n)
+			if !cut || err1 != nil || err2 != nil || a < 0 || b < 0 {
+				return nil, true, fmt.Errorf("minutes: want first+count like 600+60 (0-based first minute), got %q", r)
+			}
+			opt.FirstMinute, opt.Minutes = a, b
+		}
+		if opt.Spread, err = ParseSpread(kv["spread"]); err != nil {
+			return nil, true, err
+		}
+		if opt.Compression, err = kv.float("compress", 1, 1e-6, 1e6); err != nil {
+			return nil, true, err
+		}
+		if opt.Scale, err = kv.float("scale", 1, 1e-9, 1e6); err != nil {
+			return nil, true, err
+		}
+		t, err := LoadAzure2019(inv, kv["durations"], kv["memory"], opt)
+		return t, true, err
+	case "azure2021":
+		kv, err := keyValues(args, "file", "functions", "start", "length", "compress")
+		if err != nil {
+			return nil, true, err
+		}
+		file, found := kv["file"]
+		if !found || file == "" {
+			return nil, true, errors.New("file: missing, want the path of the invocation CSV")
+		}
+		var opt Azure2021Options
+		if opt.Functions, err = kv.int("functions", 0, 0, 1<<30); err != nil {
+			return nil, true, err
+		}
+		for _, k := range []string{"start", "length"} {
+			if _, found := kv[k]; !found {
+				continue
+			}
+			d, err := kv.duration(k)
+			if err != nil {
+				return nil, true, err
+			}
+			if k == "start" {
+				opt.Start = d
+			} else {
+				opt.Length = d
+			}
+		}
+		if opt.Compression, err = kv.float("compress", 1, 1e-6, 1e6); err != nil {
+			return nil, true, err
+		}
+		t, err := LoadAzure2021(file, opt)
+		return t, true, err
+	case "sparse":
+		kv, err := keyValues(args, "functions", "seed", "scale")
+		if err != nil {
+			return nil, true, err
+		}
+		var opt SparseOptions
+		if opt.Functions, err = kv.int("functions", 1000, 1, 10_000_000); err != nil {
+			return nil, true, err
+		}
+		if s, found := kv["seed"]; found {
+			if opt.Seed, err = strconv.ParseInt(s, 10, 64); err != nil {
+				return nil, true, fmt.Errorf("seed: want an integer, got %q", s)
+			}
+		}
+		if opt.Scale, err = kv.float("scale", 1, 1e-9, 1e6); err != nil {
+			return nil, true, err
+		}
+		t, err := SparseTrace(opt)
+		return t, true, err
+	}
 	return nil, false, nil
 }
