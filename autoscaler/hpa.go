@@ -173,8 +173,8 @@ type hpa struct {
 
 	synced   bool
 	lastSync int64
-	// spec is the scale subresource's spec.replicas: what the HPA last set.
-	// The controller's currentReplicas is this, not the count of pods.
+	// spec is what the HPA last set (spec.replicas), standing in for the
+	// pods while none exist yet.
 	spec    int
 	hasSpec bool
 	last    Decision
@@ -240,11 +240,15 @@ func (h *hpa) Tick(now time.Time, pods Pods) Decision {
 	}
 	h.synced, h.lastSync = true, t
 
+	// currentReplicas is the scale subresource's replicas. The pods that
+	// exist stand for it, which also keeps an open-loop replay (ready pods
+	// from a recorded series) consistent with the pods the metric is spread
+	// over; with no pods yet, it is what the HPA last set.
 	current := pods.Ready + pods.NotReady
 	if pods.Metrics != nil {
 		current = len(pods.Metrics)
 	}
-	if h.hasSpec {
+	if current == 0 && h.hasSpec {
 		current = h.spec
 	}
 	c := &h.cfg
