@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/autoscaler/controller"
+	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/platform"
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/traffic"
+)
+
+type runFlags struct {
+	fnFlags
+	scenario, backend, out, pattern string
+	duration                        time.Duration
+	seed                            int64
+	requests                        bool
+}
+
+func init() {
+	var fl runFlags
+	cmd := &cobra.Command{
+		Use:   "run (--scenario FILE | --pattern SPEC --duration D) --backend local --policy NAME --out DIR",
+		Short: "Run a scenario on a real platform and write summary.json and timeseries.csv",
+		Long: `run starts the local platform (real cmd/fn processes, queue-proxies, an
+activator and the autoscaler in the loop), sends the scenario's traffic with
+the load generator, stops everything and writes DIR/summary.json (the
+simulator's keys plus measured pod starts, pod-seconds and max pods) and
+DIR/timeseries.csv (one row per autoscaler tick), and with --requests
+DIR/requests.csv. DIR is written atomically.
+
+A scenario function's app-init mean becomes fn's init time and its service
+mean fn's default work. Without --scenario, --pattern and --duration describe
+one function whose init and work come from the flags.`,
+		Example: `  scalebench run --scenario scenarios/library/bursty.yaml --backend local --policy kpa --out out/bursty-local
+  scalebench run --pattern constant:rate=50 --duration 30s --init 200ms --work 20ms --policy kpa --out out/c50`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, &fl) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.scenario, "scenario", "", "scenario YAML file")
+	f.StringVar(&fl.backend, "backend", "local", "platform to run on: local")
+	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
+	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
+	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
+	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
+	f.BoolVar(&fl.requests, "requests", false, "also write requests.csv, one row per request")
+	fl.register(cmd, true)
+	root.AddCommand(cmd)
+}
+
+func runRun(cmd *cobra.Command, fl *runFlags) error {
+	if fl.out == "" {
+		return badInput(errors.New("run: --out DIR is required"))
+	}
+	if fl.backend != "local" {
+		return badInput(fmt.Errorf("run: --backend %q: want local", fl.backend))
+	}
+	sc, pol, err := runScenario(cmd, fl)
+	if err != nil {
+		return badInput(err)
+	}
+	bin, err := fl.fnBinary()
+	if err != nil {
+		return badInput(fmt.Errorf("run: %w", err))
+	}
+	od, err := results.CreateOutDir(fl.out)
+	if err != nil {
+		return err
+	}
+	defer od.Abort()
+	opts := platform.RunOptions{FnBinary: bin, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}
+	if fl.pattern != "" {
+		fn, _ := fl.function()
+		opts.FnArgs = fn.Args
+	}
+	if fl.requests {
+		f, err := os.Create(od.Path("requests.csv"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		opts.Requests = f
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := platform.RunScenario(ctx, sc, pol, opts)
+	if err != nil {
+		var ce *loadgen.ConfigError
+		if errors.As(err, &ce) {
+			return badInput(fmt.Errorf("run: %w", err))
+		}
+		return fmt.Errorf("run: %w", err)
+	}
+	if err := results.WriteJSON(od.Path("summary.json"), res.Summary); err != nil {
+		return err
+	}
+	ts, err := os.Create(od.Path("timeseries.csv"))
+	if err != nil {
+		return err
+	}
+	if err := controller.WriteCSV(ts, res.Started, res.Ticks); err != nil {
+		ts.Close()
+		return err
+	}
+	if err := ts.Close(); err != nil {
+		return err
+	}
+	if err := od.Commit(); err != nil {
+		return err
+	}
+	s := res.Summary
+	fmt.Fprintf(cmd.OutOrStdout(), "%s on local: %d requests, %d completed, %d cold starts (%.4f), p50 %.1f ms, p99 %.1f ms, %d pod starts, %.1f pod-seconds, max %d pods → %s\n",
+		s.Policy, s.Requests, s.Completed, s.ColdStarts, s.ColdStartRatio, s.Latency.P50, s.Latency.P99, s.PodStarts, s.PodSeconds, s.MaxPods, od.Final())
+	return nil
+}
+
+// runScenario loads --scenario or builds a one-function scenario from the
+// flags, and picks the policy.
+func runScenario(cmd *cobra.Command, fl *runFlags) (*scenarios.Scenario, scenarios.Policy, error) {
+	var sc *scenarios.Scenario
+	var pol scenarios.Policy
+	set, err := autoscaler.ParseSettings(fl.set)
+	if err != nil {
+		return nil, pol, fmt.Errorf("run: --set: %w", err)
+	}
+	switch {
+	case fl.scenario != "" && fl.pattern != "":
+		return nil, pol, errors.New("run: give --scenario or --pattern, not both")
+	case fl.scenario != "":
+		for _, name := range []string{"name", "init", "init-mode", "work", "spin", "alloc", "concurrency", "queue-depth", "timeout"} {
+			if cmd.Flags().Changed(name) {
+				return nil, pol, fmt.Errorf("run: --%s describes the function of --pattern; with --scenario set it in the scenario file", name)
+			}
+		}
+		if sc, err = scenarios.Load(fl.scenario); err != nil {
+			return nil, pol, err
+		}
+	case fl.pattern != "":
+		if fl.duration <= 0 {
+			return nil, pol, errors.New("run: --pattern needs --duration, e.g. --duration 30s")
+		}
+		pat, err := traffic.Parse(fl.pattern)
+		if err != nil {
+			return nil, pol, fmt.Errorf("run: --pattern: %w", err)
+		}
+		if _, err := fl.function(); err != nil {
+			return nil, pol, fmt.Errorf("run: %w", err)
+		}
+		sc = &scenarios.Scenario{Name: "pattern " + pat.String(), Duration: fl.duration, Seed: scenarios.DefaultSeed, Traffic: pat,
+			Activator: scenarios.Activator{QueueDepth: fl.queueDepth, Timeout: fl.timeout}}
+	default:
+		return nil, pol, errors.New("run: want --scenario FILE or --pattern SPEC --duration D")
+	}
+	if cmd.Flags().Changed("seed") {
+		sc.Seed = fl.seed
+	}
+	if fl.duration > 0 {
+		sc.Duration = fl.duration
+	}
+	pol = scenarios.Policy{Name: fl.policyName()}
+	if fl.policy == "" && len(sc.Policies) == 1 {
+		pol = sc.Policies[0]
+	} else {
+		for _, p := range sc.Policies {
+			if p.Label == fl.policy || p.Label == "" && p.Name == fl.policy {
+				pol = p
+				break
+			}
+		}
+	}
+	merged := map[string]string{}
+	for k, v := range pol.Settings {
+		merged[k] = v
+	}
+	for k, v := range set {
+		merged[k] = v
+	}
+	pol.Settings = merged
+	if _, err := autoscaler.New(pol.Name, pol.Settings); err != nil {
+		return nil, pol, fmt.Errorf("run: %w", err)
+	}
+	if fl.pattern != "" {
+		// Init and work come from fn flags (RunOptions.FnArgs), not from
+		// distributions.
+		sc.Functions = []scenarios.Function{{Name: fl.name, ContainerConcurrency: fl.concurrency, MemoryMB: scenarios.DefaultMemoryMB}}
+	}
+	return sc, pol, nil
+}

@@ -1,0 +1,122 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/scalebench/scalebench/autoscaler/controller"
+	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/scenarios"
+)
+
+// RunOptions tune RunScenario.
+type RunOptions struct {
+	// FnBinary is the cmd/fn executable.
+	FnBinary string
+	// Requests receives the load generator's per-request CSV (nil: none).
+	Requests io.Writer
+	// Progress receives the load generator's progress line (nil: none).
+	Progress io.Writer
+	// Log receives warnings and platform errors (nil: none).
+	Log io.Writer
+	// FnArgs are extra cmd/fn flags for every function, after (and so over)
+	// those derived from the scenario.
+	FnArgs []string
+	// StopTimeout bounds each pod's drain at the end; default 30 s.
+	StopTimeout time.Duration
+}
+
+// RunResult is one scenario run on the local platform.
+type RunResult struct {
+	Summary *results.Summary
+	// Ticks are the autoscaler's decisions, for timeseries.csv.
+	Ticks []controller.Tick
+	// Started is the platform's start, the zero of the ticks' times.
+	Started time.Time
+}
+
+// FunctionFor maps a scenario function onto cmd/fn: the app-init phase's
+// mean becomes fn's init time (schedule, image pull and container start are
+// a cluster's costs; here the real process start stands in for them) and
+// the service time's mean its default work, which a trace's per-request
+// work overrides.
+func FunctionFor(f scenarios.Function, sc *scenarios.Scenario, pol scenarios.Policy) Function {
+	var args []string
+	if f.Startup.AppInit != nil {
+		args = append(args, "--init="+f.Startup.AppInit.Mean().String())
+	}
+	if f.Service != nil {
+		args = append(args, "--work="+f.Service.Mean().String())
+	}
+	return Function{
+		Name: f.Name, Args: args, ContainerConcurrency: f.ContainerConcurrency,
+		Policy: pol.Name, Settings: pol.Settings,
+		QueueDepth: sc.Activator.QueueDepth, QueueTimeout: sc.Activator.Timeout,
+	}
+}
+
+// RunScenario starts a platform for sc's functions under pol, drives sc's
+// traffic through it with the load generator, stops everything and returns
+// the load generator's summary completed with the pods' figures.
+func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opts RunOptions) (*RunResult, error) {
+	if len(sc.Functions) == 0 {
+		return nil, fmt.Errorf("scenario %s: no functions", sc.Name)
+	}
+	cfg := Config{FnBinary: opts.FnBinary, Log: opts.Log, StopTimeout: opts.StopTimeout}
+	for _, f := range sc.Functions {
+		fn := FunctionFor(f, sc, pol)
+		fn.Args = append(fn.Args, opts.FnArgs...)
+		cfg.Functions = append(cfg.Functions, fn)
+	}
+	p, err := Start(cfg)
+	if err != nil {
+		return nil, err
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			p.Close(context.Background())
+		}
+	}()
+	urls := make([]string, len(sc.Functions))
+	for i, f := range sc.Functions {
+		urls[i] = p.FunctionURL(f.Name)
+	}
+	sum, err := loadgen.Run(ctx, loadgen.Config{
+		URLs: urls, Pattern: sc.Traffic, Duration: sc.Duration, Seed: sc.Seed,
+		Requests: opts.Requests, Progress: opts.Progress, Log: opts.Log,
+		Scenario: sc.Name, Backend: "local",
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Pod figures cover the run, not the drain at shutdown.
+	for _, name := range p.Functions() {
+		st := p.PodStats(name)
+		sum.PodStarts += st.Starts
+		sum.PodSeconds += st.PodSeconds
+		sum.MaxPods += st.MaxPods
+		for kind, n := range p.Errors(name) {
+			if sum.Errors == nil {
+				sum.Errors = map[string]int64{}
+			}
+			sum.Errors["activator_"+kind] += n
+		}
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	closed = true
+	if err := p.Close(closeCtx); err != nil {
+		return nil, err
+	}
+	sum.Kind = "run"
+	sum.Policy = pol.Label
+	if sum.Policy == "" {
+		sum.Policy = pol.Name
+	}
+	sum.Backend = "local"
+	return &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started()}, nil
+}
