@@ -69,7 +69,7 @@ func hpaMake() ([]param, func() (Policy, error)) {
 		{"metric", "scaling metric: cpu (utilization of the CPU request), concurrency or rps (average value per pod)", &c.metric},
 		{"target-utilization", "metric=cpu: target average CPU utilization, integer percent of the request", &c.targetUtilization},
 		{"cpu-request-millicores", "metric=cpu: each pod's CPU request in millicores", &c.cpuRequest},
-		{"target", "metric=concurrency|rps: target average value per pod", &c.target},
+		{"target", "metric=concurrency or rps: target average value per pod", &c.target},
 		{"tolerance", "no change while metric/target is within 1 ± tolerance", &c.tolerance},
 		{"sync-period", "controller sync period (--horizontal-pod-autoscaler-sync-period)", &c.syncPeriod},
 		{"metric-window", "window the pod metrics average over (metrics-server resolution)", &c.metricWindow},

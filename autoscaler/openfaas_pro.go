@@ -46,7 +46,7 @@ func ofproMake() ([]param, func() (Policy, error)) {
 		{"min", "com.openfaas.scale.min", &c.min},
 		{"max", "com.openfaas.scale.max", &c.max},
 		{"refresh-interval", "how often the recording rules refresh the load", &c.refresh},
-		{"rate-window", "type=rps|cpu: range of the rate the load is taken over", &c.rateWindow},
+		{"rate-window", "type=rps or cpu: range of the rate the load is taken over", &c.rateWindow},
 		{"capacity-window", "type=capacity: range of the max in-flight", &c.capacityWindow},
 		{"down-window", "com.openfaas.scale.down.window: scale down only to the highest recommendation within it (0 = off, up to 5m)", &c.downWindow},
 		{"zero", "com.openfaas.scale.zero: scale to zero when idle", &c.zero},
