@@ -112,45 +112,48 @@ type azure2019 struct {
 // files (pass "" to skip). Each function's per-request Work is drawn from
 // its duration percentiles.
 func LoadAzure2019(invocationsPath, durationsPath, memoryPath string, opt Azure2019Options) (*Trace, error) {
+	var files [3]namedReader
+	for i, p := range []string{invocationsPath, durationsPath, memoryPath} {
+		if p == "" {
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		files[i] = namedReader{f, p}
+	}
+	return readAzure2019(files[0], files[1], files[2], opt)
+}
+
+// namedReader is a trace file; a nil r means the file was not given.
+type namedReader struct {
+	r    io.Reader
+	name string
+}
+
+func readAzure2019(inv, dur, mem namedReader, opt Azure2019Options) (*Trace, error) {
 	opt, err := opt.normalized()
 	if err != nil {
 		return nil, fmt.Errorf("azure2019: %w", err)
 	}
-	f, err := os.Open(invocationsPath)
+	funcs, m, j, err := readInvocations(inv.r, inv.name, opt)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	funcs, m, j, err := readInvocations(f, invocationsPath, opt)
-	if err != nil {
-		return nil, err
-	}
-	if durationsPath != "" {
-		f, err := os.Open(durationsPath)
-		if err != nil {
+	spec := "azure2019:invocations=" + inv.name
+	if dur.r != nil {
+		if err := readDurations(dur.r, dur.name, funcs, j); err != nil {
 			return nil, err
 		}
-		defer f.Close()
-		if err := readDurations(f, durationsPath, funcs, j); err != nil {
+		spec += ",durations=" + dur.name
+	}
+	if mem.r != nil {
+		if err := readMemory(mem.r, mem.name, funcs, j); err != nil {
 			return nil, err
 		}
-	}
-	if memoryPath != "" {
-		f, err := os.Open(memoryPath)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := readMemory(f, memoryPath, funcs, j); err != nil {
-			return nil, err
-		}
-	}
-	spec := "azure2019:invocations=" + invocationsPath
-	if durationsPath != "" {
-		spec += ",durations=" + durationsPath
-	}
-	if memoryPath != "" {
-		spec += ",memory=" + memoryPath
+		spec += ",memory=" + mem.name
 	}
 	spec += opt.spec()
 	return newAzure2019Trace(spec, funcs, m, opt), nil

@@ -234,8 +234,8 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, spec string) {
-		if strings.HasPrefix(spec, "azure") {
-			return // would read files named by the fuzzer
+		if strings.Contains(spec, "azure") || strings.Contains(spec, "sparse") {
+			return // would read files named by the fuzzer, or build millions of functions
 		}
 		p, err := Parse(spec)
 		if err != nil {
