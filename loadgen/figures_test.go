@@ -27,7 +27,8 @@ import (
 //
 // SCALEBENCH_LOADFIGURES_RATES (e.g. "10000,20000,30000") and
 // SCALEBENCH_LOADFIGURES_SECONDS (default 30 for the hold, 10 per step)
-// narrow a run.
+// narrow a run; SCALEBENCH_LOADFIGURES_ONLY=vegeta or =scalebench runs one
+// generator (for profiling).
 func TestLoadFigures(t *testing.T) {
 	if os.Getenv("SCALEBENCH_LOADFIGURES") == "" {
 		t.Skip("set SCALEBENCH_LOADFIGURES=1 to measure the load generator (minutes, whole CPU)")
@@ -58,12 +59,17 @@ func TestLoadFigures(t *testing.T) {
 	report := func(f figure) {
 		t.Logf("%-9s %7d %6.0f %10d %10.1f %6v %10d %9.1f %9.2f  %s", f.who, f.rate, f.dur.Seconds(), f.sent, f.achieved, f.held(), f.errors, f.cpuPerReq(), f.p99ms, f.note)
 	}
+	only := os.Getenv("SCALEBENCH_LOADFIGURES_ONLY")
+	bareOK, oursOK := only != "scalebench", only != "vegeta"
 	// The 30 s hold at 10,000/s, each generator.
-	report(runBareVegeta(t, url, 10000, hold))
-	report(runScalebench(t, url, 10000, hold))
+	if bareOK {
+		report(runBareVegeta(t, url, 10000, hold))
+	}
+	if oursOK {
+		report(runScalebench(t, url, 10000, hold))
+	}
 	// The ladder: the highest rate each holds within 1%. A generator that
 	// failed a rate is not asked for a higher one.
-	bareOK, oursOK := true, true
 	for _, r := range rates {
 		if bareOK {
 			f := runBareVegeta(t, url, r, step)

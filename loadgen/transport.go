@@ -79,8 +79,10 @@ func (e errRemote) Error() string {
 }
 
 // newClient builds the HTTP client for open-loop load: HTTP/1.1 over
-// keep-alive connections bounded by conns (each connection is a file
-// descriptor; an unbounded pool is how a saturated attack runs out of them),
+// keep-alive connections, as many as requests in flight, which vegeta's
+// MaxWorkers bounds (each connection is a file descriptor; unbounded workers
+// are how a saturated attack runs out of them). No per-request header
+// timer: the client's Timeout covers the whole request already;
 // no proxies (loopback must stay loopback), no compression (the generator's
 // CPU is the budget), no redirects (one hit is one request). Unless remote
 // is allowed, the dialer refuses any address that is not loopback, whatever
@@ -100,16 +102,14 @@ func newClient(timeout time.Duration, conns int, remote bool, l *ledger) *http.C
 		}
 	}
 	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          conns,
-		MaxIdleConnsPerHost:   conns,
-		MaxConnsPerHost:       conns,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
-		ResponseHeaderTimeout: timeout,
+		Proxy:               nil,
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},
 	}
 	return &http.Client{
 		Transport: &taggingTransport{next: tr, ledger: l},
