@@ -89,7 +89,11 @@ type ofpro struct {
 	load  float64 // revision-wide load at the last refresh
 	recs  hpaRing // recommendations at each refresh, for the down window
 	rec   int
-	fresh bool
+	fresh bool // a refresh has happened
+	// want is the down window's highest recommendation, valid until a
+	// refresh or until wantUntil, when its oldest member leaves the window.
+	want      int
+	wantUntil int64
 
 	lastActive int64
 	wake       bool
@@ -186,6 +190,7 @@ func (o *ofpro) refresh(t int64) {
 	o.rec = int(math.Ceil(load/(o.cfg.target*o.cfg.proportion) - 1e-9))
 	o.recs.push(hpaSample{t: t, v: o.rec})
 	o.fresh = true
+	o.wantUntil = t
 }
 
 // Poke at zero is the gateway holding a request for a function scaled to
@@ -217,16 +222,10 @@ func (o *ofpro) Tick(now time.Time, pods Pods) Decision {
 	case c.zero && o.started && t-o.lastActive >= int64(c.zeroDuration):
 		o.spec = 0
 	case o.fresh:
-		// With a down window, scale down only to the highest
-		// recommendation within it; the latest is always in it.
-		want := o.rec
-		cut := t - int64(c.downWindow)
-		for i := 0; i < o.recs.n; i++ {
-			if r := o.recs.at(i); r.t > cut {
-				want = max(want, r.v)
-			}
+		if t >= o.wantUntil {
+			o.downWindowMax(t)
 		}
-		o.spec = max(c.min, min(want, c.max))
+		o.spec = max(c.min, min(o.want, c.max))
 	}
 	o.wake = false
 	perPod := 0.0
@@ -240,5 +239,23 @@ func (o *ofpro) Tick(now time.Time, pods Pods) Decision {
 		Stable:          o.load,
 		PanicValue:      perPod,
 		ActivatorInPath: o.spec == 0,
+	}
+}
+
+// downWindowMax finds the highest recommendation within the down window
+// (the latest is always in it: with no window it is the only one), and
+// when the answer can next change without a refresh.
+func (o *ofpro) downWindowMax(t int64) {
+	window := int64(o.cfg.downWindow)
+	o.want, o.wantUntil = o.rec, math.MaxInt64
+	for i := 0; i < o.recs.n; i++ {
+		r := o.recs.at(i)
+		if r.t <= t-window {
+			continue
+		}
+		o.want = max(o.want, r.v)
+		if window > 0 {
+			o.wantUntil = min(o.wantUntil, r.t+window)
+		}
 	}
 }
