@@ -44,8 +44,9 @@ func (u Uniform) Sample(r *rand.Rand) time.Duration {
 	if u.Max <= u.Min {
 		return u.Min
 	}
-	// Int64N keeps full nanosecond resolution over any span.
-	return u.Min + time.Duration(r.Int64N(int64(u.Max-u.Min)+1))
+	// Uint64N keeps full nanosecond resolution over any span, and the
+	// unsigned +1 cannot overflow even for the widest one.
+	return u.Min + time.Duration(r.Uint64N(uint64(u.Max-u.Min)+1))
 }
 func (u Uniform) Mean() time.Duration { return u.Min + (u.Max-u.Min)/2 }
 func (u Uniform) String() string {

@@ -124,13 +124,24 @@ func TestSampleDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func TestSaturates(t *testing.T) {
-	d := LogNormal{Median: time.Hour, Sigma: 10}
-	r := rand.New(rand.NewPCG(3, 4))
-	for range 10000 {
-		if v := d.Sample(r); v < 0 {
-			t.Fatalf("sample %v overflowed to negative", v)
-		}
+func TestExtremes(t *testing.T) {
+	tests := []struct {
+		name string
+		d    Dist
+	}{
+		{"lognormal beyond int64", LogNormal{Median: time.Hour, Sigma: 10}},
+		{"exponential beyond int64", Exponential{M: math.MaxInt64 / 2}},
+		{"widest uniform", Uniform{Min: 0, Max: math.MaxInt64}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(3, 4))
+			for range 10000 {
+				if v := tt.d.Sample(r); v < 0 {
+					t.Fatalf("sample %v overflowed to negative", v)
+				}
+			}
+		})
 	}
 }
 
