@@ -275,3 +275,35 @@ func BenchmarkHPATick(b *testing.B) {
 		pods.Ready = p.Tick(now, pods).Desired
 	}
 }
+
+func TestPeerPoliciesRegistered(t *testing.T) {
+	cases := []struct {
+		name     string
+		interval time.Duration
+		settings int
+	}{
+		// The HPA syncs on its own period; the others tick every second so
+		// notifications, refreshes and per-request starts land on time.
+		{"hpa", 15 * time.Second, 19},
+		{"openfaas-ce", time.Second, 15},
+		{"openfaas-pro", time.Second, 11},
+		{"keepalive", time.Second, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := peerNew(t, tc.name, nil)
+			if p.Name() != tc.name || p.Interval() != tc.interval {
+				t.Errorf("Name %q Interval %v, want %q %v", p.Name(), p.Interval(), tc.name, tc.interval)
+			}
+			s, err := Settings(tc.name)
+			if err != nil || len(s) != tc.settings {
+				t.Fatalf("Settings: %d settings, err %v; want %d", len(s), err, tc.settings)
+			}
+			for _, st := range s {
+				if st.Key != strings.ToLower(st.Key) || strings.ContainsAny(st.Key, "_ |") || st.Usage == "" {
+					t.Errorf("setting %q: want a documented kebab-case key", st.Key)
+				}
+			}
+		})
+	}
+}

@@ -80,8 +80,12 @@ func ofceMake() ([]param, func() (Policy, error)) {
 	return params, func() (Policy, error) { return newOFCE(*c) }
 }
 
-// maxReplicas is the max the gateway works with: min(com.openfaas.scale.max,
-// 5) in CE, the label alone when the cap is off.
+// maxReplicas is the max the gateway works with. openfaas.md gives it
+// literally as max = min(com.openfaas.scale.max, 5): CE limits a function
+// to 5 replicas, so the label can lower max but not raise it, and the step
+// is taken from the capped value (the defaults, max 5 and factor 10, step
+// one replica per notification). ce-limit=0 restores the uncapped gateway
+// of before 2023, whose defaults were max 20 and factor 20 (step 4).
 func (c ofceConfig) maxReplicas() int {
 	if c.ceLimit > 0 {
 		return min(c.max, c.ceLimit)
