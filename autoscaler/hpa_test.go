@@ -1,6 +1,8 @@
 package autoscaler
 
 import (
+	"math"
+	"math/rand"
 	"strings"
 	"testing"
 	"time"
@@ -306,4 +308,68 @@ func TestPeerPoliciesRegistered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPeerPoliciesInvariants drives each peer policy with a random series,
+// random pokes between seconds and pods that lag the decision, and checks
+// the bounds every decision must keep.
+func TestPeerPoliciesInvariants(t *testing.T) {
+	cases := []struct {
+		name     string
+		set      map[string]string
+		min, max int
+		zero     bool
+	}{
+		{"hpa", map[string]string{"metric": "concurrency", "target": "5", "max-replicas": "40"}, 1, 40, false},
+		{"hpa", map[string]string{"metric": "rps", "target": "5", "min-replicas": "0", "scale-to-zero-alpha": "true", "max-replicas": "40", "behavior": "false"}, 0, 40, true},
+		{"openfaas-ce", map[string]string{"scale-to-zero": "true", "idle-duration": "40s", "min": "2"}, 2, 5, true},
+		{"openfaas-pro", map[string]string{"zero": "true", "zero-duration": "40s", "type": "capacity", "target": "3", "max": "12", "down-window": "1m"}, 1, 12, true},
+		{"keepalive", map[string]string{"keep-alive": "30s", "max": "25"}, 0, 25, true},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(i)))
+			p := peerNew(t, tc.name, tc.set)
+			every := int(p.Interval() / time.Second)
+			ready, desired := 1, 1
+			for sec := 0; sec < 5000; sec++ {
+				var s Stat
+				if rng.Intn(4) > 0 && sec%900 < 600 {
+					c := rng.Float64() * 40
+					s = Stat{Concurrency: c, MaxConcurrency: math.Ceil(c * 1.5), RPS: c * 3, CPU: c * 50}
+				}
+				tick := p.Record(peerAt(sec), s)
+				if rng.Intn(10) == 0 {
+					at := peerAt(sec).Add(time.Duration(rng.Intn(1000)) * time.Millisecond)
+					if p.Poke(at, float64(rng.Intn(30))) {
+						desired = peerCheck(t, tc.min, tc.max, tc.zero, p.Tick(at, Pods{Ready: ready}), desired)
+					}
+				}
+				if tick || sec%every == 0 {
+					desired = peerCheck(t, tc.min, tc.max, tc.zero, p.Tick(peerAt(sec), Pods{Ready: ready, NotReady: max(0, desired-ready)}), desired)
+				}
+				// Pods follow the decision one step per second.
+				switch {
+				case ready < desired:
+					ready++
+				case ready > desired:
+					ready--
+				}
+			}
+		})
+	}
+}
+
+func peerCheck(t *testing.T, lo, hi int, zero bool, d Decision, desired int) int {
+	t.Helper()
+	if !d.Valid {
+		return desired
+	}
+	if d.Desired > hi || d.Desired < lo && !(zero && d.Desired == 0) {
+		t.Fatalf("desired %d outside [%d, %d] (scale to zero %v)", d.Desired, lo, hi, zero)
+	}
+	if d.ActivatorInPath != (d.Desired == 0) {
+		t.Fatalf("ActivatorInPath %v with desired %d", d.ActivatorInPath, d.Desired)
+	}
+	return d.Desired
 }
