@@ -80,6 +80,10 @@ func TestAzure2021(t *testing.T) {
 					t.Errorf("arrival %d = %+v, want %+v", i, got[i], tt.want[i])
 				}
 			}
+			viaPath, err := Parse("azure2021:path=" + path)
+			if err != nil || len(viaPath.(*Trace).Functions()) != 3 {
+				t.Errorf("path= alias: %v", err)
+			}
 			again, err := Parse(tr.String())
 			if err != nil || again.String() != tr.String() {
 				t.Errorf("spec %q does not load again: %v", tr.String(), err)

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,8 @@ func TestTraceSpecs(t *testing.T) {
 		{name: "azure2019", spec: "azure2019:invocations=" + inv + ",durations=" + dur + ",memory=" + mem + ",functions=3,minutes=60+30,spread=uniform,compress=144,scale=0.5"},
 		{name: "azure2019 by hash", spec: "azure2019:invocations=" + inv + ",hashes=47658c9c,spread=equidistant"},
 		{name: "sparse", spec: "sparse:functions=50,seed=3"},
+		{name: "azure2019 directory", spec: "azure2019:path=" + filepath.Dir(inv) + ",functions=2"},
+		{name: "directory and file", spec: "azure2019:path=" + filepath.Dir(inv) + ",memory=" + mem, err: "give either a directory or memory=FILE"},
 		{name: "missing invocations", spec: "azure2019:functions=3", err: "invocations: missing"},
 		{name: "bad minutes", spec: "azure2019:invocations=" + inv + ",minutes=60", err: "minutes: want first+count"},
 		{name: "bad spread", spec: "azure2019:invocations=" + inv + ",spread=bursty", err: "spread: want exponential, uniform or equidistant"},

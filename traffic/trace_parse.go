@@ -3,6 +3,8 @@ package traffic
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -11,13 +13,25 @@ import (
 func parseTrace(kind, args string) (p Pattern, ok bool, err error) {
 	switch kind {
 	case "azure2019":
-		kv, err := keyValues(args, "invocations", "durations", "memory", "functions", "hashes", "minutes", "spread", "compress", "scale")
+		kv, err := keyValues(args, "invocations", "durations", "memory", "path", "functions", "hashes", "minutes", "spread", "compress", "scale")
 		if err != nil {
 			return nil, true, err
 		}
+		if dir, found := kv["path"]; found {
+			// A directory laid out as the In-Vitro loader and the sample do.
+			for _, k := range []string{"invocations", "durations", "memory"} {
+				if _, given := kv[k]; given {
+					return nil, true, fmt.Errorf("path: give either a directory or %s=FILE, not both", k)
+				}
+				f := filepath.Join(dir, k+".csv")
+				if _, err := os.Stat(f); err == nil || k == "invocations" {
+					kv[k] = f
+				}
+			}
+		}
 		inv, found := kv["invocations"]
 		if !found || inv == "" {
-			return nil, true, errors.New("invocations: missing, want the path of the per-minute counts CSV")
+			return nil, true, errors.New("invocations: missing, want the path of the per-minute counts CSV (or path=DIR holding invocations.csv)")
 		}
 		var opt Azure2019Options
 		if opt.Functions, err = kv.int("functions", 0, 0, 1<<30); err != nil {
@@ -47,11 +61,17 @@ func parseTrace(kind, args string) (p Pattern, ok bool, err error) {
 		t, err := LoadAzure2019(inv, kv["durations"], kv["memory"], opt)
 		return t, true, err
 	case "azure2021":
-		kv, err := keyValues(args, "file", "functions", "start", "length", "compress")
+		kv, err := keyValues(args, "file", "path", "functions", "start", "length", "compress")
 		if err != nil {
 			return nil, true, err
 		}
 		file, found := kv["file"]
+		if p, ok := kv["path"]; ok {
+			if found {
+				return nil, true, errors.New("path: give file= or path=, not both")
+			}
+			file, found = p, true
+		}
 		if !found || file == "" {
 			return nil, true, errors.New("file: missing, want the path of the invocation CSV")
 		}
