@@ -24,6 +24,8 @@ type hpaConfig struct {
 	cpuRequest        int
 	target            float64
 	tolerance         float64
+	upTolerance       float64
+	downTolerance     float64
 	syncPeriod        time.Duration
 	metricWindow      time.Duration
 	behavior          bool
@@ -49,28 +51,34 @@ func hpaMake() ([]param, func() (Policy, error)) {
 		// The HPA has no default for custom metrics; 70 is Knative's
 		// effective per-pod concurrency target (100 x 70%), so a comparison
 		// with the KPA aims both at the same load per pod.
-		target:       70,
-		tolerance:    0.1,
-		syncPeriod:   15 * time.Second,
-		metricWindow: 15 * time.Second,
-		behavior:     true,
-		upWindow:     0,
-		upPods:       4,
-		upPercent:    100,
-		upPeriod:     15 * time.Second,
-		downWindow:   5 * time.Minute,
-		downPods:     0,
-		downPercent:  100,
-		downPeriod:   15 * time.Second,
-		minReplicas:  1,
-		maxReplicas:  1000,
+		target:    70,
+		tolerance: 0.1,
+		// -1: the controller-wide tolerance; the per-HPA fields are beta
+		// and on by default from 1.35.
+		upTolerance:   -1,
+		downTolerance: -1,
+		syncPeriod:    15 * time.Second,
+		metricWindow:  15 * time.Second,
+		behavior:      true,
+		upWindow:      0,
+		upPods:        4,
+		upPercent:     100,
+		upPeriod:      15 * time.Second,
+		downWindow:    5 * time.Minute,
+		downPods:      0,
+		downPercent:   100,
+		downPeriod:    15 * time.Second,
+		minReplicas:   1,
+		maxReplicas:   1000,
 	}
 	params := []param{
 		{"metric", "scaling metric: cpu (utilization of the CPU request), concurrency or rps (average value per pod)", &c.metric},
 		{"target-utilization", "metric=cpu: target average CPU utilization, integer percent of the request", &c.targetUtilization},
 		{"cpu-request-millicores", "metric=cpu: each pod's CPU request in millicores", &c.cpuRequest},
 		{"target", "metric=concurrency or rps: target average value per pod", &c.target},
-		{"tolerance", "no change while metric/target is within 1 ± tolerance", &c.tolerance},
+		{"tolerance", "no change while metric/target is within 1 ± tolerance (--horizontal-pod-autoscaler-tolerance)", &c.tolerance},
+		{"scale-up-tolerance", "behavior.scaleUp.tolerance: the band above 1 (-1 = tolerance)", &c.upTolerance},
+		{"scale-down-tolerance", "behavior.scaleDown.tolerance: the band below 1 (-1 = tolerance)", &c.downTolerance},
 		{"sync-period", "controller sync period (--horizontal-pod-autoscaler-sync-period)", &c.syncPeriod},
 		{"metric-window", "window the pod metrics average over (metrics-server resolution)", &c.metricWindow},
 		{"behavior", "true: spec.behavior rate limits and windows; false: legacy mode (5 min max-recommendation, up to max(2x, 4) per sync)", &c.behavior},
@@ -105,6 +113,8 @@ func (c hpaConfig) validate() error {
 	check(c.cpuRequest > 0, "cpu-request-millicores must be positive, got %d", c.cpuRequest)
 	check(c.target > 0, "target must be positive, got %g", c.target)
 	check(c.tolerance >= 0 && c.tolerance < 1, "tolerance must be in [0, 1), got %g", c.tolerance)
+	check(c.upTolerance == -1 || c.upTolerance >= 0, "scale-up-tolerance must be -1 or at least 0, got %g", c.upTolerance)
+	check(c.downTolerance == -1 || c.downTolerance >= 0 && c.downTolerance < 1, "scale-down-tolerance must be -1 or in [0, 1), got %g", c.downTolerance)
 	check(c.syncPeriod >= time.Second, "sync-period must be at least 1s, got %v", c.syncPeriod)
 	check(c.metricWindow >= time.Second && c.metricWindow <= 10*time.Minute, "metric-window must be 1s to 10m, got %v", c.metricWindow)
 	// The API bounds: stabilization windows up to 3600 s, periods 1–1800 s.
@@ -303,8 +313,17 @@ func (h *hpa) average() float64 {
 	return sum / float64(h.metricN)
 }
 
+// within is Tolerances.isWithin: the ratio is inside the band around 1
+// where the calculator keeps the current count.
 func (h *hpa) within(ratio float64) bool {
-	return 1-h.cfg.tolerance <= ratio && ratio <= 1+h.cfg.tolerance
+	up, down := h.cfg.upTolerance, h.cfg.downTolerance
+	if up < 0 {
+		up = h.cfg.tolerance
+	}
+	if down < 0 {
+		down = h.cfg.tolerance
+	}
+	return 1-down <= ratio && ratio <= 1+up
 }
 
 // replicas is the replica calculator. It returns the proposal and the value

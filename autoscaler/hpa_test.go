@@ -73,6 +73,10 @@ func TestHPAReplicaCalculator(t *testing.T) {
 		{"3 pods at 90m, per-pod metrics", cpu, Stat{}, Pods{Metrics: []PodMetric{pod(90), pod(90), pod(90)}}, 6},
 		{"3 pods at 52m stay within tolerance", cpu, Stat{CPU: 156}, Pods{Ready: 3}, 3},
 		{"3 pods at 52m with zero tolerance go to 4", with(cpu, "tolerance", "0"), Stat{CPU: 156}, Pods{Ready: 3}, 4},
+		{"3 pods at 52m with zero scale-up tolerance go to 4", with(cpu, "scale-up-tolerance", "0"), Stat{CPU: 156}, Pods{Ready: 3}, 4},
+		{"3 pods at 52m with zero scale-down tolerance stay 3", with(cpu, "scale-down-tolerance", "0"), Stat{CPU: 156}, Pods{Ready: 3}, 3},
+		{"3 pods at 30m scale down to 2", cpu, Stat{CPU: 90}, Pods{Ready: 3}, 2},
+		{"3 pods at 30m with a 0.5 scale-down tolerance stay 3", with(cpu, "scale-down-tolerance", "0.5"), Stat{CPU: 90}, Pods{Ready: 3}, 3},
 		{"2 pods at 20m and 1 without metrics stay 3", cpu, Stat{}, Pods{Metrics: []PodMetric{pod(20), pod(20), noMetric}}, 3},
 		{"2 pods at 20m alone scale down to 1", cpu, Stat{}, Pods{Metrics: []PodMetric{pod(20), pod(20)}}, 1},
 		{"2 pods at 90m and 2 new unready stay 4", cpu, Stat{CPU: 180}, Pods{Ready: 2, NotReady: 2}, 4},
@@ -286,7 +290,7 @@ func TestPeerPoliciesRegistered(t *testing.T) {
 	}{
 		// The HPA syncs on its own period; the others tick every second so
 		// notifications, refreshes and per-request starts land on time.
-		{"hpa", 15 * time.Second, 19},
+		{"hpa", 15 * time.Second, 21},
 		{"openfaas-ce", time.Second, 15},
 		{"openfaas-pro", time.Second, 11},
 		{"keepalive", time.Second, 3},
