@@ -166,7 +166,9 @@ func (r *hpaRing) push(s hpaSample) {
 	r.head = (r.head + 1) % len(r.buf)
 }
 
-func (r *hpaRing) at(i int) hpaSample { return r.buf[(r.head+i)%len(r.buf)] }
+// all returns the samples held, in no particular order: every scan of
+// them (min, max, sums over a window) is order-free.
+func (r *hpaRing) all() []hpaSample { return r.buf[:r.n] }
 
 type hpa struct {
 	cfg  hpaConfig
@@ -307,8 +309,8 @@ func (h *hpa) average() float64 {
 		return 0
 	}
 	sum := 0.0
-	for i := 0; i < h.metricN; i++ {
-		sum += h.metric[(h.metricHead+i)%len(h.metric)]
+	for _, v := range h.metric[:h.metricN] {
+		sum += v
 	}
 	return sum / float64(h.metricN)
 }
@@ -443,8 +445,7 @@ func (h *hpa) normalizeWithBehaviors(t int64, current, desired int) int {
 	c := &h.cfg
 	up, down := desired, desired
 	upCut, downCut := t-int64(c.upWindow), t-int64(c.downWindow)
-	for i := 0; i < h.recs.n; i++ {
-		r := h.recs.at(i)
+	for _, r := range h.recs.all() {
 		if r.t > upCut {
 			up = min(up, r.v)
 		}
@@ -490,8 +491,7 @@ func (h *hpa) normalizeWithBehaviors(t int64, current, desired int) int {
 // periodStartReplicas is current - added + deleted).
 func (h *hpa) changes(t int64, period time.Duration) (added, deleted int) {
 	cut := t - int64(period)
-	for i := 0; i < h.events.n; i++ {
-		e := h.events.at(i)
+	for _, e := range h.events.all() {
 		if e.t <= cut {
 			continue
 		}
@@ -511,8 +511,8 @@ func (h *hpa) normalizeLegacy(t int64, current, desired int) int {
 	c := &h.cfg
 	rec := desired
 	cut := t - int64(c.downWindow)
-	for i := 0; i < h.recs.n; i++ {
-		if r := h.recs.at(i); r.t >= cut && r.v > rec {
+	for _, r := range h.recs.all() {
+		if r.t >= cut && r.v > rec {
 			rec = r.v
 		}
 	}

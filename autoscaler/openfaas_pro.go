@@ -248,8 +248,7 @@ func (o *ofpro) Tick(now time.Time, pods Pods) Decision {
 func (o *ofpro) downWindowMax(t int64) {
 	window := int64(o.cfg.downWindow)
 	o.want, o.wantUntil = o.rec, math.MaxInt64
-	for i := 0; i < o.recs.n; i++ {
-		r := o.recs.at(i)
+	for _, r := range o.recs.all() {
 		if r.t <= t-window {
 			continue
 		}
