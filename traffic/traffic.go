@@ -23,7 +23,8 @@ type Source interface {
 // Pattern is a traffic shape.
 type Pattern interface {
 	// Arrivals starts a deterministic stream of arrivals for seed that ends
-	// before duration.
+	// before duration; a duration ≤ 0 means no end (a run stopped by a
+	// signal), except for a trace, which ends with its data.
 	Arrivals(seed int64, duration time.Duration) Source
 	// Rate is the planned request rate (requests per second) at offset t,
 	// summed over functions.
