@@ -74,7 +74,9 @@ func TimeSeriesChart(s Scenario) ([]byte, error) {
 		lat := newPlot(r.Name()+": p95 latency", "time (s)", "ms")
 		var rps, desired, ready, p95 plotter.XYs
 		for _, pt := range r.Series {
-			rps = append(rps, plotter.XY{X: pt.T, Y: pt.RPS})
+			if !math.IsNaN(pt.RPS) {
+				rps = append(rps, plotter.XY{X: pt.T, Y: pt.RPS})
+			}
 			desired = append(desired, plotter.XY{X: pt.T, Y: pt.Desired})
 			ready = append(ready, plotter.XY{X: pt.T, Y: pt.Ready})
 			if !math.IsNaN(pt.LatencyP95) {
