@@ -106,10 +106,14 @@ func newClient(timeout time.Duration, conns int, remote bool, l *ledger) *http.C
 		DialContext:         dialer.DialContext,
 		MaxIdleConns:        conns,
 		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},
+		// Dials still under way when a request finds an idle connection
+		// leave extra connections behind; only a per-host cap keeps the
+		// descriptors at conns.
+		MaxConnsPerHost:    conns,
+		IdleConnTimeout:    90 * time.Second,
+		DisableCompression: true,
+		ForceAttemptHTTP2:  false,
+		TLSNextProto:       map[string]func(string, *tls.Conn) http.RoundTripper{},
 	}
 	return &http.Client{
 		Transport: &taggingTransport{next: tr, ledger: l},
