@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/scalebench/scalebench/platform"
 	"github.com/scalebench/scalebench/reports"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -34,6 +36,7 @@ func init() {
 		realScenarios       string
 		realPolicies        string
 		workers             int
+		realDuration        time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "bench --suite DIR --out DIR",
@@ -58,7 +61,7 @@ The output directory appears only when the whole report is written.`,
 			return runBench(ctx, benchConfig{
 				suite: suite, out: out, backend: backend, real: real,
 				realScenarios: splitList(realScenarios), realPolicies: splitList(realPolicies),
-				workers: workers, stderr: cmd.ErrOrStderr(), stdout: cmd.OutOrStdout(),
+				realDuration: realDuration, workers: workers, stderr: cmd.ErrOrStderr(), stdout: cmd.OutOrStdout(),
 			})
 		},
 	}
@@ -69,6 +72,7 @@ The output directory appears only when the whole report is written.`,
 	f.IntVar(&real, "real", 2, "how many scenarios also run for real on --backend")
 	f.StringVar(&realScenarios, "real-scenarios", "onoff,spike", "which scenarios run for real, in order of preference")
 	f.StringVar(&realPolicies, "real-policies", "kpa,keepalive", "policies the real runs use (real time is the bench's budget)")
+	f.DurationVar(&realDuration, "real-duration", time.Minute, "real runs stop after this much of the scenario (real time is the budget)")
 	f.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "simulations run in parallel")
 	root.AddCommand(cmd)
 }
@@ -77,6 +81,7 @@ type benchConfig struct {
 	suite, out, backend         string
 	real                        int
 	realScenarios, realPolicies []string
+	realDuration                time.Duration
 	workers                     int
 	stdout, stderr              io.Writer
 }
@@ -131,9 +136,11 @@ func runBench(ctx context.Context, cfg benchConfig) error {
 	if err != nil {
 		return badInput(err)
 	}
-	realBackend, err := newRealBackend(cfg.backend)
-	if err != nil {
-		return badInput(err)
+	var realBackend realBackend
+	if cfg.real > 0 {
+		if realBackend, err = newRealBackend(cfg.backend); err != nil {
+			return badInput(err)
+		}
 	}
 	out, err := results.CreateOutDir(cfg.out)
 	if err != nil {
@@ -328,7 +335,15 @@ type realBackend interface {
 func newRealBackend(name string) (realBackend, error) {
 	switch name {
 	case "local":
-		return localBackend{}, nil
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		fn := filepath.Join(filepath.Dir(exe), "fn")
+		if _, err := os.Stat(fn); err != nil {
+			return nil, fmt.Errorf("bench: the local backend needs cmd/fn built beside scalebench (%s); run make build", fn)
+		}
+		return localBackend{fnBinary: fn}, nil
 	}
 	return nil, fmt.Errorf("bench: unknown --backend %q (known: local)", name)
 }
@@ -347,8 +362,14 @@ func runReal(ctx context.Context, cfg benchConfig, b realBackend, suite []*scena
 	}
 	var names []string
 	for _, i := range picked {
-		sc := suite[i]
-		names = append(names, sc.Name)
+		// A copy cut to the real-time budget; the simulated rows keep the
+		// whole scenario, so the report says the real ones are shorter.
+		cut := *suite[i]
+		if cfg.realDuration > 0 && cut.Duration > cfg.realDuration {
+			cut.Duration = cfg.realDuration
+		}
+		sc := &cut
+		names = append(names, fmt.Sprintf("%s (first %s)", sc.Name, sc.Duration))
 		for _, label := range cfg.realPolicies {
 			p, ok := policyByLabel(sc, label)
 			if !ok {
@@ -383,15 +404,33 @@ func policyByLabel(sc *scenarios.Scenario, label string) (scenarios.Policy, bool
 	return scenarios.Policy{}, false
 }
 
-// localBackend runs scenarios on the local process-based platform.
-type localBackend struct{}
+// localBackend runs scenarios on the local process-based platform
+// (package platform: pods of cmd/fn behind queue-proxies and an activator,
+// scaled by the policy's controller), driven by the load generator.
+type localBackend struct{ fnBinary string }
 
 func (localBackend) name() string { return "local" }
 
-// run needs the local platform's whole-scenario API (pods, queue-proxies
-// and activator wired to a policy), which this build's platform package
-// does not offer: it has the parts, not the assembled platform. Rather than
-// report invented numbers the run fails with that reason.
-func (localBackend) run(context.Context, *scenarios.Scenario, scenarios.Policy) (results.Summary, []reports.Point, error) {
-	return results.Summary{}, nil, errors.New("local platform: no whole-scenario run API in package platform yet (only pods, queueproxy, activator)")
+func (b localBackend) run(ctx context.Context, sc *scenarios.Scenario, p scenarios.Policy) (results.Summary, []reports.Point, error) {
+	res, err := platform.RunScenario(ctx, sc, p, platform.RunOptions{FnBinary: b.fnBinary})
+	if err != nil {
+		return results.Summary{}, nil, err
+	}
+	if res.Summary == nil {
+		return results.Summary{}, nil, errors.New("local platform returned no summary")
+	}
+	// Pods over time come from the controller's ticks; arrivals and
+	// latency per second are not in them, so those panels stay empty
+	// rather than show a guess.
+	rec := reports.NewRecorder(sc.Duration.Seconds(), chartPoints)
+	for _, t := range res.Ticks {
+		sec := int64(t.Time.Sub(res.Started) / time.Second)
+		rec.Second(sec, 0, t.Decision.Desired, t.Pods.Ready)
+		rec.EndSecond(sec)
+	}
+	pts := rec.Points()
+	for i := range pts {
+		pts[i].RPS = math.NaN()
+	}
+	return *res.Summary, pts, nil
 }
