@@ -462,3 +462,31 @@ func BenchmarkKPATick10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/revision")
 }
+
+func TestNewForRevisionPassesContainerConcurrency(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy string
+		set    map[string]string
+		cc     int
+		want   float64
+	}{
+		{"knative takes the revision's limit", "knative", nil, 10, 7},
+		{"an explicit setting wins", "knative", map[string]string{"container-concurrency": "20"}, 10, 14},
+		{"unlimited keeps the default target", "kpa", nil, 0, 70},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := NewForRevision(c.policy, c.set, Revision{ContainerConcurrency: c.cc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.(*KPA).Target(); got != c.want {
+				t.Errorf("target %g, want %g", got, c.want)
+			}
+		})
+	}
+	if _, err := NewForRevision("keepalive", nil, Revision{ContainerConcurrency: 4}); err != nil {
+		t.Errorf("a policy without the knob: %v", err)
+	}
+}

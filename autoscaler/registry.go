@@ -3,6 +3,7 @@ package autoscaler
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -71,4 +72,36 @@ func Settings(name string) ([]Setting, error) {
 	}
 	params, _ := e.make()
 	return describe(params), nil
+}
+
+// Revision is what the platform knows about a revision that a policy may
+// need: Knative's KPA derives its target from containerConcurrency, as the
+// revision spec gives it.
+type Revision struct {
+	ContainerConcurrency int
+}
+
+// NewForRevision is New for a concrete revision: a policy with a
+// container-concurrency setting gets the revision's limit unless the
+// settings already name one. Every world makes its policies through it, so
+// the same scenario configures a policy the same way everywhere.
+func NewForRevision(name string, settings map[string]string, rev Revision) (Policy, error) {
+	if _, set := settings["container-concurrency"]; set || rev.ContainerConcurrency <= 0 {
+		return New(name, settings)
+	}
+	known, err := Settings(name)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range known {
+		if s.Key == "container-concurrency" {
+			withCC := make(map[string]string, len(settings)+1)
+			for k, v := range settings {
+				withCC[k] = v
+			}
+			withCC["container-concurrency"] = strconv.Itoa(rev.ContainerConcurrency)
+			return New(name, withCC)
+		}
+	}
+	return New(name, settings)
 }

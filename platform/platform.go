@@ -162,11 +162,7 @@ func (p *Platform) addRevision(fn Function) error {
 	if fn.Policy == "" {
 		fn.Policy = "kpa"
 	}
-	settings, err := withConcurrency(fn)
-	if err != nil {
-		return err
-	}
-	policy, err := autoscaler.New(fn.Policy, settings)
+	policy, err := autoscaler.NewForRevision(fn.Policy, fn.Settings, autoscaler.Revision{ContainerConcurrency: fn.ContainerConcurrency})
 	if err != nil {
 		return err
 	}
@@ -390,23 +386,4 @@ func (p *Platform) closeManagers() error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// withConcurrency tells a policy that has a container-concurrency knob the
-// revision's limit, unless the settings already say.
-func withConcurrency(fn Function) (map[string]string, error) {
-	known, err := autoscaler.Settings(fn.Policy)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for k, v := range fn.Settings {
-		out[k] = v
-	}
-	for _, s := range known {
-		if _, set := out[s.Key]; s.Key == "container-concurrency" && !set && fn.ContainerConcurrency > 0 {
-			out[s.Key] = fmt.Sprint(fn.ContainerConcurrency)
-		}
-	}
-	return out, nil
 }

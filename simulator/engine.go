@@ -336,7 +336,7 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 	if opt.NewPolicy != nil {
 		p, err = opt.NewPolicy(i, fn)
 	} else {
-		p, err = autoscaler.New(pol.Name, pol.Settings)
+		p, err = autoscaler.NewForRevision(pol.Name, pol.Settings, autoscaler.Revision{ContainerConcurrency: fn.ContainerConcurrency})
 	}
 	if err != nil {
 		return nil, &InputError{Err: err}
