@@ -377,18 +377,15 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 func (e *engine) start() {
 	for _, f := range e.fns {
 		d := f.pol.Tick(epoch, autoscaler.Pods{})
-		n := 0
-		switch {
-		case d.Valid:
-			n = max(0, d.Desired)
-			f.desired, f.panic = n, d.Panic
-			f.activator = d.ActivatorInPath || n == 0
-		case f.family == famHPA || f.family == famOpenFaaS:
+		// Desired is the policy's scale even when it had no data yet: the
+		// KPA reports its initial scale, as a freshly deployed revision
+		// has. The HPA and OpenFaaS never start a workload at zero.
+		n := max(0, d.Desired)
+		if !d.Valid && n == 0 && (f.family == famHPA || f.family == famOpenFaaS) {
 			n = 1
-			f.desired = 1
-		default:
-			f.activator = true
 		}
+		f.desired, f.panic = n, d.Panic
+		f.activator = d.ActivatorInPath || n == 0
 		for range n {
 			e.newPod(f, 0, true)
 		}
