@@ -26,6 +26,7 @@ type recorder struct {
 	began  time.Time
 	ledger *ledger
 	out    *bufio.Writer
+	series *series // nil: no per-second series wanted
 	line   []byte
 
 	all, cold, sent, sendDelay *results.Histogram
@@ -125,6 +126,9 @@ func (r *recorder) record(res *vegeta.Result) {
 	}
 	if o.cold {
 		r.coldStarts.Add(1)
+	}
+	if r.series != nil {
+		r.series.add(o.sentAt+o.sentLat, ok, o.cold, o.latency)
 	}
 	r.write(&o)
 }

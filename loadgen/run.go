@@ -32,6 +32,13 @@ type Config struct {
 	Progress io.Writer
 	// Log receives warnings as they happen (nil: none).
 	Log io.Writer
+	// Series, when set, is called once per elapsed second of the attack
+	// (a quarter second after it ends, so late results still count), from
+	// the goroutine that records results: it must return quickly.
+	Series func(Second)
+	// TimeSeries receives the same seconds as CSV rows (nil: none);
+	// RunToDir points it at DIR/timeseries.csv.
+	TimeSeries io.Writer
 
 	// Workers is vegeta's initial number of workers (default 16); it adds
 	// workers up to MaxWorkers when all are busy, which is what keeps the
@@ -198,6 +205,7 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 	}()
 
 	rec := newRecorder(began, l, cfg.Requests)
+	rec.series = newSeries(&cfg)
 	mon := newMonitor(cfg, pacer, began, halt)
 	monDone := make(chan struct{})
 	go func() { mon.run(stop); close(monDone) }()
@@ -247,6 +255,9 @@ collect:
 		case <-flushTick.C:
 			lastFlush = time.Now()
 			rec.flush()
+			if rec.series != nil {
+				rec.series.advance(time.Since(began))
+			}
 		case <-ctxDone:
 			ctxDone = nil
 			graceC = time.After(cfg.Grace)
@@ -265,6 +276,11 @@ collect:
 	progressWG.Wait()
 	if err := rec.flush(); err != nil {
 		return nil, fmt.Errorf("writing requests: %w", err)
+	}
+	if rec.series != nil {
+		if err := rec.series.finish(end); err != nil {
+			return nil, fmt.Errorf("writing time series: %w", err)
+		}
 	}
 
 	reasonMu.Lock()
@@ -305,9 +321,10 @@ collect:
 	return &Report{Summary: sum, SendDelay: rec.sendDelay, Interrupted: why == "interrupted"}, nil
 }
 
-// RunToDir runs the attack and writes dir/requests.csv and dir/summary.json,
-// atomically: dir appears complete or not at all. An interrupted attack
-// still writes both.
+// RunToDir runs the attack and writes dir/requests.csv, dir/timeseries.csv
+// (one row per second, see Second) and dir/summary.json, atomically: dir
+// appears complete or not at all. An interrupted attack still writes all
+// three. cfg.Series, if set, is still called.
 func RunToDir(ctx context.Context, cfg Config, dir string) (*results.Summary, error) {
 	out, err := results.CreateOutDir(dir)
 	if err != nil {
@@ -318,10 +335,18 @@ func RunToDir(ctx context.Context, cfg Config, dir string) (*results.Summary, er
 		out.Abort()
 		return nil, err
 	}
-	cfg.Requests = f
+	ts, err := os.Create(out.Path("timeseries.csv"))
+	if err != nil {
+		f.Close()
+		out.Abort()
+		return nil, err
+	}
+	cfg.Requests, cfg.TimeSeries = f, ts
 	sum, err := Run(ctx, cfg)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
+	for _, c := range []*os.File{f, ts} {
+		if cerr := c.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
 	}
 	if err == nil {
 		err = results.WriteJSON(out.Path("summary.json"), sum)

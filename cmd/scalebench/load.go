@@ -40,8 +40,10 @@ responses do. The arrivals are the simulator's, for the same pattern and seed.
 
 It writes DIR/requests.csv (one row per request as it completes: intended and
 actual send time, latency from each, status, bytes, instance, cold start) and
-DIR/summary.json (the simulator's latency and cold-start keys plus
-requested_rate, achieved_rate and errors by status). Latency is measured from
+DIR/timeseries.csv (one row per second: t, arrivals planned, completed,
+errors, cold starts, p50/p95/p99 latency in ms of the requests that finished in
+that second) and DIR/summary.json (the simulator's latency and cold-start keys
+plus requested_rate, achieved_rate and errors by status). Latency is measured from
 the intended send time, so a stalled target cannot hide behind a stalled
 generator (coordinated omission); sent_latency_ms is from the actual send.
 
@@ -147,7 +149,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 	f.StringVar(&pattern, "pattern", "", "traffic pattern spec, e.g. constant:rate=100, poisson:rate=50, onoff:rate=50,on=1m,off=3m")
 	f.StringVar(&scenarioFile, "scenario", "", "scenario file whose traffic to send (instead of --pattern)")
 	f.DurationVar(&duration, "duration", 0, "how long to send traffic (default: the scenario's duration)")
-	f.StringVar(&out, "out", "", "output directory for requests.csv and summary.json (written atomically)")
+	f.StringVar(&out, "out", "", "output directory for requests.csv, timeseries.csv and summary.json (written atomically)")
 	f.Int64Var(&seed, "seed", 1, "seed for the arrivals (same seed, same requests as the simulator)")
 	f.IntVar(&workers, "workers", 0, "initial vegeta workers (default 16)")
 	f.IntVar(&maxWorkers, "max-workers", 0, "most requests in flight, and so connections (default 10000, bounded by the open-files limit)")
