@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -16,9 +18,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/autoscaler/controller"
+	"github.com/scalebench/scalebench/dist"
 	"github.com/scalebench/scalebench/platform/activator"
 	"github.com/scalebench/scalebench/platform/pods"
 	"github.com/scalebench/scalebench/platform/queueproxy"
+	"github.com/scalebench/scalebench/scenarios"
 )
 
 // Function is one revision to serve.
@@ -38,6 +42,16 @@ type Function struct {
 	// the activator's defaults.
 	QueueDepth   int
 	QueueTimeout time.Duration
+	// Startup is the scenario's start-up model. Each new pod waits the
+	// sum of a draw from Schedule, ImagePull and ContainerStart before its
+	// process is started (what a cluster spends before the container runs)
+	// and gets a draw from AppInit as fn's --init. Nil phases take no time;
+	// ReadinessPeriod is not used: readiness is signalled and probed as
+	// fast as the process allows.
+	Startup scenarios.Startup
+	// Seed seeds the start-up draws, so pod n of a function gets the same
+	// start-up in every run.
+	Seed int64
 }
 
 // Config describes a platform.
@@ -67,8 +81,27 @@ type revision struct {
 	pods *pods.Manager
 	act  *activator.Activator
 
+	rng *rand.Rand // start-up draws; used only by the pod manager's reconcile loop
+
 	mu  sync.Mutex
 	qps map[*pods.Pod]*queueproxy.Proxy
+	// idle is the idle time of pods already out of routing.
+	idle time.Duration
+}
+
+// launch draws the next pod's start-up from the function's phases.
+func (r *revision) launch() pods.Launch {
+	var l pods.Launch
+	su := r.fn.Startup
+	for _, d := range []dist.Dist{su.Schedule, su.ImagePull, su.ContainerStart} {
+		if d != nil {
+			l.Delay += max(0, d.Sample(r.rng))
+		}
+	}
+	if su.AppInit != nil {
+		l.Args = []string{"--init=" + max(0, su.AppInit.Sample(r.rng)).String()}
+	}
+	return l
 }
 
 // Platform is a running local platform.
@@ -166,7 +199,9 @@ func (p *Platform) addRevision(fn Function) error {
 	if err != nil {
 		return err
 	}
-	r := &revision{fn: fn, qps: map[*pods.Pod]*queueproxy.Proxy{}}
+	h := fnv.New64a()
+	h.Write([]byte(fn.Name))
+	r := &revision{fn: fn, qps: map[*pods.Pod]*queueproxy.Proxy{}, rng: rand.New(rand.NewPCG(uint64(fn.Seed), h.Sum64()))}
 	r.act, err = activator.New(activator.Config{
 		Revision: fn.Name, QueueDepth: fn.QueueDepth, Timeout: fn.QueueTimeout,
 		Poke:       func(demand float64) { p.ctrl.Poke(fn.Name, demand) },
@@ -182,6 +217,7 @@ func (p *Platform) addRevision(fn Function) error {
 	r.pods, err = pods.New(pods.Config{
 		Revision: fn.Name, Binary: p.cfg.FnBinary, Args: fn.Args, StopTimeout: stopTimeout,
 		Output:     p.cfg.PodOutput,
+		Prepare:    r.launch,
 		OnReady:    func(pod *pods.Pod) { p.podReady(r, pod) },
 		OnStopping: func(pod *pods.Pod) { p.podStopping(r, pod, stopTimeout) },
 		OnGone:     func(pod *pods.Pod) { p.podGone(r, pod) },
@@ -223,6 +259,7 @@ func (p *Platform) podStopping(r *revision, pod *pods.Pod, timeout time.Duration
 		return
 	}
 	r.act.RemovePod(qp)
+	qp.Retire()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := qp.Drain(ctx); err != nil {
@@ -234,6 +271,10 @@ func (p *Platform) podGone(r *revision, pod *pods.Pod) {
 	r.mu.Lock()
 	qp := r.qps[pod]
 	delete(r.qps, pod)
+	if qp != nil {
+		qp.Retire()
+		r.idle += qp.Idle()
+	}
 	r.mu.Unlock()
 	if qp != nil {
 		r.act.RemovePod(qp)
@@ -324,7 +365,32 @@ func (p *Platform) PodStats(name string) pods.Stats {
 	return pods.Stats{}
 }
 
-// PodList lists a function's live pods.
+// IdleSeconds is the time a function's pods spent ready and routed to with
+// no request in flight, summed over pods: the simulator's idle_pod_seconds.
+func (p *Platform) IdleSeconds(name string) float64 {
+	r := p.revs[name]
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	idle := r.idle
+	for _, qp := range r.qps {
+		idle += qp.Idle()
+	}
+	return idle.Seconds()
+}
+
+// Startups lists the measured start-up of each of a function's pods that
+// became ready.
+func (p *Platform) Startups(name string) []pods.Startup {
+	if r := p.revs[name]; r != nil {
+		return r.pods.Startups()
+	}
+	return nil
+}
+
+// PodList lists a function's live pods (those with a process).
 func (p *Platform) PodList(name string) []*pods.Pod {
 	if r := p.revs[name]; r != nil {
 		return r.pods.Pods()

@@ -8,14 +8,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/scalebench/scalebench/dist"
 	"github.com/scalebench/scalebench/loadgen"
 	"github.com/scalebench/scalebench/platform/pods"
+	"github.com/scalebench/scalebench/scenarios"
 )
 
 var fnBinary string
@@ -251,5 +254,44 @@ func TestCloseLeavesNoChildProcess(t *testing.T) {
 	}
 	if pids := pods.Running(fnBinary); len(pids) != 0 {
 		t.Fatalf("fn processes left after close: %v", pids)
+	}
+}
+
+func TestStartupPhasesColdFlagAndIdleSeconds(t *testing.T) {
+	// Schedule 200ms before exec, then an app init of 100ms inside fn.
+	p := start(t, Function{Name: "f", ContainerConcurrency: 1, Seed: 3,
+		Startup:  scenarios.Startup{Schedule: dist.Fixed{D: 200 * time.Millisecond}, AppInit: dist.Fixed{D: 100 * time.Millisecond}},
+		Settings: map[string]string{"initial-scale": "0", "allow-zero-initial-scale": "true"}})
+	get := func() *http.Response {
+		t.Helper()
+		resp, err := http.Get(p.URL() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	before := time.Now()
+	first := get()
+	took := time.Since(before)
+	initMs, _ := strconv.ParseFloat(first.Header.Get(loadgen.HeaderInitMs), 64)
+	if first.Header.Get(loadgen.HeaderColdStart) != "true" || initMs < 100 {
+		t.Fatalf("first request headers %v, want a cold start with init_ms >= 100", first.Header)
+	}
+	if took < 300*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("cold request took %v, want schedule (200ms) + init (100ms) + a little", took)
+	}
+	st := p.Startups("f")
+	if len(st) < 1 || st[0].Exec.Sub(st[0].Created) < 200*time.Millisecond || st[0].Ready.Sub(st[0].Exec) < 100*time.Millisecond {
+		t.Fatalf("startups %+v, want exec >= 200ms after creation and ready >= 100ms after exec", st)
+	}
+	idle0 := p.IdleSeconds("f")
+	time.Sleep(300 * time.Millisecond)
+	if second := get(); second.Header.Get(loadgen.HeaderColdStart) != "false" {
+		t.Fatalf("request to a ready pod marked cold: %v", second.Header)
+	}
+	if d := p.IdleSeconds("f") - idle0; d < 0.25 || d > 1.5 {
+		t.Fatalf("idle seconds grew by %v over a 300ms pause, want about 0.3", d)
 	}
 }

@@ -38,16 +38,13 @@ type RunResult struct {
 	Started time.Time
 }
 
-// FunctionFor maps a scenario function onto cmd/fn: the app-init phase's
-// mean becomes fn's init time (schedule, image pull and container start are
-// a cluster's costs; here the real process start stands in for them) and
-// the service time's mean its default work, which a trace's per-request
-// work overrides.
+// FunctionFor maps a scenario function onto the platform: its start-up
+// phases are drawn per pod (see Function.Startup; the real process start and
+// readiness probe come on top, as a container runtime's would), and the
+// service time's mean becomes fn's default work, which a trace's
+// per-request work overrides.
 func FunctionFor(f scenarios.Function, sc *scenarios.Scenario, pol scenarios.Policy) Function {
 	var args []string
-	if f.Startup.AppInit != nil {
-		args = append(args, "--init="+f.Startup.AppInit.Mean().String())
-	}
 	if f.Service != nil {
 		args = append(args, "--work="+f.Service.Mean().String())
 	}
@@ -55,6 +52,7 @@ func FunctionFor(f scenarios.Function, sc *scenarios.Scenario, pol scenarios.Pol
 		Name: f.Name, Args: args, ContainerConcurrency: f.ContainerConcurrency,
 		Policy: pol.Name, Settings: pol.Settings,
 		QueueDepth: sc.Activator.QueueDepth, QueueTimeout: sc.Activator.Timeout,
+		Startup: f.Startup, Seed: sc.Seed,
 	}
 }
 
@@ -98,6 +96,7 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		st := p.PodStats(name)
 		sum.PodStarts += st.Starts
 		sum.PodSeconds += st.PodSeconds
+		sum.IdlePodSeconds += p.IdleSeconds(name)
 		sum.MaxPods += st.MaxPods
 		for kind, n := range p.Errors(name) {
 			if sum.Errors == nil {

@@ -194,6 +194,7 @@ func (a *Activator) Dispatch() {
 func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.account(1, 0, true)
 	defer a.account(-1, 0, false)
+	r = r.WithContext(queueproxy.WithArrival(r.Context(), time.Now()))
 	var tried *queueproxy.Proxy
 	for attempt := 0; attempt < 2; attempt++ {
 		p := a.pick(tried)

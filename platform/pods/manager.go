@@ -39,17 +39,53 @@ type Config struct {
 	// OnStopping is called, and waited for, before a ready pod is sent
 	// SIGTERM: take it out of routing and drain it there.
 	OnStopping func(*Pod)
-	// OnGone is called once a pod's process has exited, for whatever reason.
+	// OnGone is called once a pod's process has exited, for whatever reason,
+	// or once a pod is abandoned before its process started.
 	OnGone func(*Pod)
+	// Prepare, when set, is called once per new pod, in creation order, for
+	// its start-up: how long the pod waits before its process is started
+	// and which fn flags it gets on top of Args. It runs on the reconcile
+	// loop, so a seeded generator behind it yields the same sequence of
+	// start-ups in every run.
+	Prepare func() Launch
 }
 
-// Pod is one running fn process.
+// Launch is one pod's start-up plan.
+type Launch struct {
+	// Delay is the time before the process is started: what a cluster
+	// spends scheduling the pod, pulling its image and starting its
+	// container. The pod counts as not ready meanwhile.
+	Delay time.Duration
+	// Args are per-pod fn flags after Config.Args (so they win), such as
+	// a per-pod --init.
+	Args []string
+}
+
+// Startup is one pod's measured path to readiness.
+type Startup struct {
+	Pod string
+	// Created is when the manager decided to start the pod, Exec when its
+	// process started, Ready when it was confirmed ready.
+	Created, Exec, Ready time.Time
+}
+
+// Pod is one fn process, or one waiting for its start-up delay.
 type Pod struct {
-	Name    string
-	Addr    string
+	Name string
+	// Addr is set when the process has started (Pods lists only those).
+	Addr string
+	// Started is when the pod was created, before any start-up delay:
+	// pod-seconds count from here, as a cluster bills a pending pod.
 	Started time.Time
 
-	cmd *exec.Cmd
+	// abort is closed by stop so a pod still waiting for its start-up
+	// delay is never exec'd; launched is closed once the process started
+	// or the launch was given up, after cmd and exec are set.
+	abort     chan struct{}
+	abortOnce sync.Once
+	launched  chan struct{}
+	cmd       *exec.Cmd // nil when the launch was given up
+	exec      time.Time
 	// hooks orders OnReady before OnStopping for the same pod.
 	hooks    sync.Mutex
 	done     chan struct{} // closed when the process has exited
@@ -58,7 +94,8 @@ type Pod struct {
 	exited   time.Time     // set before done closes
 }
 
-// PID is the pod's process id (and process group id).
+// PID is the pod's process id (and process group id). Only pods listed by
+// Manager.Pods have one.
 func (p *Pod) PID() int { return p.cmd.Process.Pid }
 
 // Done is closed when the pod's process has exited.
@@ -87,6 +124,7 @@ type Manager struct {
 	seq      int
 	stats    Stats
 	deadSecs float64
+	startups []Startup
 	backoff  time.Duration
 	closed   bool
 
@@ -164,15 +202,28 @@ func (m *Manager) Counts() (ready, notReady int) {
 	return ready, notReady
 }
 
-// Pods lists the live pods.
+// Pods lists the pods whose process has started and not yet exited.
 func (m *Manager) Pods() []*Pod {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]*Pod, 0, len(m.pods))
 	for p := range m.pods {
-		out = append(out, p)
+		select {
+		case <-p.launched:
+			if p.cmd != nil {
+				out = append(out, p)
+			}
+		default:
+		}
 	}
 	return out
+}
+
+// Startups lists the start-up of every pod that became ready, in order.
+func (m *Manager) Startups() []Startup {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Startup(nil), m.startups...)
 }
 
 // Stats reports the lifetime totals.
@@ -200,8 +251,14 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	close(m.quit)
 	m.loop.Wait()
+	m.mu.Lock()
+	all := make([]*Pod, 0, len(m.pods))
+	for p := range m.pods {
+		all = append(all, p)
+	}
+	m.mu.Unlock()
 	var stops sync.WaitGroup
-	for _, p := range m.Pods() {
+	for _, p := range all {
 		stops.Add(1)
 		go func() {
 			defer stops.Done()
@@ -229,24 +286,19 @@ func (m *Manager) poke() {
 // are taken on a consistent view.
 func (m *Manager) reconcileLoop() {
 	defer m.loop.Done()
-	var retry <-chan time.Time
 	for {
 		select {
 		case <-m.quit:
 			return
 		case <-m.kick:
-		case <-retry:
 		}
-		retry = nil
-		if wait := m.reconcile(); wait > 0 {
-			retry = time.After(wait)
-		}
+		m.reconcile()
 	}
 }
 
-// reconcile starts or stops pods toward the desired count. It returns how
-// long to wait before retrying after start failures.
-func (m *Manager) reconcile() time.Duration {
+// reconcile starts or stops pods toward the desired count. A pod whose
+// process fails to start is retried through abandon's delayed poke.
+func (m *Manager) reconcile() {
 	m.mu.Lock()
 	var live []*Pod
 	for p := range m.pods {
@@ -255,7 +307,6 @@ func (m *Manager) reconcile() time.Duration {
 		}
 	}
 	diff := m.desired - len(live)
-	backoff := m.backoff
 	var victims []*Pod
 	if diff < 0 {
 		// Stop pods that are not serving yet first: they hold no requests.
@@ -282,55 +333,56 @@ func (m *Manager) reconcile() time.Duration {
 		}()
 	}
 	for i := 0; i < diff; i++ {
-		if err := m.start(); err != nil {
-			fmt.Fprintf(m.cfg.Output, "pods: start %s pod: %v\n", m.cfg.Revision, err)
-			return max(backoff, 100*time.Millisecond)
-		}
+		m.start()
 	}
-	return 0
 }
 
-// start launches one pod.
-func (m *Manager) start() error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+// start creates one pod; its process starts after its start-up delay.
+func (m *Manager) start() {
+	var l Launch
+	if m.cfg.Prepare != nil {
+		l = m.cfg.Prepare()
 	}
-	lf, err := ln.(*net.TCPListener).File()
-	addr := ln.Addr().String()
-	ln.Close() // the duplicate in lf keeps the socket listening
-	if err != nil {
-		return err
-	}
-	defer lf.Close()
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer pw.Close()
-
 	m.mu.Lock()
 	m.seq++
-	name := m.cfg.Revision + "-" + strconv.Itoa(m.seq)
-	m.mu.Unlock()
-	args := append(append([]string{}, m.cfg.Args...), "--listen-fd=3", "--ready-fd=4", "--instance="+name)
-	cmd := exec.Command(m.cfg.Binary, args...)
-	cmd.ExtraFiles = []*os.File{lf, pw}
-	cmd.Stdout, cmd.Stderr = m.cfg.Output, m.cfg.Output
-	// A process group per pod lets stop reach anything fn forks; Pdeathsig
-	// takes the pod down if the platform itself is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &Pod{Name: name, Addr: addr, cmd: cmd, done: make(chan struct{})}
-	p.Started = time.Now()
-	if err := cmd.Start(); err != nil {
-		pr.Close()
-		return err
-	}
-	m.mu.Lock()
+	p := &Pod{Name: m.cfg.Revision + "-" + strconv.Itoa(m.seq), Started: time.Now(),
+		done: make(chan struct{}), abort: make(chan struct{}), launched: make(chan struct{})}
 	m.pods[p] = struct{}{}
 	m.stats.Starts++
 	m.stats.MaxPods = max(m.stats.MaxPods, len(m.pods))
 	m.mu.Unlock()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.launch(p, l)
+	}()
+}
+
+// launch waits out the pod's start-up delay, unless it is stopped first,
+// then starts its process and watches it.
+func (m *Manager) launch(p *Pod, l Launch) {
+	if l.Delay > 0 {
+		t := time.NewTimer(l.Delay)
+		select {
+		case <-t.C:
+		case <-p.abort:
+			t.Stop()
+			m.abandon(p, nil)
+			return
+		}
+	}
+	select {
+	case <-p.abort:
+		m.abandon(p, nil)
+		return
+	default:
+	}
+	pr, err := m.exec(p, l.Args)
+	if err != nil {
+		m.abandon(p, err)
+		return
+	}
+	close(p.launched)
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -340,7 +392,70 @@ func (m *Manager) start() error {
 		defer m.wg.Done()
 		m.reap(p)
 	}()
-	return nil
+}
+
+// abandon removes a pod whose process never started: stopped during its
+// start-up delay (err nil), or failed to start (counted like a crash
+// before readiness, with backoff).
+func (m *Manager) abandon(p *Pod, err error) {
+	if err != nil {
+		fmt.Fprintf(m.cfg.Output, "pods: start %s: %v\n", p.Name, err)
+	}
+	p.exited = time.Now()
+	m.mu.Lock()
+	delete(m.pods, p)
+	m.deadSecs += p.exited.Sub(p.Started).Seconds()
+	failed := err != nil && !p.stopping
+	if failed {
+		m.stats.Crashes++
+		m.backoff = min(max(2*m.backoff, 100*time.Millisecond), 5*time.Second)
+	}
+	backoff := m.backoff
+	m.mu.Unlock()
+	close(p.launched)
+	close(p.done)
+	if m.cfg.OnGone != nil {
+		m.cfg.OnGone(p)
+	}
+	if failed {
+		time.AfterFunc(backoff, m.poke)
+	}
+}
+
+// exec starts the pod's process on a fresh loopback listener and returns
+// the read end of its readiness pipe.
+func (m *Manager) exec(p *Pod, extra []string) (*os.File, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	lf, err := ln.(*net.TCPListener).File()
+	addr := ln.Addr().String()
+	ln.Close() // the duplicate in lf keeps the socket listening
+	if err != nil {
+		return nil, err
+	}
+	defer lf.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer pw.Close()
+
+	args := append(append(append([]string{}, m.cfg.Args...), extra...), "--listen-fd=3", "--ready-fd=4", "--instance="+p.Name)
+	cmd := exec.Command(m.cfg.Binary, args...)
+	cmd.ExtraFiles = []*os.File{lf, pw}
+	cmd.Stdout, cmd.Stderr = m.cfg.Output, m.cfg.Output
+	// A process group per pod lets stop reach anything fn forks; Pdeathsig
+	// takes the pod down if the platform itself is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p.exec = time.Now()
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		return nil, err
+	}
+	p.cmd, p.Addr = cmd, addr
+	return pr, nil
 }
 
 // await waits for the pod's readiness line, confirms it with one probe
@@ -390,6 +505,7 @@ func (m *Manager) await(p *Pod, pr *os.File) {
 		}
 		p.ready = true
 		m.backoff = 0
+		m.startups = append(m.startups, Startup{Pod: p.Name, Created: p.Started, Exec: p.exec, Ready: time.Now()})
 		m.mu.Unlock()
 		if m.cfg.OnReady != nil {
 			m.cfg.OnReady(p)
@@ -454,6 +570,12 @@ func (m *Manager) stop(p *Pod) {
 		m.cfg.OnStopping(p)
 	}
 	p.hooks.Unlock()
+	p.abortOnce.Do(func() { close(p.abort) })
+	<-p.launched
+	if p.cmd == nil {
+		<-p.done
+		return
+	}
 	syscall.Kill(-p.PID(), syscall.SIGTERM)
 	t := time.NewTimer(m.cfg.StopTimeout)
 	defer t.Stop()

@@ -174,3 +174,56 @@ func TestBrokenBinaryBacksOff(t *testing.T) {
 		t.Fatalf("%d starts of a failing pod in 700ms, want a few (backoff)", s.Starts)
 	}
 }
+
+func TestStartupDelayPrecedesExec(t *testing.T) {
+	cases := []struct {
+		name string
+		// stopEarly scales back to zero while the pod waits out its delay.
+		stopEarly bool
+	}{
+		{"delay then ready", false},
+		{"stopped during the delay is never exec'd", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var gones atomic.Int64
+			m, err := New(Config{Revision: "d", Binary: fnBinary,
+				Prepare: func() Launch { return Launch{Delay: 300 * time.Millisecond, Args: []string{"--init=50ms"}} },
+				OnGone:  func(*Pod) { gones.Add(1) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			m.Scale(1)
+			time.Sleep(100 * time.Millisecond)
+			if r, nr := m.Counts(); r != 0 || nr != 1 || len(m.Pods()) != 0 {
+				t.Fatalf("during the delay: ready %d, starting %d, with a process %d; want 0, 1, 0", r, nr, len(m.Pods()))
+			}
+			if tc.stopEarly {
+				m.Scale(0)
+				deadline := time.Now().Add(5 * time.Second)
+				for gones.Load() == 0 && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				time.Sleep(300 * time.Millisecond) // past the delay: nothing may start now
+				if gones.Load() != 1 || len(Running(fnBinary)) != 0 || len(m.Startups()) != 0 {
+					t.Fatalf("gone hooks %d, processes %v, startups %d; want 1, none, 0", gones.Load(), Running(fnBinary), len(m.Startups()))
+				}
+				return
+			}
+			if err := m.Wait(ctx(t, 10*time.Second), 1); err != nil {
+				t.Fatal(err)
+			}
+			st := m.Startups()
+			if len(st) != 1 {
+				t.Fatalf("startups %+v, want one", st)
+			}
+			if d := st[0].Exec.Sub(st[0].Created); d < 300*time.Millisecond || d > time.Second {
+				t.Fatalf("exec %v after creation, want the 300ms delay", d)
+			}
+			if d := st[0].Ready.Sub(st[0].Exec); d < 50*time.Millisecond || d > 3*time.Second {
+				t.Fatalf("ready %v after exec, want at least the 50ms --init", d)
+			}
+		})
+	}
+}

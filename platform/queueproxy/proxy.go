@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/scalebench/scalebench/loadgen"
 )
 
 // Config describes one pod's queue-proxy.
@@ -54,10 +56,17 @@ type Sample struct {
 type Proxy struct {
 	cfg Config
 	rp  *httputil.ReverseProxy
+	// ready is when the proxy was made, which the platform does the moment
+	// the pod is confirmed ready.
+	ready time.Time
 
-	mu          sync.Mutex
-	inflight    int
-	area        float64 // request-nanoseconds since lastCollect
+	mu       sync.Mutex
+	inflight int
+	area     float64 // request-nanoseconds since lastCollect
+	// idle sums the time with nothing in flight while the pod is routed
+	// to, for idle_pod_seconds; it stops growing at Retire.
+	idle        time.Duration
+	retired     bool
 	lastChange  time.Time
 	lastCollect time.Time
 	peak        int
@@ -102,15 +111,16 @@ func New(cfg Config) (*Proxy, error) {
 		cfg.Transport = DefaultTransport()
 	}
 	now := time.Now()
-	p := &Proxy{cfg: cfg, lastChange: now, lastCollect: now, free: make(chan struct{}, 1)}
+	p := &Proxy{cfg: cfg, ready: now, lastChange: now, lastCollect: now, free: make(chan struct{}, 1)}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
 			pr.Out.URL.Host = target.Host
 			pr.Out.Host = target.Host
 		},
-		Transport:    cfg.Transport,
-		ErrorHandler: p.proxyError,
+		Transport:      cfg.Transport,
+		ErrorHandler:   p.proxyError,
+		ModifyResponse: p.markCold,
 	}
 	labels := prometheus.Labels{"pod": cfg.Pod}
 	p.avgConcurrency = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -187,8 +197,32 @@ func (p *Proxy) Release() {
 func (p *Proxy) advance(now time.Time) {
 	if dt := now.Sub(p.lastChange); dt > 0 {
 		p.area += float64(p.inflight) * float64(dt)
+		if p.inflight == 0 && !p.retired {
+			p.idle += dt
+		}
 		p.lastChange = now
 	}
+}
+
+// Retire ends the pod's idle accounting: it is out of routing, so the time
+// it spends draining and exiting is not idle capacity (the simulator stops
+// counting a pod's idle time when it leaves the ready set, too).
+func (p *Proxy) Retire() {
+	now := time.Now()
+	p.mu.Lock()
+	p.advance(now)
+	p.retired = true
+	p.mu.Unlock()
+}
+
+// Idle is how long the pod has been ready with no request in flight, from
+// the queue-proxy's creation (the pod's readiness) to now or to Retire.
+func (p *Proxy) Idle() time.Duration {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.advance(now)
+	return p.idle
 }
 
 // Collect closes the interval that ends at now and starts the next one.
@@ -271,6 +305,27 @@ func (p *Proxy) wait(ctx context.Context) bool {
 }
 
 type forwardKey struct{}
+
+type arrivalKey struct{}
+
+// WithArrival records when a request reached the platform, so the pod that
+// serves it can tell whether the request waited for the pod to start.
+func WithArrival(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, arrivalKey{}, t)
+}
+
+// markCold sets loadgen.HeaderColdStart by the simulator's definition when
+// the arrival is known: a request is a cold start when the pod serving it
+// became ready after the request arrived, i.e. it waited for a pod to
+// start. fn's own header ("this instance's first request") would count one
+// cold start per pod however many requests waited for it, and would count a
+// pod's first request as cold even when the pod had long been ready.
+func (p *Proxy) markCold(resp *http.Response) error {
+	if t, ok := resp.Request.Context().Value(arrivalKey{}).(time.Time); ok {
+		resp.Header.Set(loadgen.HeaderColdStart, strconv.FormatBool(p.ready.After(t)))
+	}
+	return nil
+}
 
 // forwardState carries the outcome of one forward out of the ReverseProxy's
 // error handler.

@@ -150,3 +150,18 @@ func gaugeValue(t *testing.T, p *Proxy, name string) float64 {
 	t.Fatalf("metric %s not registered", name)
 	return 0
 }
+
+func TestIdleCountsOnlyTimeWithNothingInFlight(t *testing.T) {
+	p, _ := New(Config{Pod: "p", Addr: "127.0.0.1:1"})
+	time.Sleep(60 * time.Millisecond) // idle
+	p.TryAcquire()
+	time.Sleep(100 * time.Millisecond) // busy
+	p.Release()
+	time.Sleep(60 * time.Millisecond) // idle
+	p.Retire()
+	time.Sleep(100 * time.Millisecond) // retired: not counted
+	idle := p.Idle()
+	if idle < 110*time.Millisecond || idle > 160*time.Millisecond {
+		t.Fatalf("idle %v, want about 120ms (two idle spans, not the busy or retired time)", idle)
+	}
+}
