@@ -75,6 +75,11 @@ func (fl *fnFlags) function() (platform.Function, error) {
 	}, nil
 }
 
+// noArgs is cobra.NoArgs as bad input: a stray argument exits 2.
+func noArgs(cmd *cobra.Command, args []string) error {
+	return badInput(cobra.NoArgs(cmd, args))
+}
+
 func (fl *fnFlags) policyName() string {
 	if fl.policy == "" {
 		return "kpa"
@@ -115,7 +120,7 @@ the per-request work). Ctrl-C drains and stops every pod.`,
 		Example: `  scalebench platform --init 500ms --work 50ms --concurrency 10
   scalebench platform --policy knative --set stable-window=30s --set scale-to-zero-grace-period=10s
   curl -i 'http://127.0.0.1:8080/?work=250ms'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fn, err := fl.function()
 			if err != nil {

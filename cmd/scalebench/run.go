@@ -40,12 +40,14 @@ simulator's keys plus measured pod starts, pod-seconds and max pods) and
 DIR/timeseries.csv (one row per autoscaler tick), and with --requests
 DIR/requests.csv. DIR is written atomically.
 
-A scenario function's app-init mean becomes fn's init time and its service
-mean fn's default work. Without --scenario, --pattern and --duration describe
-one function whose init and work come from the flags.`,
+Each pod waits a draw of the scenario function's schedule, image-pull and
+container-start phases before fn starts, and gets a draw of its app-init
+phase as fn's init time; the service mean is fn's default work. Without
+--scenario, --pattern and --duration describe one function whose init and
+work come from the flags.`,
 		Example: `  scalebench run --scenario scenarios/library/bursty.yaml --backend local --policy kpa --out out/bursty-local
   scalebench run --pattern constant:rate=50 --duration 30s --init 200ms --work 20ms --policy kpa --out out/c50`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, &fl) },
 	}
 	f := cmd.Flags()
