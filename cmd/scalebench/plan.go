@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/scalebench/scalebench/plan"
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/scenarios"
+)
+
+type planFlags struct {
+	scenario, slo, policy, out, cost string
+	seed                             int64
+	budget                           int
+}
+
+// errInfeasible is the exit-1 outcome: the plan ran, no setting met the SLO.
+var errInfeasible = errors.New("plan: no setting meets the SLO")
+
+func init() {
+	var fl planFlags
+	cmd := &cobra.Command{
+		Use:   "plan --scenario FILE [--slo 'p99<=300ms,cold_start_ratio<=0.01'] [--policy kpa] [--out DIR]",
+		Short: "Find the cheapest autoscaler settings that meet an SLO, by simulation",
+		Long: `plan searches an autoscaler's settings (per-pod target, stable window, panic
+threshold, min-scale and scale-to-zero pod retention; keep-alive and min for
+keepalive) by simulating the scenario, and prints the cheapest settings that
+meet the SLO, the expected pod-hours per day and peak pods, the margin to each
+SLO, how cost changes at 2, 5 and 10 times the traffic, and the settings as
+Knative annotations. The SLO comes from --slo, else the scenario's slos.
+
+Exit status: 0 with a plan, 1 when no setting met the SLO (the closest are
+printed), 2 for bad input. With --out, DIR/plan.json holds every candidate
+evaluated and DIR/plan.md the report.`,
+		Example: `  scalebench plan --scenario scenarios/library/onoff.yaml
+  scalebench plan --scenario scenarios/library/steady.yaml --slo 'p99<=300ms,cold_start_ratio<=0.01' --out out/plan-steady`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			return runPlan(ctx, cmd, &fl, cmd.OutOrStdout(), os.Stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.scenario, "scenario", "", "scenario YAML file (required)")
+	f.StringVar(&fl.slo, "slo", "", "objectives, comma-separated, e.g. 'p99<=300ms,cold_start_ratio<=0.01' (default: the scenario's slos)")
+	f.StringVar(&fl.policy, "policy", "kpa", "autoscaler to plan: "+strings.Join(plan.Policies(), ", "))
+	f.StringVar(&fl.out, "out", "", "output directory for plan.json and plan.md (written atomically)")
+	f.StringVar(&fl.cost, "cost", string(plan.PodSeconds), "what to minimise: pod-seconds or gb-seconds (memory-weighted)")
+	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
+	f.IntVar(&fl.budget, "budget", plan.DefaultBudget, "most simulations for the whole plan, traffic scales included")
+	root.AddCommand(cmd)
+}
+
+func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.Writer, stderr *os.File) error {
+	sc, opt, err := planInput(cmd, fl)
+	if err != nil {
+		return badInput(err)
+	}
+	// Create the directory before the search so an unwritable --out fails
+	// in a second, not after minutes of simulation.
+	var od *results.OutDir
+	if fl.out != "" {
+		if od, err = results.CreateOutDir(fl.out); err != nil {
+			return err
+		}
+		defer od.Abort()
+	}
+	var bar *planProgress
+	if stderr != nil && term.IsTerminal(int(stderr.Fd())) {
+		bar = &planProgress{w: stderr, begin: time.Now()}
+		opt.Progress = bar.show
+	}
+	p, err := plan.Run(ctx, sc, opt)
+	bar.clear()
+	if err != nil {
+		return err
+	}
+	if err := plan.WriteText(stdout, p); err != nil {
+		return err
+	}
+	if od != nil {
+		if err := results.WriteJSON(od.Path("plan.json"), p); err != nil {
+			return err
+		}
+		md, err := os.Create(od.Path("plan.md"))
+		if err != nil {
+			return err
+		}
+		if err := plan.WriteMarkdown(md, p); err != nil {
+			md.Close()
+			return err
+		}
+		if err := md.Close(); err != nil {
+			return err
+		}
+		if err := od.Commit(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nPlan written to %s\n", od.Final())
+	}
+	if !p.Feasible {
+		return errInfeasible
+	}
+	return nil
+}
+
+// planInput checks every flag before anything runs, so bad input costs no
+// simulation and leaves no directory.
+func planInput(cmd *cobra.Command, fl *planFlags) (*scenarios.Scenario, plan.Options, error) {
+	opt := plan.Options{Policy: fl.policy, Budget: fl.budget, Cost: plan.CostUnit(fl.cost)}
+	if fl.scenario == "" {
+		return nil, opt, errors.New("plan: --scenario FILE is required")
+	}
+	if fl.budget < 1 {
+		return nil, opt, fmt.Errorf("plan: --budget %d, want at least 1 simulation", fl.budget)
+	}
+	if opt.Cost != plan.PodSeconds && opt.Cost != plan.GBSeconds {
+		return nil, opt, fmt.Errorf("plan: --cost %q, want %s or %s", fl.cost, plan.PodSeconds, plan.GBSeconds)
+	}
+	known := false
+	for _, p := range plan.Policies() {
+		known = known || p == fl.policy
+	}
+	if !known {
+		return nil, opt, fmt.Errorf("plan: --policy %q, want one of %s", fl.policy, strings.Join(plan.Policies(), ", "))
+	}
+	sc, err := scenarios.Load(fl.scenario)
+	if err != nil {
+		return nil, opt, err
+	}
+	if cmd.Flags().Changed("seed") {
+		sc.Seed = fl.seed
+	}
+	opt.SLOs = sc.SLOs
+	if cmd.Flags().Changed("slo") {
+		if opt.SLOs, err = scenarios.ParseSLOs(fl.slo); err != nil {
+			return nil, opt, fmt.Errorf("plan: --slo: %w", err)
+		}
+	}
+	if len(opt.SLOs) == 0 {
+		return nil, opt, fmt.Errorf("plan: %s lists no slos; give --slo, e.g. --slo 'p99<=300ms,cold_start_ratio<=0.01'", fl.scenario)
+	}
+	return sc, opt, nil
+}
+
+// planProgress rewrites one status line on a terminal.
+type planProgress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	begin time.Time
+	last  time.Time
+}
+
+func (p *planProgress) show(done, budget int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond || done == budget {
+		p.last = now
+		fmt.Fprintf(p.w, "\r\033[Kplan: %d of at most %d simulations (%s)", done, budget, time.Since(p.begin).Round(time.Second))
+	}
+}
+
+func (p *planProgress) clear() {
+	if p != nil {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
