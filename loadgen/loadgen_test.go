@@ -411,10 +411,14 @@ func TestRemoteTargetsRefused(t *testing.T) {
 			}
 		})
 	}
-	c := newClient(time.Second, 1, false, &ledger{m: map[uint64]arrivalRef{}})
-	_, err := c.Get("http://localtest.me.invalid:1/")
-	if err == nil {
-		t.Error("dial of a non-loopback name succeeded")
+	for _, plain := range []bool{false, true} {
+		c := newClient(time.Second, 1, false, plain, &ledger{m: map[uint64]arrivalRef{}})
+		if _, err := c.Get("http://localtest.me.invalid:1/"); err == nil {
+			t.Errorf("dial of a non-loopback name succeeded (h1 transport %v)", plain)
+		}
+		if _, err := c.Get("http://10.1.2.3:1/"); err == nil || !strings.Contains(err.Error(), "not a loopback") {
+			t.Errorf("dial of a non-loopback address: %v (h1 transport %v)", err, plain)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,10 @@ type Config struct {
 	Timeout time.Duration
 	// AllowRemote permits targets that are not on this machine.
 	AllowRemote bool
+	// StdTransport sends through net/http's Transport even to http://
+	// targets, instead of the leaner keep-alive transport (h1Transport)
+	// used for them by default.
+	StdTransport bool
 
 	// LagWindow is the window over which the dispatched rate is compared
 	// with the plan (default 5s). WarnLag and AbortLag are the fractions
@@ -178,7 +183,11 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	l := &ledger{m: make(map[uint64]arrivalRef, 1024)}
-	client := newClient(cfg.Timeout, cfg.MaxWorkers, cfg.AllowRemote, l)
+	plain := true
+	for _, u := range cfg.URLs {
+		plain = plain && strings.HasPrefix(u, "http://")
+	}
+	client := newClient(cfg.Timeout, cfg.MaxWorkers, cfg.AllowRemote, plain && !cfg.StdTransport, l)
 	defer closeIdle(client)
 	pacer := NewPacer(cfg.Pattern, cfg.Seed, cfg.Duration, cfg.MaxWorkers+2, stop)
 	targeter, err := NewTargeter(pacer, cfg.Method, cfg.URLs)
