@@ -8,6 +8,7 @@ import (
 
 	"github.com/scalebench/scalebench/autoscaler/controller"
 	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/platform/pods"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 )
@@ -36,6 +37,9 @@ type RunResult struct {
 	Ticks []controller.Tick
 	// Started is the platform's start, the zero of the ticks' times.
 	Started time.Time
+	// Startups are the measured start-ups of the pods that became ready,
+	// by function name.
+	Startups map[string][]pods.Startup
 }
 
 // FunctionFor maps a scenario function onto the platform: its start-up
@@ -92,7 +96,9 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		return nil, err
 	}
 	// Pod figures cover the run, not the drain at shutdown.
+	startups := map[string][]pods.Startup{}
 	for _, name := range p.Functions() {
+		startups[name] = p.Startups(name)
 		st := p.PodStats(name)
 		sum.PodStarts += st.Starts
 		sum.PodSeconds += st.PodSeconds
@@ -117,5 +123,5 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		sum.Policy = pol.Name
 	}
 	sum.Backend = "local"
-	return &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started()}, nil
+	return &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started(), Startups: startups}, nil
 }

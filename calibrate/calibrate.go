@@ -1,0 +1,355 @@
+package calibrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/platform"
+	"github.com/scalebench/scalebench/platform/pods"
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/simulator"
+)
+
+// Options tune a calibration.
+type Options struct {
+	// FnBinary is the cmd/fn executable.
+	FnBinary string
+	// ProbeRequests is how many requests the overhead probe sends each way
+	// (direct to a pod, and through the activator); default 400.
+	ProbeRequests int
+	// Progress and Log receive the real run's progress line and warnings.
+	Progress, Log io.Writer
+}
+
+// Quantiles of a measured duration, in milliseconds.
+type Quantiles struct {
+	N   int     `json:"n"`
+	P0  float64 `json:"p0"`
+	P10 float64 `json:"p10"`
+	P25 float64 `json:"p25"`
+	P50 float64 `json:"p50"`
+	P75 float64 `json:"p75"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Measured are the platform's parameters from the real run and the probe.
+type Measured struct {
+	// Startup is each pod's time from the scale-up decision to readiness.
+	Startup Quantiles `json:"startup_ms"`
+	// Delay is the part before fn was exec'd (the scenario's schedule,
+	// image-pull and container-start draws), Process the rest: fn's real
+	// process start, its app init and the readiness signal and probe.
+	Delay   Quantiles `json:"delay_ms"`
+	Process Quantiles `json:"process_ms"`
+	// Direct and Proxied are zero-work request latencies to a pod and
+	// through activator and queue-proxy; Overhead is their quantile-wise
+	// difference, the platform's added latency.
+	Direct   Quantiles `json:"direct_ms"`
+	Proxied  Quantiles `json:"proxied_ms"`
+	Overhead Quantiles `json:"overhead_ms"`
+	// StartupDist and PathDist are the distributions given to the
+	// simulator: the start-up, and the zero-work request path added to
+	// every service time.
+	StartupDist string `json:"startup_dist"`
+	PathDist    string `json:"path_dist"`
+}
+
+// Row compares one figure between the worlds.
+type Row struct {
+	Metric    string  `json:"metric"`
+	Local     float64 `json:"local"`
+	Simulated float64 `json:"simulated"`
+	// DiffPercent is (simulated − local) / local × 100; nil when local is 0
+	// and simulated is not.
+	DiffPercent *float64 `json:"diff_percent"`
+	// Target marks the figures the 15% target applies to.
+	Target bool `json:"target"`
+}
+
+// Result is calibration.json.
+type Result struct {
+	Scenario        string           `json:"scenario"`
+	Policy          string           `json:"policy"`
+	DurationSeconds float64          `json:"duration_seconds"`
+	Measured        Measured         `json:"measured"`
+	Rows            []Row            `json:"rows"`
+	Local           *results.Summary `json:"local"`
+	Simulated       *results.Summary `json:"simulated"`
+}
+
+// TargetPercent is the largest acceptable difference on the target rows.
+const TargetPercent = 15
+
+// Run calibrates sc under pol.
+func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opts Options) (*Result, error) {
+	if opts.ProbeRequests <= 0 {
+		opts.ProbeRequests = 400
+	}
+	direct, proxied, err := probe(ctx, opts.FnBinary, opts.ProbeRequests)
+	if err != nil {
+		return nil, fmt.Errorf("overhead probe: %w", err)
+	}
+	loc, err := platform.RunScenario(ctx, sc, pol, platform.RunOptions{FnBinary: opts.FnBinary, Progress: opts.Progress, Log: opts.Log})
+	if err != nil {
+		return nil, err
+	}
+	var all, delays, procs []time.Duration
+	perFn := map[string][]time.Duration{}
+	for name, sts := range loc.Startups {
+		for _, s := range sts {
+			all = append(all, s.Ready.Sub(s.Created))
+			delays = append(delays, s.Exec.Sub(s.Created))
+			procs = append(procs, s.Ready.Sub(s.Exec))
+			perFn[name] = append(perFn[name], s.Ready.Sub(s.Created))
+		}
+	}
+	if len(all) == 0 {
+		return nil, errors.New("no pod became ready during the run: nothing to measure the start-up from")
+	}
+	m := Measured{Startup: quantiles(all), Delay: quantiles(delays), Process: quantiles(procs),
+		Direct: quantiles(direct), Proxied: quantiles(proxied), Overhead: overhead(direct, proxied)}
+	pooled, err := empirical(all)
+	if err != nil {
+		return nil, err
+	}
+	path, err := empirical(proxied)
+	if err != nil {
+		return nil, err
+	}
+	m.StartupDist, m.PathDist = pooled.String(), path.String()
+
+	simSc := *sc
+	simSc.Functions = make([]scenarios.Function, len(sc.Functions))
+	for i, f := range sc.Functions {
+		su := dist.Dist(pooled)
+		if d := perFn[f.Name]; len(d) > 0 {
+			if su, err = empirical(d); err != nil {
+				return nil, err
+			}
+		}
+		// The measured start-up already contains the readiness probing, so
+		// the simulator adds no probe period of its own.
+		f.Startup = scenarios.Startup{AppInit: su}
+		f.Service = sum{f.Service, path}
+		simSc.Functions[i] = f
+	}
+	sim, err := simulator.Run(ctx, &simSc, pol, simulator.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %w", err)
+	}
+	res := &Result{Scenario: sc.Name, Policy: loc.Summary.Policy, DurationSeconds: sc.Duration.Seconds(),
+		Measured: m, Local: loc.Summary, Simulated: &sim.Summary}
+	l, s := loc.Summary, &sim.Summary
+	res.Rows = []Row{
+		row("cold_starts", float64(l.ColdStarts), float64(s.ColdStarts), true),
+		row("latency_ms.p95", l.Latency.P95, s.Latency.P95, true),
+		row("pod_seconds", l.PodSeconds, s.PodSeconds, true),
+		row("latency_ms.p50", l.Latency.P50, s.Latency.P50, false),
+		row("cold_latency_ms.p95", l.ColdLatency.P95, s.ColdLatency.P95, false),
+		row("idle_pod_seconds", l.IdlePodSeconds, s.IdlePodSeconds, false),
+		row("pod_starts", float64(l.PodStarts), float64(s.PodStarts), false),
+		row("requests", float64(l.Requests), float64(s.Requests), false),
+	}
+	return res, nil
+}
+
+func row(metric string, local, sim float64, target bool) Row {
+	r := Row{Metric: metric, Local: round(local), Simulated: round(sim), Target: target}
+	switch {
+	case local != 0:
+		d := round((sim - local) / local * 100)
+		r.DiffPercent = &d
+	case sim == 0:
+		d := 0.0
+		r.DiffPercent = &d
+	}
+	return r
+}
+
+func round(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// WriteTable prints the comparison.
+func (r *Result) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "metric\tlocal\tsimulated\tdiff %%\ttarget\t\n")
+	for _, row := range r.Rows {
+		diff := "n/a"
+		if row.DiffPercent != nil {
+			diff = fmt.Sprintf("%+.1f", *row.DiffPercent)
+		}
+		target := ""
+		if row.Target {
+			target = "ok"
+			if row.DiffPercent == nil || math.Abs(*row.DiffPercent) > TargetPercent {
+				target = "MISS"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%s\t%s\t\n", row.Metric, row.Local, row.Simulated, diff, target)
+	}
+	return tw.Flush()
+}
+
+// Within reports whether every target row is within TargetPercent.
+func (r *Result) Within() bool {
+	for _, row := range r.Rows {
+		if row.Target && (row.DiffPercent == nil || math.Abs(*row.DiffPercent) > TargetPercent) {
+			return false
+		}
+	}
+	return true
+}
+
+// sum is the distribution of a + b, drawn independently: the scenario's
+// service time plus the measured request path around it.
+type sum struct{ a, b dist.Dist }
+
+var _ dist.Dist = sum{}
+
+func (s sum) Sample(r *rand.Rand) time.Duration {
+	var d time.Duration
+	if s.a != nil {
+		d += s.a.Sample(r)
+	}
+	return d + s.b.Sample(r)
+}
+
+func (s sum) Mean() time.Duration {
+	if s.a == nil {
+		return s.b.Mean()
+	}
+	return s.a.Mean() + s.b.Mean()
+}
+
+func (s sum) String() string {
+	if s.a == nil {
+		return s.b.String()
+	}
+	return s.a.String() + " + " + s.b.String()
+}
+
+// percentilePoints are where measured samples are cut into an empirical
+// distribution: dense in the tail, which drives p95 and cold starts.
+var percentilePoints = []float64{0, 5, 10, 25, 50, 75, 90, 95, 99, 100}
+
+func empirical(ds []time.Duration) (*dist.Empirical, error) {
+	s := sorted(ds)
+	pts := make([]dist.Point, len(percentilePoints))
+	for i, p := range percentilePoints {
+		pts[i] = dist.Point{P: p, D: at(s, p)}
+	}
+	return dist.Percentiles(pts)
+}
+
+func sorted(ds []time.Duration) []time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s
+}
+
+// at is the p-th percentile of sorted s, interpolated linearly.
+func at(s []time.Duration, p float64) time.Duration {
+	if len(s) == 0 {
+		return 0
+	}
+	x := p / 100 * float64(len(s)-1)
+	i := int(x)
+	if i >= len(s)-1 {
+		return s[len(s)-1]
+	}
+	return s[i] + time.Duration((x-float64(i))*float64(s[i+1]-s[i]))
+}
+
+func ms(d time.Duration) float64 { return round(float64(d) / float64(time.Millisecond)) }
+
+func quantiles(ds []time.Duration) Quantiles {
+	s := sorted(ds)
+	return Quantiles{N: len(s), P0: ms(at(s, 0)), P10: ms(at(s, 10)), P25: ms(at(s, 25)), P50: ms(at(s, 50)),
+		P75: ms(at(s, 75)), P90: ms(at(s, 90)), P99: ms(at(s, 99)), Max: ms(at(s, 100))}
+}
+
+// overhead is proxied minus direct, quantile by quantile.
+func overhead(direct, proxied []time.Duration) Quantiles {
+	d, p := quantiles(direct), quantiles(proxied)
+	return Quantiles{N: min(d.N, p.N), P0: round(p.P0 - d.P0), P10: round(p.P10 - d.P10), P25: round(p.P25 - d.P25),
+		P50: round(p.P50 - d.P50), P75: round(p.P75 - d.P75), P90: round(p.P90 - d.P90), P99: round(p.P99 - d.P99), Max: round(p.Max - d.Max)}
+}
+
+// probe starts a one-pod platform with a zero-work fn and times n requests
+// straight to the pod and n through the activator, interleaved so both see
+// the same machine load.
+func probe(ctx context.Context, bin string, n int) (direct, proxied []time.Duration, err error) {
+	p, err := platform.Start(platform.Config{FnBinary: bin, Functions: []platform.Function{{
+		Name: "probe", Args: []string{"--init=0s", "--work=0s"}, Policy: "kpa",
+		Settings: map[string]string{"min-scale": "1", "initial-scale": "1"},
+	}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer p.Close(context.Background())
+	var pod *pods.Pod
+	for deadline := time.Now().Add(30 * time.Second); pod == nil; {
+		if ps, _ := p.Pods("probe"); ps.Ready > 0 {
+			if l := p.PodList("probe"); len(l) > 0 {
+				pod = l[0]
+			}
+		}
+		if pod == nil {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return nil, nil, errors.New("the probe pod did not become ready in 30s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	defer client.CloseIdleConnections()
+	get := func(url string) (time.Duration, error) {
+		start := time.Now()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return 0, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("%s: status %d", url, resp.StatusCode)
+		}
+		return time.Since(start), nil
+	}
+	urls := []string{"http://" + pod.Addr + "/", p.URL() + "/"}
+	// Warm both connections first.
+	for _, u := range urls {
+		if _, err := get(u); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i := 0; i < n; i++ {
+		for j, u := range urls {
+			d, err := get(u)
+			if err != nil {
+				return nil, nil, err
+			}
+			if j == 0 {
+				direct = append(direct, d)
+			} else {
+				proxied = append(proxied, d)
+			}
+		}
+	}
+	return direct, proxied, nil
+}
