@@ -2,14 +2,20 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/scalebench/scalebench/results"
 )
 
 // runLoadCmd runs scalebench with args in process, with the load command's
@@ -70,6 +76,91 @@ func TestLoadCommandExitStatus(t *testing.T) {
 			}
 			if code != tc.code {
 				t.Errorf("exit %d (%v), want %d", code, err, tc.code)
+			}
+		})
+	}
+}
+
+// The --scenario form end to end: a scenario whose trace has two functions,
+// each mapped to its own server with --target name=URL (or by the bare
+// fallback), and each server receives exactly its function's requests.
+func TestLoadScenarioTargets(t *testing.T) {
+	dir := t.TempDir()
+	// Azure 2021 rows: app,func,end_timestamp,duration (s). 12 requests for
+	// api and 6 for thumb, arrivals spread over 9 s, replayed 10x faster.
+	var trace strings.Builder
+	trace.WriteString("app,func,end_timestamp,duration\n")
+	for i := 0; i < 18; i++ {
+		fn := "api"
+		if i%3 == 2 {
+			fn = "thumb"
+		}
+		fmt.Fprintf(&trace, "app1,%s,%.3f,0.010\n", fn, 0.5*float64(i)+0.010)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "trace.csv"), []byte(trace.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	scenario := `name: two
+duration: 2s
+seed: 1
+functions:
+  - name: api
+  - name: thumb
+traffic:
+  trace:
+    format: azure2021
+    path: trace.csv
+    options:
+      compress: "10"
+`
+	file := filepath.Join(dir, "two.yaml")
+	if err := os.WriteFile(file, []byte(scenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string]int{}
+	server := func(name string) *httptest.Server {
+		s := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			mu.Lock()
+			got[name]++
+			mu.Unlock()
+		}))
+		t.Cleanup(s.Close)
+		return s
+	}
+	a, b := server("a"), server("b")
+	for _, tc := range []struct {
+		name    string
+		targets []string
+	}{
+		{"named", []string{"--target", "api=" + a.URL, "--target", "thumb=" + b.URL}},
+		{"named and bare fallback", []string{"--target", "api=" + a.URL, "--target", b.URL}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			clear(got)
+			mu.Unlock()
+			out := filepath.Join(t.TempDir(), "out")
+			args := append([]string{"load", "--scenario", file, "--out", out}, tc.targets...)
+			if err := runLoadCmd(t, args...); err != nil {
+				t.Fatalf("scalebench load: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if got["a"] != 12 || got["b"] != 6 {
+				t.Errorf("servers got %v, want a:12 b:6", got)
+			}
+			sum, err := results.ReadSummary(filepath.Join(out, "summary.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Requests != 18 || sum.Completed != 18 || sum.Scenario != "two" {
+				t.Errorf("summary: scenario %q requests %d completed %d, want two 18 18", sum.Scenario, sum.Requests, sum.Completed)
+			}
+			for _, f := range []string{"requests.csv", "timeseries.csv"} {
+				if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+					t.Error(err)
+				}
 			}
 		})
 	}
