@@ -424,7 +424,7 @@ func (s *search) neighbours(p point) []point {
 }
 
 // ranked orders candidates best first: feasible ones by cost, then the
-// rest by how far they miss; ties go to the earlier evaluation.
+// rest by how far they miss; remaining ties go to the earlier evaluation.
 func (s *search) ranked() []Candidate {
 	out := make([]Candidate, 0, len(s.cands))
 	for _, c := range s.cands {
@@ -443,7 +443,11 @@ func (s *search) ranked() []Candidate {
 		if !a.Feasible && a.Violation != b.Violation {
 			return a.Violation < b.Violation
 		}
-		return a.Cost < b.Cost
+		if a.Cost != b.Cost {
+			return a.Cost < b.Cost
+		}
+		// At equal cost, the larger margin to the tightest SLO.
+		return a.Violation < b.Violation
 	})
 	return out
 }

@@ -108,7 +108,7 @@ func (s superposed) Arrivals(seed int64, d time.Duration) traffic.Source {
 }
 
 func (s superposed) Rate(t time.Duration) float64 { return float64(s.n) * s.p.Rate(t) }
-func (s superposed) String() string              { return fmt.Sprintf("%d×(%s)", s.n, s.p) }
+func (s superposed) String() string               { return fmt.Sprintf("%d×(%s)", s.n, s.p) }
 
 // merged yields the earliest head of its sources; a linear scan is cheaper
 // than a heap for the handful of copies a scale factor makes.
