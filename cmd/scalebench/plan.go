@@ -28,7 +28,11 @@ type planFlags struct {
 // errInfeasible is the exit-1 outcome: the plan ran, no setting met the SLO.
 var errInfeasible = errors.New("plan: no setting meets the SLO")
 
-func init() {
+func init() { root.AddCommand(newPlanCmd()) }
+
+// newPlanCmd builds the command with fresh flags, so tests can run it
+// more than once.
+func newPlanCmd() *cobra.Command {
 	var fl planFlags
 	cmd := &cobra.Command{
 		Use:   "plan --scenario FILE [--slo 'p99<=300ms,cold_start_ratio<=0.01'] [--policy kpa] [--out DIR]",
@@ -60,7 +64,8 @@ evaluated and DIR/plan.md the report.`,
 	f.StringVar(&fl.cost, "cost", string(plan.PodSeconds), "what to minimise: pod-seconds or gb-seconds (memory-weighted)")
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.IntVar(&fl.budget, "budget", plan.DefaultBudget, "most simulations for the whole plan, traffic scales included")
-	root.AddCommand(cmd)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
+	return cmd
 }
 
 func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.Writer, stderr *os.File) error {
@@ -111,7 +116,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.W
 		fmt.Fprintf(stdout, "\nPlan written to %s\n", od.Final())
 	}
 	if !p.Feasible {
-		return errInfeasible
+		return &exitError{code: 1, err: errInfeasible}
 	}
 	return nil
 }
