@@ -28,6 +28,11 @@ type RunOptions struct {
 	FnArgs []string
 	// StopTimeout bounds each pod's drain at the end; default 30 s.
 	StopTimeout time.Duration
+	// Deployed starts the traffic only once the pods of the autoscaler's
+	// first decision (initial-scale) are ready, as the simulator does: its
+	// run begins with a deployed revision. Without it the first requests
+	// also wait for the initial pods.
+	Deployed bool
 }
 
 // RunResult is one scenario run on the local platform.
@@ -83,6 +88,11 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 			p.Close(context.Background())
 		}
 	}()
+	if opts.Deployed {
+		if err := waitDeployed(ctx, p); err != nil {
+			return nil, err
+		}
+	}
 	urls := make([]string, len(sc.Functions))
 	for i, f := range sc.Functions {
 		urls[i] = p.FunctionURL(f.Name)
@@ -124,4 +134,30 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	}
 	sum.Backend = "local"
 	return &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started(), Startups: startups}, nil
+}
+
+// waitDeployed waits for every function's first autoscaler tick and for its
+// pods to be ready.
+func waitDeployed(ctx context.Context, p *Platform) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ticked := map[string]bool{}
+		for _, tk := range p.Controller().Ticks() {
+			ticked[tk.Revision] = true
+		}
+		done := true
+		for _, name := range p.Functions() {
+			pods, _ := p.Pods(name)
+			done = done && ticked[name] && pods.NotReady == 0
+		}
+		switch {
+		case done:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case time.Now().After(deadline):
+			return fmt.Errorf("platform: initial pods not ready after 2m")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

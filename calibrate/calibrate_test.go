@@ -1,0 +1,119 @@
+package calibrate
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scalebench/scalebench/platform/pods"
+	"github.com/scalebench/scalebench/scenarios"
+)
+
+func TestEmpiricalQuantiles(t *testing.T) {
+	cases := []struct {
+		name    string
+		samples []time.Duration
+		p50     time.Duration
+	}{
+		{"one sample", []time.Duration{40 * time.Millisecond}, 40 * time.Millisecond},
+		{"odd count", []time.Duration{30, 10, 20}, 20},
+		{"even count interpolates", []time.Duration{10, 20, 30, 40}, 25},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := empirical(tc.samples)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Quantile(0.5); got != tc.p50 {
+				t.Fatalf("median %v, want %v", got, tc.p50)
+			}
+			s := sorted(tc.samples)
+			if e.Quantile(0) != s[0] || e.Quantile(1) != s[len(s)-1] {
+				t.Fatalf("ends %v..%v, want %v..%v", e.Quantile(0), e.Quantile(1), s[0], s[len(s)-1])
+			}
+		})
+	}
+}
+
+// TestRunTinyScenario runs a few seconds for real and in simulation and
+// checks the measured start-up against the scenario's own phases: every pod
+// must take at least its schedule + app init (200 ms) and not absurdly more.
+func TestRunTinyScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes for several seconds")
+	}
+	dir := t.TempDir()
+	fn := filepath.Join(dir, "fn")
+	if out, err := exec.Command("go", "build", "-o", fn, "github.com/scalebench/scalebench/cmd/fn").CombinedOutput(); err != nil {
+		t.Fatalf("build fn: %v\n%s", err, out)
+	}
+	sc, err := scenarios.Parse("tiny.yaml", []byte(`name: tiny
+duration: 4s
+seed: 7
+traffic: constant:rate=40
+functions:
+  - name: api
+    containerConcurrency: 2
+    service: fixed:50ms
+    startup:
+      schedule: fixed:100ms
+      containerStart: fixed:0s
+      appInit: fixed:100ms
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := Run(ctx, sc, scenarios.Policy{Name: "kpa"}, Options{FnBinary: fn, ProbeRequests: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := pods.Running(fn); len(left) > 0 {
+		t.Fatalf("fn processes left: %v", left)
+	}
+	m := res.Measured
+	if m.Startup.N < 1 || m.Startup.P0 < 200 || m.Startup.Max > 3000 {
+		t.Fatalf("start-up %+v ms, want every pod between its 200 ms of phases and 3 s", m.Startup)
+	}
+	if m.Delay.P0 < 100 || m.Process.P0 < 100 {
+		t.Fatalf("before exec %+v, after exec %+v ms: want >= 100 ms each (schedule, app init)", m.Delay, m.Process)
+	}
+	if m.Direct.N != 50 || m.Proxied.P50 <= 0 || m.Proxied.P50 < m.Direct.P0 {
+		t.Fatalf("probe direct %+v proxied %+v: want 50 samples, proxied slower than the fastest direct", m.Direct, m.Proxied)
+	}
+	want := []string{"cold_starts", "latency_ms.p95", "pod_seconds"}
+	for i, name := range want {
+		r := res.Rows[i]
+		if r.Metric != name || !r.Target {
+			t.Fatalf("row %d is %+v, want target row %s", i, r, name)
+		}
+	}
+	if res.Local.Requests < 140 || res.Simulated.Requests != res.Local.Requests && res.Simulated.Requests < 140 {
+		t.Fatalf("requests local %d, simulated %d: want about 160 each", res.Local.Requests, res.Simulated.Requests)
+	}
+	if res.Local.PodSeconds <= 0 || res.Simulated.PodSeconds <= 0 {
+		t.Fatalf("pod-seconds local %v, simulated %v: want both positive", res.Local.PodSeconds, res.Simulated.PodSeconds)
+	}
+	var b bytes.Buffer
+	if err := res.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != len(res.Rows)+1 || !strings.Contains(lines[0], "diff %") {
+		t.Fatalf("table:\n%s", b.String())
+	}
+	for i, r := range res.Rows {
+		if !strings.HasPrefix(strings.TrimSpace(lines[i+1]), r.Metric) {
+			t.Fatalf("table line %d %q does not start with %s", i+1, lines[i+1], r.Metric)
+		}
+	}
+	fmt.Fprint(os.Stderr, b.String())
+}
