@@ -101,7 +101,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opts
 	if err != nil {
 		return nil, fmt.Errorf("overhead probe: %w", err)
 	}
-	loc, err := platform.RunScenario(ctx, sc, pol, platform.RunOptions{FnBinary: opts.FnBinary, Progress: opts.Progress, Log: opts.Log, Deployed: true})
+	loc, err := platform.RunScenario(ctx, sc, pol, platform.RunOptions{FnBinary: opts.FnBinary, Progress: opts.Progress, Log: opts.Log, Deployed: true, FullDuration: true})
 	if err != nil {
 		return nil, err
 	}

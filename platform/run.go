@@ -33,6 +33,12 @@ type RunOptions struct {
 	// run begins with a deployed revision. Without it the first requests
 	// also wait for the initial pods.
 	Deployed bool
+	// FullDuration keeps the platform running until the scenario's
+	// duration has passed since the traffic began, even when the last
+	// response came earlier, so pod-seconds cover the same span as the
+	// simulator's run (which ends at the duration or the last completion,
+	// whichever is later).
+	FullDuration bool
 }
 
 // RunResult is one scenario run on the local platform.
@@ -97,6 +103,7 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	for i, f := range sc.Functions {
 		urls[i] = p.FunctionURL(f.Name)
 	}
+	began := time.Now()
 	sum, err := loadgen.Run(ctx, loadgen.Config{
 		URLs: urls, Pattern: sc.Traffic, Duration: sc.Duration, Seed: sc.Seed,
 		Requests: opts.Requests, Progress: opts.Progress, Log: opts.Log,
@@ -104,6 +111,12 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	})
 	if err != nil {
 		return nil, err
+	}
+	if left := sc.Duration - time.Since(began); opts.FullDuration && left > 0 {
+		select {
+		case <-time.After(left):
+		case <-ctx.Done():
+		}
 	}
 	// Pod figures cover the run, not the drain at shutdown.
 	startups := map[string][]pods.Startup{}
@@ -136,19 +149,25 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	return &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started(), Startups: startups}, nil
 }
 
-// waitDeployed waits for every function's first autoscaler tick and for its
-// pods to be ready.
+// waitDeployed waits for every function's first autoscaler decision and
+// for as many ready pods as it asked for.
 func waitDeployed(ctx context.Context, p *Platform) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		ticked := map[string]bool{}
+		want := map[string]int{}
 		for _, tk := range p.Controller().Ticks() {
-			ticked[tk.Revision] = true
+			if _, seen := want[tk.Revision]; !seen {
+				want[tk.Revision] = -1
+				if tk.Decision.Valid {
+					want[tk.Revision] = tk.Decision.Desired
+				}
+			}
 		}
 		done := true
 		for _, name := range p.Functions() {
+			n, seen := want[name]
 			pods, _ := p.Pods(name)
-			done = done && ticked[name] && pods.NotReady == 0
+			done = done && seen && pods.Ready >= n
 		}
 		switch {
 		case done:
