@@ -74,8 +74,13 @@ func TestHTMLInChromium(t *testing.T) {
 			}
 		}
 	}
-	if n := strings.Count(got, "<svg"); n != 4 {
-		t.Errorf("rendered page has %d charts, want 4", n)
+	for _, sec := range TopSections {
+		if !strings.Contains(got, `id="`+sec+`"`) {
+			t.Errorf("section %s missing from the rendered page", sec)
+		}
+	}
+	if n := strings.Count(got, "<svg"); n != 5 {
+		t.Errorf("rendered page has %d charts, want 5", n)
 	}
 	for _, line := range strings.Split(stderr.String(), "\n") {
 		if strings.Contains(line, "CONSOLE") || strings.Contains(line, "Uncaught") || strings.Contains(line, "net::ERR_") {

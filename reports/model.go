@@ -16,6 +16,20 @@ type Suite struct {
 	// Notes are run-wide remarks (what ran for real, what failed), shown
 	// near the top so a reader does not mistake a gap for a result.
 	Notes []string
+	// Setup says what was run and where (backend, seeds, machine, build),
+	// so a reader can reproduce the report or tell two apart.
+	Setup []Fact
+	// Policies describes each policy label the suite used, once.
+	Policies []PolicyInfo
+}
+
+// Fact is one line of the report's "what was run" section.
+type Fact struct{ Name, Value string }
+
+// PolicyInfo is a policy as the report introduces it: its label, what it
+// models, and the settings the scenarios gave it (empty: its defaults).
+type PolicyInfo struct {
+	Label, Summary, Settings string
 }
 
 // Scenario is one scenario's runs under every policy and backend.
@@ -23,8 +37,11 @@ type Scenario struct {
 	Name        string
 	Description string
 	Traffic     string
-	SLOs        []scenarios.SLO
-	Runs        []Run
+	// Setup is the scenario's run parameters in words (duration, seed,
+	// functions), shown under its description.
+	Setup string
+	SLOs  []scenarios.SLO
+	Runs  []Run
 }
 
 // Run is one policy on one backend.
@@ -51,6 +68,9 @@ type Point struct {
 	// LatencyP95 is the bucket's 95th-percentile latency in ms, NaN when
 	// nothing completed in it.
 	LatencyP95 float64
+	// Cold and Failed count the bucket's requests (by arrival) that met a
+	// cold start and that did not complete (dropped or errors).
+	Cold, Failed int64
 }
 
 // Name identifies a run in tables and legends: the label, with the backend
@@ -88,6 +108,8 @@ func Bucket(seconds []Point, n int) []Point {
 			p.RPS += s.RPS
 			p.Desired += s.Desired
 			p.Ready += s.Ready
+			p.Cold += s.Cold
+			p.Failed += s.Failed
 			// The slowest second's p95 stands for the bucket: averaging
 			// percentiles would hide the spikes the chart exists to show.
 			if !math.IsNaN(s.LatencyP95) && (math.IsNaN(p.LatencyP95) || s.LatencyP95 > p.LatencyP95) {

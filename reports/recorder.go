@@ -10,16 +10,25 @@ import (
 // at most a few hundred chart points, in constant memory per point: a long
 // simulation's millions of requests never sit in memory at once.
 type Recorder struct {
-	bucket  int64 // seconds per point
+	bucket int64 // seconds per point
+	// max is how many points the run's duration fills; rows past it (a
+	// simulator's drain after the last arrival) would draw a misleading
+	// empty last bucket.
+	max     int
 	points  []recPoint
 	partial []byte
 	header  bool
+	// loadgen is set when the stream is the load generator's requests.csv
+	// rather than the simulator's: a real run has no per-second arrival
+	// rows, so its arrivals are counted from the requests themselves.
+	loadgen bool
 }
 
 type recPoint struct {
 	arrivals       int64
 	desired, ready float64
 	seconds        int64
+	cold, failed   int64
 	lat            [latBins]int64
 }
 
@@ -40,7 +49,7 @@ func NewRecorder(durationSeconds float64, n int) *Recorder {
 	if b < 1 {
 		b = 1
 	}
-	return &Recorder{bucket: b}
+	return &Recorder{bucket: b, max: int(math.Ceil(durationSeconds / float64(b)))}
 }
 
 func (r *Recorder) point(sec int64) *recPoint {
@@ -48,8 +57,7 @@ func (r *Recorder) point(sec int64) *recPoint {
 		sec = 0
 	}
 	i := int(sec / r.bucket)
-	// A malformed time far in the future must not allocate gigabytes.
-	if i > 1<<16 {
+	if i >= max(r.max, 1) {
 		return nil
 	}
 	for len(r.points) <= i {
@@ -78,9 +86,11 @@ func (r *Recorder) EndSecond(t int64) {
 	}
 }
 
-// Write consumes requests.csv (id,function,arrival_s,start_s,end_s,
-// latency_ms,cold,status), placing each completed request's latency at its
-// arrival time.
+// Write consumes a requests.csv stream, placing each request at its
+// arrival (intended send) time: the simulator's (id,function,arrival_s,
+// start_s,end_s,latency_ms,cold,status) or the load generator's
+// (seq,function,intended_ms,sent_ms,latency_ms,sent_latency_ms,status,
+// bytes,instance,cold,init_ms,error), told apart by the header.
 func (r *Recorder) Write(b []byte) (int, error) {
 	n := len(b)
 	for len(b) > 0 {
@@ -104,9 +114,17 @@ func (r *Recorder) Write(b []byte) (int, error) {
 func (r *Recorder) request(line []byte) {
 	if !r.header {
 		r.header = true
+		if bytes.HasPrefix(line, []byte("seq,")) {
+			r.loadgen = true
+			return
+		}
 		if bytes.HasPrefix(line, []byte("id,")) {
 			return
 		}
+	}
+	if r.loadgen {
+		r.loadgenRequest(line)
+		return
 	}
 	// Function names may be quoted and contain commas, so count fields
 	// from the end: status, cold, latency_ms, end_s, start_s, arrival_s.
@@ -116,19 +134,53 @@ func (r *Recorder) request(line []byte) {
 	}
 	k := len(fields)
 	status := string(fields[k-1])
-	if status != "ok" && status != "200" {
-		return
-	}
 	arr, err1 := strconv.ParseFloat(string(fields[k-6]), 64)
 	lat, err2 := strconv.ParseFloat(string(fields[k-3]), 64)
 	if err1 != nil || err2 != nil {
 		return
 	}
-	p := r.point(int64(arr))
-	if p == nil {
+	r.add(arr, lat, status == "ok" || status == "200", string(fields[k-2]) == "true" || string(fields[k-2]) == "1")
+}
+
+// loadgenRequest reads one load-generator row. Its first eight fields are
+// numbers, never quoted; the instance id after them is a pod name, which
+// the load generator quotes only if it holds a comma, and then the cold
+// flag cannot be found reliably, so the row counts as warm.
+func (r *Recorder) loadgenRequest(line []byte) {
+	fields := bytes.SplitN(line, []byte{','}, 11)
+	if len(fields) < 8 {
 		return
 	}
-	p.lat[latBin(lat)]++
+	intended, err1 := strconv.ParseFloat(string(fields[2]), 64)
+	lat, err2 := strconv.ParseFloat(string(fields[4]), 64)
+	status, err3 := strconv.Atoi(string(fields[6]))
+	if err1 != nil || err2 != nil || err3 != nil {
+		return
+	}
+	cold := len(fields) > 9 && !bytes.HasPrefix(fields[8], []byte{'"'}) && string(fields[9]) == "true"
+	p := r.add(intended/1000, lat, status >= 200 && status < 400, cold)
+	if p != nil {
+		p.arrivals++
+	}
+}
+
+// add files one request arriving at arr seconds; only completed requests
+// count towards latency, because a dropped request's time is the
+// activator's timeout, not the function's.
+func (r *Recorder) add(arr, latMs float64, ok, cold bool) *recPoint {
+	p := r.point(int64(arr))
+	if p == nil {
+		return nil
+	}
+	if cold {
+		p.cold++
+	}
+	if !ok {
+		p.failed++
+		return p
+	}
+	p.lat[latBin(latMs)]++
+	return p
 }
 
 func latBin(ms float64) int {
@@ -148,6 +200,7 @@ func (r *Recorder) Points() []Point {
 	for i, p := range r.points {
 		pt := Point{T: float64(int64(i) * r.bucket), LatencyP95: math.NaN()}
 		pt.RPS = float64(p.arrivals) / float64(r.bucket)
+		pt.Cold, pt.Failed = p.cold, p.failed
 		if p.seconds > 0 {
 			pt.Desired = p.desired / float64(p.seconds)
 			pt.Ready = p.ready / float64(p.seconds)

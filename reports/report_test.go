@@ -48,9 +48,14 @@ func fixture() Suite {
 	return Suite{
 		Title: "scalebench report",
 		Notes: []string{"Real runs: none (fixture)."},
+		Setup: []Fact{{Name: "Seeds", Value: "spike 4, steady 1"}},
+		Policies: []PolicyInfo{
+			{Label: "kpa", Summary: "Knative's KPA"},
+			{Label: "keepalive", Summary: "Lambda-style keep-alive", Settings: "keep-alive=1m"},
+		},
 		Scenarios: []Scenario{
 			{
-				Name: "spike", Description: "A flash crowd.", Traffic: "spike:base=5,peak=150,at=2m,length=60s",
+				Name: "spike", Description: "A flash crowd.", Setup: "5m simulated, seed 4", Traffic: "spike:base=5,peak=150,at=2m,length=60s",
 				SLOs: []scenarios.SLO{{Metric: "latency_ms.p99", Max: 1000}, {Metric: "cold_start_ratio", Max: 0.01}},
 				Runs: []Run{
 					{Label: "kpa", Backend: "sim", Summary: summary(10000, 40, 100*time.Millisecond, 1100*time.Millisecond, 900, 200, 0), Series: series(150)},
@@ -96,16 +101,23 @@ func TestVerdict(t *testing.T) {
 		want []string
 	}{
 		{"cheapest meeting SLOs wins", fixture().Scenarios[0], []string{
-			"Pick kpa: it meets every SLO (latency_ms.p99<=1s, cold_start_ratio<=0.01) at the lowest cost, 900 pod-seconds, 62% less than the runner-up keepalive.",
+			"Pick kpa: meets every SLO (latency_ms.p99<=1s, cold_start_ratio<=0.01) at the lowest cost, 900 pod-seconds, 62% less than the runner-up keepalive.",
 			"Missing an SLO: hpa (latency_ms.p99 2.50 s > 1.00 s).",
-			"Fewest cold starts: keepalive with 5",
+			"Cold starts: keepalive has the fewest, 5 (0.050% of requests).",
+			"Cost: hpa is the cheapest at 700 pod-seconds, 22% less than the runner-up kpa.",
+			"Trade-off: keepalive avoids 295 of hpa's 300 cold starts but uses 3.43× its pod-seconds.",
 			"Dropped requests: hpa 120 (1.20%).",
 		}},
-		{"no SLOs: cheapest named", fixture().Scenarios[1], []string{
-			"Cheapest: kpa at 600 pod-seconds, 9% less than the runner-up knative.",
-			"Fewest cold starts: kpa with none",
-			"Every policy has the same p99 latency",
+		{"no SLOs: ties named together", fixture().Scenarios[1], []string{
+			"Cost: kpa is the cheapest at 600 pod-seconds, 9% less than the runner-up knative.",
+			"Cold starts: kpa and knative have none.",
+			"Latency: every policy has the same p99",
+			"Trade-off: none between cost and cold starts; kpa is both the cheapest and has the fewest cold starts.",
 		}},
+		{"near tie", Scenario{Name: "x", Runs: []Run{
+			{Label: "a", Backend: "sim", Summary: summary(1000, 1, 100*time.Millisecond, time.Second, 1000, 0, 0)},
+			{Label: "b", Backend: "sim", Summary: summary(1000, 1, 100*time.Millisecond, time.Second, 1004, 0, 0)},
+		}}, []string{"Cost: a is the cheapest at 1000 pod-seconds, within 1% of the runner-up b."}},
 		{"nothing ran", Scenario{Name: "x", Runs: []Run{{Label: "kpa", Err: "boom"}}}, []string{"No run of this scenario completed"}},
 	}
 	for _, c := range cases {
@@ -131,10 +143,11 @@ func TestHTMLSelfContained(t *testing.T) {
 			t.Errorf("report.html contains %q; it must be self-contained", bad)
 		}
 	}
-	// Spike has all three charts; steady has no series and no cold start,
-	// so only its cost chart.
-	if n := strings.Count(s, "<svg"); n != 4 {
-		t.Errorf("report.html has %d charts, want 4", n)
+	// Spike has its four charts (over time, pods, CDF, cost; its one real
+	// run failed, so no real-run chart); steady has no series and no cold
+	// start, so only its cost chart.
+	if n := strings.Count(s, "<svg"); n != 5 {
+		t.Errorf("report.html has %d charts, want 5", n)
 	}
 }
 
@@ -145,5 +158,76 @@ func TestBenchSummary(t *testing.T) {
 	}
 	if b.Runs[0].Scenario != "spike" || b.Runs[0].Policy != "kpa" || b.Runs[0].Backend != "sim" {
 		t.Errorf("first run %+v lacks its scenario, policy or backend", b.Runs[0])
+	}
+}
+
+// TestRecorderLoadgenCSV feeds the load generator's requests.csv: arrivals,
+// cold starts and failures land at the intended send time, and only
+// completed requests count towards latency.
+func TestRecorderLoadgenCSV(t *testing.T) {
+	rec := NewRecorder(4, 4)
+	csv := "seq,function,intended_ms,sent_ms,latency_ms,sent_latency_ms,status,bytes,instance,cold,init_ms,error\n" +
+		"0,0,100,101,900,899,200,2,pod-1,true,600,\n" +
+		"1,0,1500,1500,100,100,200,2,pod-1,false,0,\n" +
+		"2,0,1600,1600,30000,30000,503,0,,false,0,\"queue, full\"\n" +
+		"3,0,2500,2500,120,120,200,2,pod-1,false,0,\n"
+	// Split mid-row, as a buffered writer may.
+	rec.Write([]byte(csv[:130]))
+	rec.Write([]byte(csv[130:]))
+	pts := rec.Points()
+	if len(pts) != 3 {
+		t.Fatalf("%d points, want 3 (seconds 0-2)", len(pts))
+	}
+	want := []struct {
+		rps          float64
+		cold, failed int64
+		p95          float64
+	}{{1, 1, 0, 900}, {2, 0, 1, 100}, {1, 0, 0, 120}}
+	for i, w := range want {
+		p := pts[i]
+		if p.RPS != w.rps || p.Cold != w.cold || p.Failed != w.failed {
+			t.Errorf("second %d: rps %g cold %d failed %d, want %g %d %d", i, p.RPS, p.Cold, p.Failed, w.rps, w.cold, w.failed)
+		}
+		// Bins are 10% wide.
+		if p.LatencyP95 < w.p95 || p.LatencyP95 > w.p95*1.1 {
+			t.Errorf("second %d: p95 %g ms, want %g within a 10%% bin", i, p.LatencyP95, w.p95)
+		}
+	}
+}
+
+// TestRecorderIgnoresDrain checks rows after the run's end (the
+// simulator's drain) make no extra, empty point.
+func TestRecorderIgnoresDrain(t *testing.T) {
+	rec := NewRecorder(10, 5)
+	for s := int64(0); s <= 12; s++ {
+		rec.Second(s, 3, 1, 1)
+		rec.EndSecond(s)
+	}
+	pts := rec.Points()
+	if len(pts) != 5 {
+		t.Fatalf("%d points, want 5", len(pts))
+	}
+	if last := pts[len(pts)-1]; last.RPS != 3 {
+		t.Errorf("last point %g req/s, want 3", last.RPS)
+	}
+}
+
+func TestOverviewAndScores(t *testing.T) {
+	f := fixture()
+	ov := Overviews(f)
+	if len(ov) != 2 || ov[0].Pick != "kpa" || ov[0].FewestCold != "keepalive" || ov[1].Pick != "—" || ov[1].Cheapest != "kpa" {
+		t.Errorf("overviews %+v", ov)
+	}
+	sc := PolicyScores(f)
+	byLabel := map[string]PolicyScore{}
+	for _, p := range sc {
+		byLabel[p.Label] = p
+	}
+	// kpa: 900/700 in spike, 600/600 in steady: geometric mean sqrt(9/7).
+	if k := byLabel["kpa"]; k.Judged != 1 || k.Met != 1 || math.Abs(k.RelCost-math.Sqrt(900.0/700)) > 1e-9 {
+		t.Errorf("kpa score %+v", k)
+	}
+	if h := byLabel["hpa"]; h.Met != 0 || h.RelCost != 1 {
+		t.Errorf("hpa score %+v", h)
 	}
 }

@@ -1,12 +1,16 @@
 package reports
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // columns of the per-scenario comparison table, shared by the markdown and
 // HTML reports so the two never disagree.
 var columns = []string{
-	"policy", "requests", "cold starts", "cold ratio", "p50", "p95", "p99",
-	"cold p50", "cold p99", "pod-s", "idle pod-s", "max pods", "dropped", "SLOs",
+	"policy", "run", "requests", "cold starts", "cold ratio", "p50", "p95", "p99",
+	"cold p50", "cold p99", "pod-seconds", "idle pod-seconds", "max pods", "dropped", "SLOs",
 }
 
 // row formats one run for the comparison table.
@@ -14,7 +18,8 @@ func row(s Scenario, r Run) []string {
 	if r.Err != "" {
 		out := make([]string, len(columns))
 		out[0] = r.Name()
-		for i := 1; i < len(out); i++ {
+		out[1] = backendName(r)
+		for i := 2; i < len(out); i++ {
 			out[i] = "—"
 		}
 		out[len(out)-1] = "failed: " + r.Err
@@ -34,8 +39,13 @@ func row(s Scenario, r Run) []string {
 		}
 		return ms(v)
 	}
+	span := backendName(r)
+	if m.DurationSeconds > 0 {
+		span += " " + Duration(time.Duration(m.DurationSeconds*float64(time.Second)))
+	}
 	return []string{
 		r.Name(),
+		span,
 		fmt.Sprint(m.Requests),
 		fmt.Sprint(m.ColdStarts),
 		pct(m.ColdStartRatio),
@@ -46,4 +56,23 @@ func row(s Scenario, r Run) []string {
 		fmt.Sprint(m.Dropped),
 		slo,
 	}
+}
+
+func backendName(r Run) string {
+	if isSim(r) {
+		return "sim"
+	}
+	return r.Backend
+}
+
+// Duration writes d the way people say it: 15m, 2m10s, 1h.
+func Duration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -2,20 +2,19 @@ package reports
 
 import (
 	"fmt"
-	"sort"
+	"math"
 	"strings"
-
-	"gonum.org/v1/gonum/stat"
 
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 )
 
 // Verdict is the plain-language judgement of one scenario, computed from the
-// numbers alone: which policy meets the SLOs cheapest, which has the fewest
-// cold starts, which is fastest, and who dropped requests. Only simulated
-// runs are compared with each other, because a real run's numbers carry
-// noise the simulator's do not.
+// numbers alone: which policy to pick (cheapest meeting the SLOs), which
+// wins on cold starts, on latency and on cost, what the trade-off between
+// them is, and who dropped requests. Only runs of one backend are compared
+// (the simulated ones when there are any), because a real run's numbers
+// carry noise and cover a shorter stretch.
 func Verdict(s Scenario) []string {
 	runs := sameBackend(s.okRuns())
 	if len(runs) == 0 {
@@ -24,32 +23,30 @@ func Verdict(s Scenario) []string {
 	var out []string
 	if len(s.SLOs) > 0 {
 		out = append(out, sloVerdict(s.SLOs, runs)...)
+	}
+	podSeconds := func(r Run) float64 { return r.Summary.PodSeconds }
+	coldStarts := func(r Run) float64 { return float64(r.Summary.ColdStarts) }
+	p99 := func(r Run) float64 { return r.Summary.Latency.P99 }
+
+	fewest := ties(runs, coldStarts)
+	if fewest[0].Summary.ColdStarts == 0 {
+		out = append(out, fmt.Sprintf("Cold starts: %s %s none.", names(fewest), have(fewest)))
 	} else {
-		cheapest := best(runs, func(r Run) float64 { return r.Summary.PodSeconds })
-		out = append(out, fmt.Sprintf("Cheapest: %s at %s pod-seconds%s.",
-			cheapest.Label, num(cheapest.Summary.PodSeconds), versusNext(runs, cheapest, func(r Run) float64 { return r.Summary.PodSeconds })))
+		out = append(out, fmt.Sprintf("Cold starts: %s %s the fewest, %d (%s of requests).",
+			names(fewest), have(fewest), fewest[0].Summary.ColdStarts, pct(fewest[0].Summary.ColdStartRatio)))
 	}
-	fewest := best(runs, func(r Run) float64 { return float64(r.Summary.ColdStarts) })
-	costs := make([]float64, len(runs))
-	for i, r := range runs {
-		costs[i] = r.Summary.PodSeconds
-	}
-	meanCost := stat.Mean(costs, nil)
-	if fewest.Summary.ColdStarts == 0 {
-		out = append(out, fmt.Sprintf("Fewest cold starts: %s with none, at %s the mean pod-seconds of the policies compared.",
-			fewest.Label, ratio(fewest.Summary.PodSeconds, meanCost)))
+	fastest := ties(runs, p99)
+	slowest := ties(runs, func(r Run) float64 { return -p99(r) })
+	if p99(slowest[0]) > p99(fastest[0]) {
+		out = append(out, fmt.Sprintf("Latency: %s %s the lowest p99, %s; the highest is %s at %s.",
+			names(fastest), have(fastest), ms(p99(fastest[0])), names(slowest), ms(p99(slowest[0]))))
 	} else {
-		out = append(out, fmt.Sprintf("Fewest cold starts: %s with %d (%s of requests), at %s the mean pod-seconds of the policies compared.",
-			fewest.Label, fewest.Summary.ColdStarts, pct(fewest.Summary.ColdStartRatio), ratio(fewest.Summary.PodSeconds, meanCost)))
+		out = append(out, fmt.Sprintf("Latency: every policy has the same p99, %s.", ms(p99(fastest[0]))))
 	}
-	fastest := best(runs, func(r Run) float64 { return r.Summary.Latency.P99 })
-	slowest := worst(runs, func(r Run) float64 { return r.Summary.Latency.P99 })
-	if slowest.Summary.Latency.P99 > fastest.Summary.Latency.P99 {
-		out = append(out, fmt.Sprintf("Lowest p99 latency: %s at %s; the highest is %s at %s.",
-			fastest.Label, ms(fastest.Summary.Latency.P99), slowest.Label, ms(slowest.Summary.Latency.P99)))
-	} else {
-		out = append(out, fmt.Sprintf("Every policy has the same p99 latency, %s.", ms(fastest.Summary.Latency.P99)))
-	}
+	cheapest := ties(runs, podSeconds)
+	out = append(out, fmt.Sprintf("Cost: %s %s the cheapest at %s pod-seconds%s.",
+		names(cheapest), is(cheapest), num(podSeconds(cheapest[0])), versusNext(runs, cheapest[0], podSeconds)))
+	out = append(out, tradeOff(s.SLOs, fewest, cheapest))
 	var droppers []string
 	for _, r := range runs {
 		if r.Summary.Dropped > 0 {
@@ -60,6 +57,63 @@ func Verdict(s Scenario) []string {
 		out = append(out, "Dropped requests: "+strings.Join(droppers, ", ")+".")
 	}
 	return out
+}
+
+// tradeOff says what the fewest cold starts cost against the cheapest run,
+// the choice a platform engineer tunes keep-alive and min-scale for.
+func tradeOff(slos []scenarios.SLO, fewest, cheapest []Run) string {
+	for _, f := range fewest {
+		for _, c := range cheapest {
+			if f.Label == c.Label {
+				caveat := ""
+				if miss := missed(slos, &f.Summary); miss != "" {
+					caveat = ", though it misses an SLO (" + miss + ")"
+				}
+				return fmt.Sprintf("Trade-off: none between cost and cold starts; %s is both the cheapest and has the fewest cold starts%s.", f.Label, caveat)
+			}
+		}
+	}
+	f, c := fewest[0], cheapest[0]
+	return fmt.Sprintf("Trade-off: %s avoids %d of %s's %d cold starts but uses %s its pod-seconds.",
+		f.Label, c.Summary.ColdStarts-f.Summary.ColdStarts, c.Label, c.Summary.ColdStarts, ratio(f.Summary.PodSeconds, c.Summary.PodSeconds))
+}
+
+// ties returns every run sharing the smallest key, in report order, so a
+// verdict never picks one of two identical results arbitrarily.
+func ties(runs []Run, key func(Run) float64) []Run {
+	b := best(runs, key)
+	var out []Run
+	for _, r := range runs {
+		if key(r) == key(b) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func names(runs []Run) string {
+	l := make([]string, len(runs))
+	for i, r := range runs {
+		l[i] = r.Label
+	}
+	if len(l) == 1 {
+		return l[0]
+	}
+	return strings.Join(l[:len(l)-1], ", ") + " and " + l[len(l)-1]
+}
+
+func have(runs []Run) string {
+	if len(runs) == 1 {
+		return "has"
+	}
+	return "have"
+}
+
+func is(runs []Run) string {
+	if len(runs) == 1 {
+		return "is"
+	}
+	return "are"
 }
 
 func sloVerdict(slos []scenarios.SLO, runs []Run) []string {
@@ -81,9 +135,13 @@ func sloVerdict(slos []scenarios.SLO, runs []Run) []string {
 		out = append(out, fmt.Sprintf("No policy meets every SLO (%s): %s.", strings.Join(goals, ", "), strings.Join(misses, "; ")))
 		return out
 	}
-	pick := best(meet, func(r Run) float64 { return r.Summary.PodSeconds })
-	line := fmt.Sprintf("Pick %s: it meets every SLO (%s) at the lowest cost, %s pod-seconds%s.",
-		pick.Label, strings.Join(goals, ", "), num(pick.Summary.PodSeconds), versusNext(meet, pick, func(r Run) float64 { return r.Summary.PodSeconds }))
+	picks := ties(meet, func(r Run) float64 { return r.Summary.PodSeconds })
+	verb := "meets"
+	if len(picks) > 1 {
+		verb = "meet"
+	}
+	line := fmt.Sprintf("Pick %s: %s every SLO (%s) at the lowest cost, %s pod-seconds%s.",
+		names(picks), verb, strings.Join(goals, ", "), num(picks[0].Summary.PodSeconds), versusNext(meet, picks[0], func(r Run) float64 { return r.Summary.PodSeconds }))
 	out = append(out, line)
 	if len(misses) > 0 {
 		out = append(out, "Missing an SLO: "+strings.Join(misses, "; ")+".")
@@ -143,30 +201,23 @@ func worst(runs []Run, key func(Run) float64) Run {
 	return best(runs, func(r Run) float64 { return -key(r) })
 }
 
-// versusNext says how much the chosen run saves against the runner-up.
+// versusNext says how much the chosen run saves against the next cheapest
+// run with a different result.
 func versusNext(runs []Run, chosen Run, key func(Run) float64) string {
-	var others []float64
+	next, name := math.Inf(1), ""
 	for _, r := range runs {
-		if r.Label != chosen.Label {
-			others = append(others, key(r))
+		if k := key(r); k > key(chosen) && k < next {
+			next, name = k, r.Label
 		}
 	}
-	if len(others) == 0 {
+	if math.IsInf(next, 1) || next <= 0 {
 		return ""
 	}
-	sort.Float64s(others)
-	next := others[0]
-	if next <= 0 || next <= key(chosen) {
-		return ""
+	saved := 100 * (1 - key(chosen)/next)
+	if saved < 1 {
+		return fmt.Sprintf(", within 1%% of the runner-up %s", name)
 	}
-	var name string
-	for _, r := range runs {
-		if r.Label != chosen.Label && key(r) == next {
-			name = r.Label
-			break
-		}
-	}
-	return fmt.Sprintf(", %.0f%% less than the runner-up %s", 100*(1-key(chosen)/next), name)
+	return fmt.Sprintf(", %.0f%% less than the runner-up %s", saved, name)
 }
 
 func dropRatio(s results.Summary) float64 {

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/autoscaler/controller"
 	"github.com/scalebench/scalebench/platform"
 	"github.com/scalebench/scalebench/reports"
 	"github.com/scalebench/scalebench/results"
@@ -72,7 +75,7 @@ The output directory appears only when the whole report is written.`,
 	f.IntVar(&real, "real", 2, "how many scenarios also run for real on --backend")
 	f.StringVar(&realScenarios, "real-scenarios", "onoff,spike", "which scenarios run for real, in order of preference")
 	f.StringVar(&realPolicies, "real-policies", "kpa,keepalive", "policies the real runs use (real time is the bench's budget)")
-	f.DurationVar(&realDuration, "real-duration", time.Minute, "real runs stop after this much of the scenario (real time is the budget)")
+	f.DurationVar(&realDuration, "real-duration", 130*time.Second, "real runs stop after this much of the scenario (real time is the budget; the default covers the library's spike and onoff's second burst)")
 	f.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "simulations run in parallel")
 	root.AddCommand(cmd)
 }
@@ -163,7 +166,7 @@ func runBench(ctx context.Context, cfg benchConfig) error {
 
 	rep := reports.Suite{Title: "scalebench report"}
 	for i, sc := range suite {
-		r := reports.Scenario{Name: sc.Name, Description: sc.Description, Traffic: sc.Traffic.String(), SLOs: sc.SLOs}
+		r := reports.Scenario{Name: sc.Name, Description: sc.Description, Traffic: sc.Traffic.String(), SLOs: sc.SLOs, Setup: scenarioSetup(sc)}
 		for _, j := range jobs {
 			if j.sc == i {
 				r.Runs = append(r.Runs, j.run)
@@ -172,6 +175,7 @@ func runBench(ctx context.Context, cfg benchConfig) error {
 		rep.Scenarios = append(rep.Scenarios, r)
 	}
 
+	rep.Policies = policyInfos(suite)
 	if cfg.real > 0 {
 		note := runReal(ctx, cfg, realBackend, suite, &rep)
 		rep.Notes = append(rep.Notes, note)
@@ -189,7 +193,7 @@ func runBench(ctx context.Context, cfg benchConfig) error {
 	if failed > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d run(s) failed; their rows say why.", failed))
 	}
-	rep.Notes = append(rep.Notes, fmt.Sprintf("Generated in %s with %d simulation worker(s).", time.Since(start).Round(time.Second), cfg.workers))
+	rep.Setup = benchSetup(cfg, suite, start)
 
 	if err := reports.Write(out, rep); err != nil {
 		return err
@@ -204,6 +208,102 @@ func runBench(ctx context.Context, cfg benchConfig) error {
 		return fmt.Errorf("bench: %d run(s) failed; see the report", failed)
 	}
 	return nil
+}
+
+// scenarioSetup says in words how a scenario ran: what a reader needs to
+// reproduce it or to compare two reports.
+func scenarioSetup(sc *scenarios.Scenario) string {
+	fns := fmt.Sprintf("%d function(s)", len(sc.Functions))
+	if len(sc.Functions) == 1 {
+		f := sc.Functions[0]
+		cc := "unlimited concurrency"
+		if f.ContainerConcurrency > 0 {
+			cc = fmt.Sprintf("containerConcurrency %d", f.ContainerConcurrency)
+		}
+		fns = fmt.Sprintf("one function (%s, %g MB", cc, f.MemoryMB)
+		if f.Service != nil {
+			fns += ", service time " + f.Service.String()
+		}
+		fns += ")"
+	}
+	return fmt.Sprintf("%s simulated, seed %d, %s", reports.Duration(sc.Duration), sc.Seed, fns)
+}
+
+// policyInfos lists every policy label of the suite once, with what it
+// models and the settings the scenarios gave it.
+func policyInfos(suite []*scenarios.Scenario) []reports.PolicyInfo {
+	var out []reports.PolicyInfo
+	seen := map[string]int{}
+	for _, sc := range suite {
+		for _, p := range sc.Policies {
+			var kv []string
+			for k, v := range p.Settings {
+				kv = append(kv, k+"="+v)
+			}
+			sort.Strings(kv)
+			set := strings.Join(kv, ",")
+			if i, ok := seen[p.Label]; ok {
+				if out[i].Settings != set && !strings.Contains(out[i].Settings, "differs") {
+					out[i].Settings += " (differs by scenario: see the scenario files)"
+				}
+				continue
+			}
+			seen[p.Label] = len(out)
+			out = append(out, reports.PolicyInfo{Label: p.Label, Summary: autoscaler.Summary(p.Name), Settings: set})
+		}
+	}
+	return out
+}
+
+// benchSetup is the report's "what was run": enough to reproduce the
+// bench and to tell whether two reports are comparable.
+func benchSetup(cfg benchConfig, suite []*scenarios.Scenario, start time.Time) []reports.Fact {
+	real := "none (--real 0)"
+	if cfg.real > 0 {
+		real = fmt.Sprintf("%s backend, up to %d scenario(s) of %s, each cut to its first %s, under %s, the policies of a scenario side by side",
+			cfg.backend, cfg.real, strings.Join(cfg.realScenarios, ", "), reports.Duration(cfg.realDuration), strings.Join(cfg.realPolicies, ", "))
+	}
+	var seeds []string
+	for _, sc := range suite {
+		seeds = append(seeds, fmt.Sprintf("%s %d", sc.Name, sc.Seed))
+	}
+	build := runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				build = "scalebench " + kv.Value[:min(12, len(kv.Value))] + ", " + build
+			case "vcs.modified":
+				if kv.Value == "true" {
+					build += ", uncommitted changes"
+				}
+			}
+		}
+	}
+	return []reports.Fact{
+		{Name: "Command", Value: strings.Join(os.Args, " ")},
+		{Name: "Suite", Value: fmt.Sprintf("%s: %d scenarios, every one simulated under each of its policies", cfg.suite, len(suite))},
+		{Name: "Real runs", Value: real},
+		{Name: "Seeds", Value: strings.Join(seeds, ", ")},
+		{Name: "Machine", Value: fmt.Sprintf("%s/%s, %d CPUs (%s), %d simulation worker(s)", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), cfg.workers)},
+		{Name: "Build", Value: build},
+		{Name: "Generated", Value: fmt.Sprintf("%s, in %s", start.UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second))},
+	}
+}
+
+// cpuModel names the processor where Linux says it; the report is still
+// useful without it.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "model unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "model unknown"
 }
 
 // simulateAll runs the jobs on workers goroutines. Each simulation is
@@ -370,22 +470,37 @@ func runReal(ctx context.Context, cfg benchConfig, b realBackend, suite []*scena
 		}
 		sc := &cut
 		names = append(names, fmt.Sprintf("%s (first %s)", sc.Name, sc.Duration))
+		// A scenario's policies run side by side: the bench's budget is
+		// real time, the load is light, and both policies then share
+		// whatever else the machine is doing, which keeps them comparable.
+		var pols []scenarios.Policy
 		for _, label := range cfg.realPolicies {
-			p, ok := policyByLabel(sc, label)
-			if !ok {
-				continue
+			if p, ok := policyByLabel(sc, label); ok {
+				pols = append(pols, p)
 			}
-			fmt.Fprintf(cfg.stderr, "real %s %s/%s (%s)...\n", b.name(), sc.Name, p.Label, sc.Duration)
-			run := reports.Run{Label: p.Label, Backend: b.name()}
-			sum, series, err := b.run(ctx, sc, p)
-			if err != nil {
-				run.Err = oneLine(err)
-				fmt.Fprintf(cfg.stderr, "real %s %s/%s FAILED: %s\n", b.name(), sc.Name, p.Label, run.Err)
-			} else {
-				run.Summary, run.Series = sum, series
-			}
-			rep.Scenarios[i].Runs = append(rep.Scenarios[i].Runs, run)
 		}
+		runs := make([]reports.Run, len(pols))
+		var wg sync.WaitGroup
+		for k, p := range pols {
+			fmt.Fprintf(cfg.stderr, "real %s %s/%s (%s)...\n", b.name(), sc.Name, p.Label, sc.Duration)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				began := time.Now()
+				run := reports.Run{Label: p.Label, Backend: b.name()}
+				sum, series, err := b.run(ctx, sc, p)
+				if err != nil {
+					run.Err = oneLine(err)
+					fmt.Fprintf(cfg.stderr, "real %s %s/%s FAILED: %s\n", b.name(), sc.Name, p.Label, run.Err)
+				} else {
+					run.Summary, run.Series = sum, series
+					fmt.Fprintf(cfg.stderr, "real %s %s/%s ok (%s)\n", b.name(), sc.Name, p.Label, time.Since(began).Round(time.Second))
+				}
+				runs[k] = run
+			}()
+		}
+		wg.Wait()
+		rep.Scenarios[i].Runs = append(rep.Scenarios[i].Runs, runs...)
 	}
 	if len(picked) < cfg.real {
 		return fmt.Sprintf("Real runs on %s: %d of the %d requested (the suite lacks the others of: %s).",
@@ -412,25 +527,44 @@ type localBackend struct{ fnBinary string }
 func (localBackend) name() string { return "local" }
 
 func (b localBackend) run(ctx context.Context, sc *scenarios.Scenario, p scenarios.Policy) (results.Summary, []reports.Point, error) {
-	res, err := platform.RunScenario(ctx, sc, p, platform.RunOptions{FnBinary: b.fnBinary})
+	// The load generator's requests.csv gives traffic, cold starts,
+	// failures and latency by arrival time; pods come from the
+	// controller's ticks below.
+	rec := reports.NewRecorder(sc.Duration.Seconds(), chartPoints)
+	res, err := platform.RunScenario(ctx, sc, p, platform.RunOptions{FnBinary: b.fnBinary, Requests: rec})
 	if err != nil {
 		return results.Summary{}, nil, err
 	}
 	if res.Summary == nil {
 		return results.Summary{}, nil, errors.New("local platform returned no summary")
 	}
-	// Pods over time come from the controller's ticks; arrivals and
-	// latency per second are not in them, so those panels stay empty
-	// rather than show a guess.
-	rec := reports.NewRecorder(sc.Duration.Seconds(), chartPoints)
-	for _, t := range res.Ticks {
-		sec := int64(t.Time.Sub(res.Started) / time.Second)
-		rec.Second(sec, 0, t.Decision.Desired, t.Pods.Ready)
-		rec.EndSecond(sec)
+	for sec, pods := range podsPerSecond(res.Ticks, res.Started, sc.Duration) {
+		rec.Second(int64(sec), 0, pods.desired, pods.ready)
+		rec.EndSecond(int64(sec))
 	}
-	pts := rec.Points()
-	for i := range pts {
-		pts[i].RPS = math.NaN()
+	return *res.Summary, rec.Points(), nil
+}
+
+type podCount struct{ desired, ready int }
+
+// podsPerSecond turns the controller's ticks into one row per second of
+// the run: a policy ticks every 2 s (KPA) or 15 s (HPA), and between ticks
+// the pods are what the last tick left, not zero. Revisions add up.
+func podsPerSecond(ticks []controller.Tick, started time.Time, d time.Duration) []podCount {
+	n := int(math.Ceil(d.Seconds()))
+	out := make([]podCount, n)
+	last := map[string]podCount{}
+	i := 0
+	for sec := 0; sec < n; sec++ {
+		end := started.Add(time.Duration(sec+1) * time.Second)
+		for ; i < len(ticks) && ticks[i].Time.Before(end); i++ {
+			t := ticks[i]
+			last[t.Revision] = podCount{desired: t.Decision.Desired, ready: t.Pods.Ready}
+		}
+		for _, c := range last {
+			out[sec].desired += c.desired
+			out[sec].ready += c.ready
+		}
 	}
-	return *res.Summary, pts, nil
+	return out
 }
