@@ -31,7 +31,8 @@ import (
 // SCALEBENCH_LOADFIGURES_RATES (e.g. "10000,20000,30000") and
 // SCALEBENCH_LOADFIGURES_SECONDS (default 30 for the hold, 10 per step)
 // narrow a run; SCALEBENCH_LOADFIGURES_ONLY=vegeta or =scalebench runs one
-// generator (for profiling).
+// generator (for profiling); SCALEBENCH_LOADFIGURES_MAXWORKERS sets
+// scalebench's MaxWorkers.
 func TestLoadFigures(t *testing.T) {
 	if os.Getenv("SCALEBENCH_LOADFIGURES") == "" {
 		t.Skip("set SCALEBENCH_LOADFIGURES=1 to measure the load generator (minutes, whole CPU)")
@@ -201,7 +202,13 @@ func runScalebench(t *testing.T, url string, rate int, d time.Duration) figure {
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	runtime.GC()
 	before := cpuTime(t)
-	rep, err := Attack(context.Background(), Config{URLs: []string{url}, Pattern: p, Duration: d, Requests: csvFile})
+	cfg := Config{URLs: []string{url}, Pattern: p, Duration: d, Requests: csvFile}
+	if s := os.Getenv("SCALEBENCH_LOADFIGURES_MAXWORKERS"); s != "" {
+		if cfg.MaxWorkers, err = strconv.Atoi(s); err != nil {
+			t.Fatalf("SCALEBENCH_LOADFIGURES_MAXWORKERS=%q", s)
+		}
+	}
+	rep, err := Attack(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

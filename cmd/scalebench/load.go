@@ -30,6 +30,7 @@ func init() {
 		timeout      time.Duration
 		method       string
 		allowRemote  bool
+		stdTransport bool
 	)
 	cmd := &cobra.Command{
 		Use:   "load --target URL --pattern SPEC --duration D --out DIR",
@@ -66,7 +67,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := loadgen.Config{
 				Method: method, Workers: workers, MaxWorkers: maxWorkers, Timeout: timeout,
-				AllowRemote: allowRemote, Seed: seed, Duration: duration, Log: os.Stderr,
+				AllowRemote: allowRemote, StdTransport: stdTransport, Seed: seed, Duration: duration, Log: os.Stderr,
 			}
 			if out == "" {
 				return badInput(errors.New("--out DIR is required"))
@@ -156,5 +157,6 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 	f.DurationVar(&timeout, "timeout", 30*time.Second, "longest a request may take")
 	f.StringVar(&method, "method", "GET", "HTTP method")
 	f.BoolVar(&allowRemote, "allow-remote", false, "allow targets that are not on this machine")
+	f.BoolVar(&stdTransport, "std-transport", false, "send http:// requests through net/http's Transport instead of the leaner built-in HTTP/1.1 one")
 	root.AddCommand(cmd)
 }

@@ -52,6 +52,7 @@ func TestLoadCommandExitStatus(t *testing.T) {
 		code int // 0 = success
 	}{
 		{"ok", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=20", "--duration", "200ms", "--out", out}, 0},
+		{"ok through net/http", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=20", "--duration", "200ms", "--std-transport", "--out", out + "2"}, 0},
 		{"no target", []string{"load", "--pattern", "constant:rate=1", "--duration", "1s", "--out", out}, 2},
 		{"no out", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=1", "--duration", "1s"}, 2},
 		{"bad pattern", []string{"load", "--target", srv.URL, "--pattern", "zigzag:rate=1", "--duration", "1s", "--out", out}, 2},
