@@ -157,10 +157,7 @@ func waitDeployed(ctx context.Context, p *Platform) error {
 		want := map[string]int{}
 		for _, tk := range p.Controller().Ticks() {
 			if _, seen := want[tk.Revision]; !seen {
-				want[tk.Revision] = -1
-				if tk.Decision.Valid {
-					want[tk.Revision] = tk.Decision.Desired
-				}
+				want[tk.Revision] = tk.Decision.Desired
 			}
 		}
 		done := true

@@ -191,6 +191,7 @@ func (c *Controller) step(r *revision, now time.Time) {
 		return
 	}
 	poked := r.pending && !due
+	first := r.lastTick.IsZero()
 	r.pending = false
 	r.lastTick = now
 	pods, err := c.scaler.Pods(r.name)
@@ -200,7 +201,10 @@ func (c *Controller) step(r *revision, now time.Time) {
 	}
 	d := r.policy.Tick(now, pods)
 	t := Tick{Time: now, Revision: r.name, Stat: r.stat, Pods: pods, Decision: d, Poked: poked}
-	if d.Valid {
+	// The first decision has no data yet, but its Desired is the policy's
+	// initial scale (the KPA's initial-scale): a freshly deployed revision
+	// starts with it, as in the simulator.
+	if d.Valid || first && d.Desired > 0 {
 		if err := c.scaler.Scale(r.name, d.Desired); err != nil {
 			t.Err = err.Error()
 			c.fail(r.name, fmt.Errorf("scale to %d: %w", d.Desired, err))
