@@ -119,3 +119,28 @@ func TestH1Transport(t *testing.T) {
 		})
 	}
 }
+
+// Transport failures fall into a small fixed set of summary keys.
+func TestErrorKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, msg string
+		status    int
+		want      string
+	}{
+		{"status", "", 503, "503"},
+		{"deadline", "Get \"http://127.0.0.1:1/\": read tcp 127.0.0.1:5->127.0.0.1:1: i/o timeout", 0, "timeout"},
+		{"refused", "dial tcp 127.0.0.1:1: connect: connection refused", 0, "connection_refused"},
+		{"reset", "read: connection reset by peer", 0, "connection_reset"},
+		{"eof", "unexpected EOF", 0, "connection_reset"},
+		{"descriptors", "dial tcp: socket: too many open files", 0, "too_many_open_files"},
+		{"ports", "dial tcp 127.0.0.1:0->127.0.0.1:80: connect: cannot assign requested address", 0, "no_free_ports"},
+		{"remote", errRemote{"10.0.0.1:80"}.Error(), 0, "refused_remote"},
+		{"unknown", "something else", 0, "other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := errorKey(tc.status, tc.msg); got != tc.want {
+				t.Errorf("errorKey(%d, %q) = %q, want %q", tc.status, tc.msg, got, tc.want)
+			}
+		})
+	}
+}

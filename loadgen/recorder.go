@@ -168,6 +168,10 @@ func errorKey(status int, msg string) string {
 		return "connection_reset"
 	case strings.Contains(m, "too many open files"):
 		return "too_many_open_files"
+	case strings.Contains(m, "cannot assign requested address"):
+		// Ephemeral ports used up, typically by connections churned
+		// into TIME_WAIT.
+		return "no_free_ports"
 	case strings.Contains(m, "not a loopback address"):
 		return "refused_remote"
 	case strings.Contains(m, "canceled"):
