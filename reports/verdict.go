@@ -74,6 +74,10 @@ func tradeOff(slos []scenarios.SLO, fewest, cheapest []Run) string {
 		}
 	}
 	f, c := fewest[0], cheapest[0]
+	if f.Summary.ColdStarts == 0 {
+		return fmt.Sprintf("Trade-off: %s has no cold starts where the cheapest, %s, has %d, but uses %s its pod-seconds.",
+			f.Label, c.Label, c.Summary.ColdStarts, ratio(f.Summary.PodSeconds, c.Summary.PodSeconds))
+	}
 	return fmt.Sprintf("Trade-off: %s avoids %d of %s's %d cold starts but uses %s its pod-seconds.",
 		f.Label, c.Summary.ColdStarts-f.Summary.ColdStarts, c.Label, c.Summary.ColdStarts, ratio(f.Summary.PodSeconds, c.Summary.PodSeconds))
 }
