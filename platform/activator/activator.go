@@ -32,7 +32,7 @@ const (
 	ErrQueueFull  = "queue_full"
 	ErrTimeout    = "queue_timeout"
 	ErrNotReached = "pod_unreachable"
-	ErrUpstream   = "pod_error"
+	ErrUpstream   = queueproxy.ErrKindUpstream
 	ErrCanceled   = "client_canceled"
 )
 
@@ -290,7 +290,7 @@ func (a *Activator) fail(w http.ResponseWriter, kind string) {
 		code = http.StatusBadGateway
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Scalebench-Error", kind)
+	w.Header().Set(queueproxy.HeaderError, kind)
 	w.WriteHeader(code)
 	w.Write([]byte(reasons[kind]))
 }

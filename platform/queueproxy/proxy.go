@@ -41,6 +41,15 @@ type Config struct {
 // written to the client and the request may be retried on another pod.
 var ErrNotReached = errors.New("request did not reach the pod")
 
+// HeaderError names, on every failure the platform answers itself, the kind
+// of error, so a client (and the load generator's error counts) can tell a
+// platform failure from the function's own answer.
+const HeaderError = "X-Scalebench-Error"
+
+// ErrKindUpstream is the error kind of a request that reached its pod but
+// got no complete answer (the pod died or broke the connection mid-request).
+const ErrKindUpstream = "pod_error"
+
 // Sample is one collection interval of a pod.
 type Sample struct {
 	// Concurrency is the time-weighted average number of in-flight
@@ -364,6 +373,7 @@ func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(499)
 		return
 	}
+	w.Header().Set(HeaderError, ErrKindUpstream)
 	http.Error(w, "queue-proxy "+p.cfg.Pod+": "+err.Error(), http.StatusBadGateway)
 }
 
