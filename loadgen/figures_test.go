@@ -209,7 +209,13 @@ func runScalebench(t *testing.T, url string, rate int, d time.Duration) figure {
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	runtime.GC()
 	before := cpuTime(t)
-	cfg := Config{URLs: []string{url}, Pattern: p, Duration: d, Requests: csvFile}
+	seriesFile, err := os.Create(filepath.Join(t.TempDir(), "timeseries.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seriesFile.Close()
+	// What scalebench load records: requests.csv and timeseries.csv.
+	cfg := Config{URLs: []string{url}, Pattern: p, Duration: d, Requests: csvFile, TimeSeries: seriesFile}
 	if s := os.Getenv("SCALEBENCH_LOADFIGURES_MAXWORKERS"); s != "" {
 		if cfg.MaxWorkers, err = strconv.Atoi(s); err != nil {
 			t.Fatalf("SCALEBENCH_LOADFIGURES_MAXWORKERS=%q", s)
