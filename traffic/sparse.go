@@ -37,6 +37,15 @@ const (
 	// clipped to 1 ms – 10 min (the platform's default time limit).
 	sparseDurLogMean = -0.38
 	sparseDurSigma   = 2.36
+	// A function's offered load (mean rate × mean duration) is capped at
+	// this many concurrent requests. The published statistics give rates
+	// and durations separately; drawn independently, a few busy functions
+	// get minute-long durations and need thousands of concurrent pods,
+	// which then dominate every number of the fleet. Busy functions are
+	// short in practice, and the cap keeps the fleet laptop-sized while
+	// leaving the duration distribution of the long tail of idle functions
+	// untouched.
+	sparseMaxOffered = 16.0
 	// Per-request durations vary around a function's average with σ 0.5.
 	sparseRequestSigma = 0.5
 	// Memory: median 170 MB, 90% at most 400 MB.
@@ -106,7 +115,7 @@ func SparseTrace(opt SparseOptions) (*Trace, error) {
 			f.m2 = f.mean / (2 * (1 - f.p))
 		}
 		avg := math.Exp(sparseDurLogMean + sparseDurSigma*r.NormFloat64())
-		avg = min(max(avg, 0.001), 600)
+		avg = min(max(avg, 0.001), 600, sparseMaxOffered*f.mean*opt.Scale)
 		f.dur = dist.LogNormalMean(seconds(avg), sparseRequestSigma)
 		mem := sparseMemMedian * math.Exp(sparseMemSigma*r.NormFloat64())
 		m.fns[i] = f
