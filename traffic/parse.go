@@ -3,10 +3,13 @@ package traffic
 import (
 	"errors"
 	"fmt"
+	"github.com/scalebench/scalebench/internal/spec"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scalebench/scalebench/internal/spec"
 )
 
 // Parse reads a pattern spec, kind:key=value,...:
@@ -174,34 +177,12 @@ func rate(s string) (float64, error) {
 	return f, nil
 }
 
-type values map[string]string
+// values are a spec's key=value pairs, with typed getters.
+type values spec.Values
 
-// keyValues splits "k=v,k=v", rejecting unknown and repeated keys so that
-// a typo never silently falls back to a default.
 func keyValues(args string, known ...string) (values, error) {
-	kv := values{}
-	if strings.TrimSpace(args) == "" {
-		return kv, nil
-	}
-	for _, f := range strings.Split(args, ",") {
-		k, v, ok := strings.Cut(f, "=")
-		k = strings.TrimSpace(k)
-		if !ok {
-			return nil, fmt.Errorf("%q: want key=value", f)
-		}
-		found := false
-		for _, n := range known {
-			found = found || n == k
-		}
-		if !found {
-			return nil, fmt.Errorf("unknown parameter %q: want one of %s", k, strings.Join(known, ", "))
-		}
-		if _, dup := kv[k]; dup {
-			return nil, fmt.Errorf("%s: given twice", k)
-		}
-		kv[k] = strings.TrimSpace(v)
-	}
-	return kv, nil
+	kv, err := spec.KeyValues(args, known...)
+	return values(kv), err
 }
 
 func (kv values) rate(k string) (float64, error) {
