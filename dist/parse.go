@@ -3,7 +3,6 @@ package dist
 import (
 	"errors"
 	"fmt"
-	"github.com/scalebench/scalebench/internal/spec"
 	"math"
 	"strconv"
 	"strings"

@@ -3,7 +3,6 @@ package traffic
 import (
 	"errors"
 	"fmt"
-	"github.com/scalebench/scalebench/internal/spec"
 	"math"
 	"strconv"
 	"strings"
