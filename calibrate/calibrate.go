@@ -87,6 +87,11 @@ type Result struct {
 	Rows            []Row            `json:"rows"`
 	Local           *results.Summary `json:"local"`
 	Simulated       *results.Summary `json:"simulated"`
+
+	// The two worlds' time series, for finding where they diverge (see
+	// WriteSeries); not part of calibration.json.
+	local    *platform.RunResult
+	simulSec []simulator.Second
 }
 
 // TargetPercent is the largest acceptable difference on the target rows.
@@ -145,12 +150,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opts
 		f.Service = sum{f.Service, path}
 		simSc.Functions[i] = f
 	}
-	sim, err := simulator.Run(ctx, &simSc, pol, simulator.Options{})
+	var secs []simulator.Second
+	sim, err := simulator.Run(ctx, &simSc, pol, simulator.Options{Series: func(s simulator.Second) { secs = append(secs, s) }})
 	if err != nil {
 		return nil, fmt.Errorf("simulate: %w", err)
 	}
 	res := &Result{Scenario: sc.Name, Policy: loc.Summary.Policy, DurationSeconds: sc.Duration.Seconds(),
-		Measured: m, Local: loc.Summary, Simulated: &sim.Summary}
+		Measured: m, Local: loc.Summary, Simulated: &sim.Summary, local: loc, simulSec: secs}
 	l, s := loc.Summary, &sim.Summary
 	res.Rows = []Row{
 		row("cold_starts", float64(l.ColdStarts), float64(s.ColdStarts), true),

@@ -3,10 +3,13 @@ package calibrate
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +119,51 @@ functions:
 		}
 	}
 	fmt.Fprint(os.Stderr, b.String())
+
+	// The series files, and the local ticks on the simulator's grid: with
+	// Deployed the traffic starts at a scheduled tick, so every scheduled
+	// tick falls at a whole multiple of the 2 s interval from the start
+	// (within the controller's 50 ms step, on a busy machine a little more).
+	out := t.TempDir()
+	if err := res.WriteSeries(out); err != nil {
+		t.Fatal(err)
+	}
+	ticks := readCSV(t, filepath.Join(out, "local-ticks.csv"))
+	if len(ticks) < 3 || ticks[0][0] != "t_seconds" {
+		t.Fatalf("local-ticks.csv: %d rows, header %v", len(ticks), ticks[0])
+	}
+	scheduled := 0
+	for _, r := range ticks[1:] {
+		ts, _ := strconv.ParseFloat(r[0], 64)
+		if r[15] == "true" || ts < 0 {
+			continue
+		}
+		scheduled++
+		if off := math.Mod(ts, 2); off > 0.15 && off < 1.85 {
+			t.Errorf("scheduled tick at %.3f s, %.3f s off the 2 s grid from the traffic's start", ts, off)
+		}
+	}
+	if scheduled < 2 {
+		t.Errorf("only %d scheduled ticks after the traffic began", scheduled)
+	}
+	if secs := readCSV(t, filepath.Join(out, "sim-seconds.csv")); len(secs) < 5 || secs[1][0] != "1" {
+		t.Errorf("sim-seconds.csv: %d rows, first %v; want one per simulated second from 1", len(secs), secs[1])
+	}
+	if podRows := readCSV(t, filepath.Join(out, "local-pods.csv")); len(podRows) != m.Startup.N+1 {
+		t.Errorf("local-pods.csv: %d rows, want a header and %d pods", len(podRows), m.Startup.N)
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rows
 }

@@ -316,10 +316,17 @@ func (p *Platform) Controller() *controller.Controller { return p.ctrl }
 // gathered alongside at /metrics).
 func (p *Platform) Registry() *prometheus.Registry { return p.registry }
 
-// Stat implements autoscaler.Metrics from the queue-proxies and the
-// activator: concurrency is the pods' average plus the requests waiting in
-// the activator (so nothing is counted twice); the peak and the arrivals come
-// from the activator, which every request passes.
+// Stat implements autoscaler.Metrics from the activator, which every
+// request passes: concurrency is the exact time-average of in-flight plus
+// waiting requests over the interval (integrated at every change, as the
+// simulator does), the peak and the arrivals are counted there too.
+//
+// Summing the queue-proxies' own averages instead was wrong at both ends of
+// a pod's life: a pod made ready mid-interval averaged over its short life
+// only (ten requests for the last 0.1 s counted as 10, not 1, on top of the
+// activator's average that had already counted them waiting), and a pod gone
+// mid-interval took its share with it. The queue-proxies are still collected
+// for their per-pod gauges.
 func (p *Platform) Stat(name string, now time.Time) (autoscaler.Stat, error) {
 	r := p.revs[name]
 	if r == nil {
@@ -328,11 +335,11 @@ func (p *Platform) Stat(name string, now time.Time) (autoscaler.Stat, error) {
 	var s autoscaler.Stat
 	r.mu.Lock()
 	for _, qp := range r.qps {
-		s.Concurrency += qp.Collect(now).Concurrency
+		qp.Collect(now)
 	}
 	r.mu.Unlock()
 	a := r.act.Collect(now)
-	s.Concurrency += a.Waiting
+	s.Concurrency = a.Concurrency
 	s.MaxConcurrency = float64(a.MaxInFlight)
 	s.RPS = float64(a.Arrivals)
 	return s, nil

@@ -31,7 +31,11 @@ type RunOptions struct {
 	// Deployed starts the traffic only once the pods of the autoscaler's
 	// first decision (initial-scale) are ready, as the simulator does: its
 	// run begins with a deployed revision. Without it the first requests
-	// also wait for the initial pods.
+	// also wait for the initial pods. The traffic then also starts on the
+	// autoscaler's tick grid, as the simulator's (time 0 is a tick, the
+	// first Record covers the traffic's first second), and the pod figures
+	// (pod_starts, pod_seconds, idle_pod_seconds) count from the traffic's
+	// start: the deployment before it is not part of the simulated run.
 	Deployed bool
 	// FullDuration keeps the platform running until the scenario's
 	// duration has passed since the traffic began, even when the last
@@ -48,6 +52,10 @@ type RunResult struct {
 	Ticks []controller.Tick
 	// Started is the platform's start, the zero of the ticks' times.
 	Started time.Time
+	// Began is when the load generator started the traffic (after the
+	// initial pods were ready with Deployed), to line the ticks up with
+	// the simulator's clock, whose zero is the traffic's start.
+	Began time.Time
 	// Startups are the measured start-ups of the pods that became ready,
 	// by function name.
 	Startups map[string][]pods.Startup
@@ -98,12 +106,27 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		if err := waitDeployed(ctx, p); err != nil {
 			return nil, err
 		}
+		if err := waitGrid(ctx, p); err != nil {
+			return nil, err
+		}
 	}
 	urls := make([]string, len(sc.Functions))
 	for i, f := range sc.Functions {
 		urls[i] = p.FunctionURL(f.Name)
 	}
+	// The pods' figures at the traffic's start, subtracted at the end with
+	// Deployed (see RunOptions.Deployed).
+	type podFigures struct {
+		st   pods.Stats
+		idle float64
+	}
+	base := map[string]podFigures{}
 	began := time.Now()
+	if opts.Deployed {
+		for _, name := range p.Functions() {
+			base[name] = podFigures{p.PodStats(name), p.IdleSeconds(name)}
+		}
+	}
 	sum, err := loadgen.Run(ctx, loadgen.Config{
 		URLs: urls, Pattern: sc.Traffic, Duration: sc.Duration, Seed: sc.Seed,
 		Requests: opts.Requests, Progress: opts.Progress, Log: opts.Log,
@@ -122,10 +145,10 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	startups := map[string][]pods.Startup{}
 	for _, name := range p.Functions() {
 		startups[name] = p.Startups(name)
-		st := p.PodStats(name)
-		sum.PodStarts += st.Starts
-		sum.PodSeconds += st.PodSeconds
-		sum.IdlePodSeconds += p.IdleSeconds(name)
+		st, b := p.PodStats(name), base[name]
+		sum.PodStarts += st.Starts - b.st.Starts
+		sum.PodSeconds += st.PodSeconds - b.st.PodSeconds
+		sum.IdlePodSeconds += p.IdleSeconds(name) - b.idle
 		sum.MaxPods += st.MaxPods
 		for kind, n := range p.Errors(name) {
 			if sum.Errors == nil {
@@ -146,7 +169,7 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		sum.Policy = pol.Name
 	}
 	sum.Backend = "local"
-	return &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started(), Startups: startups}, nil
+	return &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started(), Began: began, Startups: startups}, nil
 }
 
 // waitDeployed waits for every function's first autoscaler decision and
@@ -175,5 +198,28 @@ func waitDeployed(ctx context.Context, p *Platform) error {
 			return fmt.Errorf("platform: initial pods not ready after 2m")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitGrid sleeps until the first function's next scheduled autoscaler
+// tick. Without it the traffic began at an arbitrary phase of the 1 s record
+// and 2 s tick grid (whenever the initial pods happened to be ready), so
+// the first tick after a change in load saw anywhere from 0 to 2 s of it,
+// while the simulator's ticks fall at whole multiples of the interval from
+// the traffic's start. A real cluster's phase is arbitrary too; aligning it
+// makes the two worlds comparable run by run.
+func waitGrid(ctx context.Context, p *Platform) error {
+	fns := p.Functions()
+	origin, interval, ok := p.Controller().Grid(fns[0])
+	if !ok || interval <= 0 {
+		return nil
+	}
+	now := time.Now()
+	k := now.Sub(origin)/interval + 1
+	select {
+	case <-time.After(time.Until(origin.Add(k * interval))):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

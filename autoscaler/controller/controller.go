@@ -44,11 +44,15 @@ type revision struct {
 	name   string
 	mu     sync.Mutex // serialises every call into the policy
 	policy autoscaler.Policy
-	// lastRecord and lastTick are zero until the first Step.
+	// lastRecord, origin and nextTick are zero until the first Step.
 	lastRecord time.Time
-	lastTick   time.Time
-	pending    bool
-	stat       autoscaler.Stat
+	// origin is the first Step: records follow on a 1 s grid from it and
+	// scheduled ticks on an Interval grid, as a Knative autoscaler's
+	// ticker (and the simulator's clock) runs regardless of pokes.
+	origin   time.Time
+	nextTick time.Time
+	pending  bool
+	stat     autoscaler.Stat
 }
 
 // Controller drives any number of revisions' policies.
@@ -165,10 +169,11 @@ func (c *Controller) Step(now time.Time) {
 func (c *Controller) step(r *revision, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.lastRecord.IsZero() {
+	first := r.origin.IsZero()
+	if first {
 		// The first second has no stat yet; tick at once so a policy's
 		// initial scale applies from the start.
-		r.lastRecord, r.pending = now, true
+		r.lastRecord, r.origin, r.nextTick = now, now, now
 	}
 	if now.Sub(r.lastRecord) >= time.Second {
 		stat, err := c.metrics.Stat(r.name, now)
@@ -186,14 +191,21 @@ func (c *Controller) step(r *revision, now time.Time) {
 			r.lastRecord = now
 		}
 	}
-	due := r.lastTick.IsZero() || now.Sub(r.lastTick) >= r.policy.Interval()
+	due := !now.Before(r.nextTick)
 	if !due && !r.pending {
 		return
 	}
 	poked := r.pending && !due
-	first := r.lastTick.IsZero()
 	r.pending = false
-	r.lastTick = now
+	if due {
+		// A poked tick in between does not move the schedule: the periodic
+		// ticks stay on the grid the record seconds and the simulator use.
+		// After a stall the grid restarts from now.
+		r.nextTick = r.nextTick.Add(r.policy.Interval())
+		if !now.Before(r.nextTick) {
+			r.nextTick = now.Add(r.policy.Interval())
+		}
+	}
 	pods, err := c.scaler.Pods(r.name)
 	if err != nil {
 		c.fail(r.name, fmt.Errorf("pods: %w", err))
@@ -226,6 +238,21 @@ func (c *Controller) fail(name string, err error) {
 	if c.opts.OnError != nil {
 		c.opts.OnError(name, err)
 	}
+}
+
+// Grid reports a revision's schedule: its first Step (origin), from which
+// a Record follows every second and a Tick every interval. ok is false
+// before the revision's first Step.
+func (c *Controller) Grid(name string) (origin time.Time, interval time.Duration, ok bool) {
+	c.mu.Lock()
+	r := c.revs[name]
+	c.mu.Unlock()
+	if r == nil {
+		return time.Time{}, 0, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.origin, r.policy.Interval(), !r.origin.IsZero()
 }
 
 // Ticks returns a copy of every tick so far, in order.

@@ -214,3 +214,44 @@ func (w *zeroWorld) Scale(_ string, n int) error                     { w.desired
 func (w *zeroWorld) Pods(string) (autoscaler.Pods, error) {
 	return autoscaler.Pods{}, nil
 }
+
+// TestPokedTickKeepsTheGrid: a tick asked for by a poke comes in between,
+// and the scheduled ticks stay at origin + k·Interval, as Knative's ticker
+// and the simulator's do. Restarting the schedule from the poked tick
+// delayed the next scheduled tick (here from 2 s to 2.5 s), so the local
+// policy saw its data at other times than in the simulator.
+func TestPokedTickKeepsTheGrid(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	clk := &fakeClock{now: t0}
+	w := &fakeWorld{}
+	c, _ := New(clk, w, w, Options{})
+	p := &fakePolicy{pokeTick: true}
+	c.Add("r", p)
+	for _, off := range stepsOf(50*time.Millisecond, 81) { // 0 .. 4 s
+		clk.now = t0.Add(off)
+		if off == 500*time.Millisecond {
+			c.Poke("r", 5)
+		}
+		c.Step(clk.now)
+	}
+	var got []time.Duration
+	for _, tk := range c.Ticks() {
+		got = append(got, tk.Time.Sub(t0))
+	}
+	want := []time.Duration{0, 500 * time.Millisecond, 2 * time.Second, 4 * time.Second}
+	if len(got) != len(want) {
+		t.Fatalf("ticks at %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("ticks at %v, want %v", got, want)
+		}
+	}
+	origin, interval, ok := c.Grid("r")
+	if !ok || !origin.Equal(t0) || interval != 2*time.Second {
+		t.Fatalf("Grid = %v %v %v, want %v 2s true", origin, interval, ok, t0)
+	}
+	if _, _, ok := c.Grid("unknown"); ok {
+		t.Fatal("Grid of an unknown revision reported ok")
+	}
+}

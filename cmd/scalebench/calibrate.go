@@ -111,6 +111,9 @@ atomically.`,
 				if err := results.WriteJSON(od.Path("calibration.json"), res); err != nil {
 					return err
 				}
+				if err := res.WriteSeries(od.Path("")); err != nil {
+					return err
+				}
 				if err := od.Commit(); err != nil {
 					return err
 				}
@@ -124,7 +127,7 @@ atomically.`,
 	f.StringVar(&fl.policy, "policy", "", "autoscaler (default: the scenario's only policy, else kpa)")
 	f.StringArrayVar(&fl.set, "set", nil, "policy setting key=value (repeatable)")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's, to keep a real run short)")
-	f.StringVar(&fl.out, "out", "", "output directory for calibration.json (written atomically)")
+	f.StringVar(&fl.out, "out", "", "output directory for calibration.json and the two worlds' time series (written atomically)")
 	f.StringVar(&fl.binary, "fn-binary", "", "cmd/fn executable (default: fn beside this binary, else bin/fn)")
 	f.IntVar(&fl.probe, "probe-requests", 400, "requests each way in the overhead probe")
 	root.AddCommand(cmd)

@@ -38,6 +38,11 @@ const (
 
 // Sample is one collection interval of the activator.
 type Sample struct {
+	// Concurrency is the time-weighted average number of requests the
+	// activator holds, buffered or proxied to a pod: every request of the
+	// revision passes it, so this is the revision's exact in-flight plus
+	// waiting average over the interval, integrated at every change.
+	Concurrency float64
 	// Waiting is the time-weighted average number of buffered requests.
 	Waiting float64
 	// MaxInFlight is the peak of buffered plus proxied requests.
@@ -66,7 +71,8 @@ type Activator struct {
 	statMu      sync.Mutex
 	waiting     int
 	inflight    int
-	area        float64
+	area        float64 // waiting-request nanoseconds since lastCollect
+	inArea      float64 // in-flight (waiting or proxied) request nanoseconds
 	lastChange  time.Time
 	lastCollect time.Time
 	peak        int
@@ -192,8 +198,8 @@ func (a *Activator) Dispatch() {
 
 // ServeHTTP routes one request.
 func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.account(1, 0, true)
-	defer a.account(-1, 0, false)
+	a.account(time.Now(), 1, 0, true)
+	defer func() { a.account(time.Now(), -1, 0, false) }()
 	r = r.WithContext(queueproxy.WithArrival(r.Context(), time.Now()))
 	var tried *queueproxy.Proxy
 	for attempt := 0; attempt < 2; attempt++ {
@@ -246,8 +252,8 @@ func (a *Activator) wait(r *http.Request, exclude *queueproxy.Proxy) (*queueprox
 	a.queue = append(a.queue, wt)
 	a.waitMu.Unlock()
 
-	demand := a.account(0, 1, false)
-	defer a.account(0, -1, false)
+	demand := a.account(time.Now(), 0, 1, false)
+	defer func() { a.account(time.Now(), 0, -1, false) }()
 	if a.cfg.Poke != nil {
 		a.cfg.Poke(float64(demand))
 	}
@@ -313,15 +319,11 @@ func (a *Activator) Errors() map[string]int64 {
 	return out
 }
 
-// account changes the in-flight and waiting counts and returns the new
-// in-flight total.
-func (a *Activator) account(dInflight, dWaiting int, arrival bool) int {
-	now := time.Now()
+// account changes the in-flight and waiting counts at now and returns the
+// new in-flight total.
+func (a *Activator) account(now time.Time, dInflight, dWaiting int, arrival bool) int {
 	a.statMu.Lock()
-	if dt := now.Sub(a.lastChange); dt > 0 {
-		a.area += float64(a.waiting) * float64(dt)
-		a.lastChange = now
-	}
+	a.advance(now)
 	a.inflight += dInflight
 	a.waiting += dWaiting
 	a.peak = max(a.peak, a.inflight)
@@ -337,15 +339,24 @@ func (a *Activator) account(dInflight, dWaiting int, arrival bool) int {
 func (a *Activator) Collect(now time.Time) Sample {
 	a.statMu.Lock()
 	defer a.statMu.Unlock()
-	if dt := now.Sub(a.lastChange); dt > 0 {
-		a.area += float64(a.waiting) * float64(dt)
-		a.lastChange = now
-	}
+	a.advance(now)
 	var s Sample
 	if span := now.Sub(a.lastCollect); span > 0 {
 		s.Waiting = a.area / float64(span)
+		s.Concurrency = a.inArea / float64(span)
 	}
 	s.MaxInFlight, s.Arrivals = a.peak, a.arrivals
-	a.area, a.peak, a.arrivals, a.lastCollect = 0, a.inflight, 0, now
+	a.area, a.inArea, a.peak, a.arrivals, a.lastCollect = 0, 0, a.inflight, 0, now
 	return s
+}
+
+// advance integrates the waiting and in-flight counts up to now; callers
+// hold statMu. A change stamped before the last one (time.Now read before
+// another goroutine took the lock) adds nothing rather than a negative area.
+func (a *Activator) advance(now time.Time) {
+	if dt := now.Sub(a.lastChange); dt > 0 {
+		a.area += float64(a.waiting) * float64(dt)
+		a.inArea += float64(a.inflight) * float64(dt)
+		a.lastChange = now
+	}
 }
