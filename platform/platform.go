@@ -204,8 +204,9 @@ func (p *Platform) addRevision(fn Function) error {
 	r := &revision{fn: fn, qps: map[*pods.Pod]*queueproxy.Proxy{}, rng: rand.New(rand.NewPCG(uint64(fn.Seed), h.Sum64()))}
 	r.act, err = activator.New(activator.Config{
 		Revision: fn.Name, QueueDepth: fn.QueueDepth, Timeout: fn.QueueTimeout,
-		Poke:       func(demand float64) { p.ctrl.Poke(fn.Name, demand) },
-		Registerer: p.registry,
+		ContainerConcurrency: fn.ContainerConcurrency,
+		Poke:                 func(demand float64) { p.ctrl.Poke(fn.Name, demand) },
+		Registerer:           p.registry,
 	})
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)

@@ -20,6 +20,11 @@ type Config struct {
 	QueueDepth int
 	// Timeout is the longest a request waits for capacity. Default 30 s.
 	Timeout time.Duration
+	// ContainerConcurrency is the revision's per-pod limit (0 = none); it
+	// chooses the load-balancing policy as Knative's activator does:
+	// power of two choices for 0, first available up to 3, round robin
+	// above. The queue-proxies enforce the limit itself.
+	ContainerConcurrency int
 	// Poke tells the autoscaler that requests wait; demand is in-flight
 	// plus waiting requests.
 	Poke func(demand float64)
@@ -62,6 +67,9 @@ type Activator struct {
 	pods atomic.Pointer[[]*queueproxy.Proxy]
 
 	podsMu sync.Mutex // serialises writers of pods
+
+	rrMu sync.Mutex // guards rr, the round-robin position
+	rr   int
 
 	waitMu   sync.Mutex
 	queue    []*waiter
@@ -137,11 +145,51 @@ func (a *Activator) RemovePod(p *queueproxy.Proxy) {
 // Pods is the number of pods routed to.
 func (a *Activator) Pods() int { return len(*a.pods.Load()) }
 
-// pick takes a slot on a pod with room, or returns nil. Two random pods are
-// compared first (power of two choices); only when both are full are the
-// others tried.
+// pick takes a slot on a pod with room, or returns nil, by Knative's
+// activator policy for the revision's containerConcurrency (its
+// throttler's pickLBPolicy): round robin over the pods with room above 3,
+// first available from 1 to 3, power of two choices when unlimited.
+// Round robin is what the simulator does; power of two choices for every
+// limit, as this activator did, spread a burst differently over the pods
+// than both Knative and the simulator.
 func (a *Activator) pick(exclude *queueproxy.Proxy) *queueproxy.Proxy {
 	pods := *a.pods.Load()
+	switch cc := a.cfg.ContainerConcurrency; {
+	case cc > 3:
+		return a.pickRoundRobin(pods, exclude)
+	case cc > 0:
+		for _, p := range pods {
+			if p != exclude && p.TryAcquire() {
+				return p
+			}
+		}
+		return nil
+	}
+	return a.pickTwo(pods, exclude)
+}
+
+// pickRoundRobin takes the first pod with room from the position after the
+// last pick, as Knative's roundRobinPolicy.
+func (a *Activator) pickRoundRobin(pods []*queueproxy.Proxy, exclude *queueproxy.Proxy) *queueproxy.Proxy {
+	a.rrMu.Lock()
+	defer a.rrMu.Unlock()
+	n := len(pods)
+	if a.rr >= n {
+		a.rr = 0
+	}
+	for k := 0; k < n; k++ {
+		i := (a.rr + k) % n
+		if p := pods[i]; p != exclude && p.TryAcquire() {
+			a.rr = i + 1
+			return p
+		}
+	}
+	return nil
+}
+
+// pickTwo compares two random pods first (power of two choices); only when
+// both are full are the others tried.
+func (a *Activator) pickTwo(pods []*queueproxy.Proxy, exclude *queueproxy.Proxy) *queueproxy.Proxy {
 	n := len(pods)
 	switch n {
 	case 0:

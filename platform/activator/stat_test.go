@@ -1,9 +1,13 @@
 package activator
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/scalebench/scalebench/platform/queueproxy"
 )
 
 // TestCollectIsExactTimeAverage drives the accounting with explicit times:
@@ -55,5 +59,55 @@ func TestCollectIsExactTimeAverage(t *testing.T) {
 	}
 	if s.MaxInFlight != 10 || s.Arrivals != 0 {
 		t.Errorf("second interval: MaxInFlight %d Arrivals %d, want 10 and 0", s.MaxInFlight, s.Arrivals)
+	}
+}
+
+// TestPickFollowsKnativePolicy: round robin over pods with room above
+// containerConcurrency 3 (the simulator's routing too), first available
+// from 1 to 3.
+func TestPickFollowsKnativePolicy(t *testing.T) {
+	cases := []struct {
+		cc   int
+		want []int // pod index of each successive pick
+	}{
+		{10, []int{0, 1, 2, 0, 1, 2}},
+		{2, []int{0, 0, 1, 1, 2, 2}},
+	}
+	for _, tc := range cases {
+		a, err := New(Config{Revision: "r", ContainerConcurrency: tc.cc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ps []*queueproxy.Proxy
+		for i := range 3 {
+			p, err := queueproxy.New(queueproxy.Config{Pod: fmt.Sprint("p", i), Addr: "127.0.0.1:1", ContainerConcurrency: tc.cc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps = append(ps, p)
+			a.AddPod(p)
+		}
+		var got []int
+		for range tc.want {
+			p := a.pick(nil)
+			got = append(got, slices.Index(ps, p))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("cc %d: picked pods %v, want %v", tc.cc, got, tc.want)
+		}
+	}
+	// Round robin skips a full pod and an excluded one.
+	a, _ := New(Config{Revision: "r", ContainerConcurrency: 4})
+	var ps []*queueproxy.Proxy
+	for i := range 3 {
+		p, _ := queueproxy.New(queueproxy.Config{Pod: fmt.Sprint("p", i), Addr: "127.0.0.1:1", ContainerConcurrency: 4})
+		ps = append(ps, p)
+		a.AddPod(p)
+	}
+	for range 4 {
+		ps[1].TryAcquire()
+	}
+	if p := a.pick(ps[0]); p != ps[2] {
+		t.Errorf("with p0 excluded and p1 full picked %v, want p2", p.Pod())
 	}
 }
