@@ -372,7 +372,7 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	// --- The decision (Knative's Scale) ---
 	stable := k.stable.average(sec)
 	panicValue := k.panic.average(sec)
-	readyF := math.Max(1, float64(ready))
+	readyF := float64(max(1, ready))
 	maxUp := math.Ceil(k.cfg.MaxScaleUpRate * readyF)
 	maxDown := 0.0
 	if k.cfg.Reachable {
@@ -380,8 +380,8 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	}
 	dspc := math.Ceil(stable / k.target)
 	dppc := math.Ceil(panicValue / k.target)
-	desiredStable := int(math.Min(math.Max(dspc, maxDown), maxUp))
-	desiredPanic := int(math.Min(math.Max(dppc, maxDown), maxUp))
+	desiredStable := int(clamp(dspc, maxDown, maxUp))
+	desiredPanic := int(clamp(dppc, maxDown, maxUp))
 	if a := k.cfg.ActivationScale; a > 1 {
 		if dspc > 0 && a > desiredStable {
 			desiredStable = a
@@ -453,6 +453,19 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 		ExcessBurstCapacity: ebc,
 		ActivatorInPath:     inPath || k.desired == 0,
 	}
+}
+
+// clamp bounds v to [lo, hi] (lo first, as Knative's min(max(v, lo), hi)
+// does when lo > hi). The values are never NaN, so plain comparisons do
+// what math.Min/Max would, at a fraction of the cost on the hot path.
+func clamp(v, lo, hi float64) float64 {
+	if v < lo {
+		v = lo
+	}
+	if v > hi {
+		v = hi
+	}
+	return v
 }
 
 // handleScaleToZero is Knative's kpa scaler: a zero recommendation only

@@ -34,6 +34,9 @@ func newBucketWindow(n int, weighted bool) bucketWindow {
 
 func (w *bucketWindow) slot(i int64) int {
 	n := int64(len(w.buckets))
+	if i >= 0 { // wall-clock and virtual seconds alike; one division
+		return int(i % n)
+	}
 	return int(((i % n) + n) % n)
 }
 
