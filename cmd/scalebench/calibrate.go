@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/calibrate"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -52,26 +51,8 @@ atomically.`,
 			if fl.duration > 0 {
 				sc.Duration = fl.duration
 			}
-			pol := scenarios.Policy{Name: fl.policy}
-			if fl.policy == "" {
-				pol.Name = "kpa"
-				if len(sc.Policies) == 1 {
-					pol = sc.Policies[0]
-				}
-			}
-			set, err := autoscaler.ParseSettings(fl.set)
+			pol, err := choosePolicy(sc, fl.policy, fl.set)
 			if err != nil {
-				return badInput(fmt.Errorf("calibrate: --set: %w", err))
-			}
-			merged := map[string]string{}
-			for k, v := range pol.Settings {
-				merged[k] = v
-			}
-			for k, v := range set {
-				merged[k] = v
-			}
-			pol.Settings = merged
-			if _, err := autoscaler.New(pol.Name, pol.Settings); err != nil {
 				return badInput(fmt.Errorf("calibrate: %w", err))
 			}
 			ff := fnFlags{binary: fl.binary}

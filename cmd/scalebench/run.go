@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/autoscaler/controller"
 	"github.com/scalebench/scalebench/loadgen"
 	"github.com/scalebench/scalebench/platform"
@@ -131,12 +130,11 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 // runScenario loads --scenario or builds a one-function scenario from the
 // flags, and picks the policy.
 func runScenario(cmd *cobra.Command, fl *runFlags) (*scenarios.Scenario, scenarios.Policy, error) {
-	var sc *scenarios.Scenario
-	var pol scenarios.Policy
-	set, err := autoscaler.ParseSettings(fl.set)
-	if err != nil {
-		return nil, pol, fmt.Errorf("run: --set: %w", err)
-	}
+	var (
+		sc  *scenarios.Scenario
+		pol scenarios.Policy
+		err error
+	)
 	switch {
 	case fl.scenario != "" && fl.pattern != "":
 		return nil, pol, errors.New("run: give --scenario or --pattern, not both")
@@ -171,26 +169,7 @@ func runScenario(cmd *cobra.Command, fl *runFlags) (*scenarios.Scenario, scenari
 	if fl.duration > 0 {
 		sc.Duration = fl.duration
 	}
-	pol = scenarios.Policy{Name: fl.policyName()}
-	if fl.policy == "" && len(sc.Policies) == 1 {
-		pol = sc.Policies[0]
-	} else {
-		for _, p := range sc.Policies {
-			if p.Label == fl.policy || p.Label == "" && p.Name == fl.policy {
-				pol = p
-				break
-			}
-		}
-	}
-	merged := map[string]string{}
-	for k, v := range pol.Settings {
-		merged[k] = v
-	}
-	for k, v := range set {
-		merged[k] = v
-	}
-	pol.Settings = merged
-	if _, err := autoscaler.New(pol.Name, pol.Settings); err != nil {
+	if pol, err = choosePolicy(sc, fl.policy, fl.set); err != nil {
 		return nil, pol, fmt.Errorf("run: %w", err)
 	}
 	if fl.pattern != "" {

@@ -227,50 +227,11 @@ func patternScenario(fl *simFlags) (*scenarios.Scenario, error) {
 	}, nil
 }
 
-// simPolicy picks the policy: --policy (with the scenario's settings for it
-// when the scenario lists it), else the scenario's only policy, else kpa;
-// --set goes over the settings.
+// simPolicy picks the policy: see choosePolicy.
 func simPolicy(sc *scenarios.Scenario, fl *simFlags) (scenarios.Policy, error) {
-	var pol scenarios.Policy
-	switch {
-	case fl.policy != "":
-		pol = scenarios.Policy{Name: fl.policy}
-		for _, p := range sc.Policies {
-			if p.Label == fl.policy || p.Label == "" && p.Name == fl.policy {
-				pol = p
-				break
-			}
-		}
-	case len(sc.Policies) == 1:
-		pol = sc.Policies[0]
-	case len(sc.Policies) > 1:
-		names := make([]string, len(sc.Policies))
-		for i, p := range sc.Policies {
-			names[i] = p.Label
-			if names[i] == "" {
-				names[i] = p.Name
-			}
-		}
-		return pol, fmt.Errorf("sim: the scenario compares %s; pick one with --policy", strings.Join(names, ", "))
-	default:
-		pol = scenarios.Policy{Name: "kpa"}
-	}
-	set, err := autoscaler.ParseSettings(fl.set)
+	pol, err := choosePolicy(sc, fl.policy, fl.set)
 	if err != nil {
-		return pol, fmt.Errorf("sim: --set: %w", err)
-	}
-	merged := make(map[string]string, len(pol.Settings)+len(set))
-	for k, v := range pol.Settings {
-		merged[k] = v
-	}
-	for k, v := range set {
-		merged[k] = v
-	}
-	pol.Settings = merged
-	// Validate now so a bad name or setting is a usage error before any
-	// output directory exists.
-	if _, err := autoscaler.New(pol.Name, pol.Settings); err != nil {
-		return pol, err
+		return pol, fmt.Errorf("sim: %w", err)
 	}
 	return pol, nil
 }
