@@ -8,7 +8,7 @@ import (
 func TestKeyValues(t *testing.T) {
 	cases := []struct {
 		name, args, err string
-		want           Values
+		want            Values
 	}{
 		{"empty", "  ", "", Values{}},
 		{"pairs trimmed", " rate = 10 , over=5m", "", Values{"rate": "10", "over": "5m"}},
