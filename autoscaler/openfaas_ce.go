@@ -165,10 +165,7 @@ type ofce struct {
 	logged, logFiring   bool
 	logAt               int64
 
-	lastActive int64
-	wake       bool
-	spec       int
-	hasSpec    bool
+	ofGateway
 }
 
 var _ Policy = (*ofce)(nil)
@@ -223,11 +220,7 @@ func (o *ofce) Record(now time.Time, s Stat) bool {
 			o.nextScrape += int64(o.cfg.scrape)
 		}
 	}
-	if o.hasSpec && o.spec == 0 && (s.RPS > 0 || s.Concurrency > 0) {
-		o.wake = true
-		return true
-	}
-	return false
+	return o.wakeOnTraffic(s.RPS > 0 || s.Concurrency > 0)
 }
 
 func (o *ofce) push(s ofceSample) {
@@ -238,20 +231,6 @@ func (o *ofce) push(s ofceSample) {
 	}
 	o.samples[o.head] = s
 	o.head = (o.head + 1) % len(o.samples)
-}
-
-// Poke is the gateway's scale from zero: a request for a function with no
-// replicas makes it set the replicas to min (at least 1) and wait.
-func (o *ofce) Poke(now time.Time, demand float64) bool {
-	if demand <= 0 {
-		return false
-	}
-	o.lastActive = max(o.lastActive, now.UnixNano())
-	if o.hasSpec && o.spec == 0 {
-		o.wake = true
-		return true
-	}
-	return false
 }
 
 // Tick runs every stage whose timer fell due, in time order. At equal

@@ -95,10 +95,7 @@ type ofpro struct {
 	want      int
 	wantUntil int64
 
-	lastActive int64
-	wake       bool
-	spec       int
-	hasSpec    bool
+	ofGateway
 }
 
 var _ Policy = (*ofpro)(nil)
@@ -160,11 +157,7 @@ func (o *ofpro) Record(now time.Time, s Stat) bool {
 			o.nextUpdate += int64(o.cfg.refresh)
 		}
 	}
-	if o.hasSpec && o.spec == 0 && (s.RPS > 0 || s.Concurrency > 0) {
-		o.wake = true
-		return true
-	}
-	return false
+	return o.wakeOnTraffic(s.RPS > 0 || s.Concurrency > 0)
 }
 
 // refresh takes the load (mean rate, or max in-flight, over the window) and
@@ -193,20 +186,8 @@ func (o *ofpro) refresh(t int64) {
 	o.wantUntil = t
 }
 
-// Poke at zero is the gateway holding a request for a function scaled to
-// zero: it asks for min replicas at once.
-func (o *ofpro) Poke(now time.Time, demand float64) bool {
-	if demand <= 0 {
-		return false
-	}
-	o.lastActive = max(o.lastActive, now.UnixNano())
-	if o.hasSpec && o.spec == 0 {
-		o.wake = true
-		return true
-	}
-	return false
-}
-
+// Tick applies a refresh that fell due, the scale from zero and the zero
+// duration, and reports the replicas the autoscaler sets.
 func (o *ofpro) Tick(now time.Time, pods Pods) Decision {
 	t := now.UnixNano()
 	c := &o.cfg
