@@ -95,7 +95,7 @@ func (c *Config) defaults() error {
 		return bad("lag fractions must lie in [0, 1)")
 	}
 	for _, u := range c.URLs {
-		if err := checkURL(u); err != nil {
+		if _, err := checkURL(u); err != nil {
 			return bad("target %q: %v", u, err)
 		}
 		if !c.AllowRemote {

@@ -73,29 +73,32 @@ func ParseTarget(s string) (name, rawURL string, err error) {
 			return "", "", fmt.Errorf("target %q: empty function name before '='", s)
 		}
 	}
-	if err := checkURL(rawURL); err != nil {
+	u, err := checkURL(rawURL)
+	if err != nil {
 		return "", "", fmt.Errorf("target %q: %v", s, err)
 	}
-	return name, rawURL, nil
+	// The canonical form: a scheme written "HTTP://" is valid but would
+	// not match the transport's "http" checks.
+	return name, u.String(), nil
 }
 
-func checkURL(raw string) error {
+func checkURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("want an http:// or https:// URL: %v", err)
+		return nil, fmt.Errorf("want an http:// or https:// URL: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return errors.New("want an http:// or https:// URL")
+		return nil, errors.New("want an http:// or https:// URL")
 	}
 	if u.Hostname() == "" {
-		return errors.New("URL has no host")
+		return nil, errors.New("URL has no host")
 	}
 	if u.Port() != "" {
 		if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("bad port %q", u.Port())
+			return nil, fmt.Errorf("bad port %q", u.Port())
 		}
 	}
-	return nil
+	return u, nil
 }
 
 // IsLoopbackHost reports whether host names this machine only: a loopback
