@@ -45,6 +45,11 @@ func runLoadCmd(t *testing.T, args ...string) error {
 func TestLoadCommandExitStatus(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }))
+	defer failing.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close() // nothing listens there any more
 	out := filepath.Join(t.TempDir(), "out")
 	for _, tc := range []struct {
 		name string
@@ -53,6 +58,8 @@ func TestLoadCommandExitStatus(t *testing.T) {
 	}{
 		{"ok", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=20", "--duration", "200ms", "--out", out}, 0},
 		{"ok through net/http", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=20", "--duration", "200ms", "--std-transport", "--out", out + "2"}, 0},
+		{"a target answering 500 was reached", []string{"load", "--target", failing.URL, "--pattern", "constant:rate=20", "--duration", "200ms", "--out", out + "3"}, 0},
+		{"dead target", []string{"load", "--target", deadURL, "--pattern", "constant:rate=20", "--duration", "200ms", "--out", out + "4"}, 1},
 		{"no target", []string{"load", "--pattern", "constant:rate=1", "--duration", "1s", "--out", out}, 2},
 		{"no out", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=1", "--duration", "1s"}, 2},
 		{"bad pattern", []string{"load", "--target", srv.URL, "--pattern", "zigzag:rate=1", "--duration", "1s", "--out", out}, 2},
