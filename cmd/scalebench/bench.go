@@ -48,6 +48,9 @@ func init() {
 simulator under every policy the scenario names, and --real of them for real
 on --backend, then writes report.html, report.md and summary.json into --out.
 The output directory appears only when the whole report is written.`,
+		Example: `  scalebench bench --suite scenarios/library --out out/bench            # what make bench runs
+  scalebench bench --suite scenarios/library --real 0 --out out/sim      # simulation only, seconds
+  scalebench bench --suite my-scenarios --real 1 --real-scenarios spike --real-policies kpa,knative --out out/mine`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if suite == "" || out == "" {

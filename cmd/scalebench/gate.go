@@ -42,6 +42,9 @@ Measured runs (kind load or run) are noisy: a latency metric there counts as
 regressed only when it exceeds its bound AND a one-sided Mann–Whitney U test
 on the two latency histograms (normal approximation with tie correction)
 finds the current distribution stochastically larger at alpha = 0.01.`,
+		Example: `  scalebench gate --baseline main/summary.json --current pr/summary.json
+  scalebench gate --baseline main/summary.json --current pr/summary.json \
+      --max-regress 'cold_latency_ms.p95=10%,cold_start_ratio=10%'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if baseline == "" || current == "" {
