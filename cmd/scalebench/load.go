@@ -65,7 +65,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 --target URL serves every function not named.`,
 		Example: `  scalebench load --target http://127.0.0.1:8080/ --pattern constant:rate=100 --duration 1m --out runs/c100
   scalebench load --target http://127.0.0.1:8080/ --pattern onoff:rate=50,on=1m,off=3m --duration 10m --out runs/onoff --seed 3
-  scalebench load --scenario scenarios/bursty.yaml --target api=http://127.0.0.1:8080/ --target thumb=http://127.0.0.1:8081/ --out runs/bursty`,
+  scalebench load --scenario scenarios/library/spike.yaml --target api=http://127.0.0.1:8080/ --out runs/spike`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := loadgen.Config{

@@ -44,7 +44,7 @@ container-start phases before fn starts, and gets a draw of its app-init
 phase as fn's init time; the service mean is fn's default work. Without
 --scenario, --pattern and --duration describe one function whose init and
 work come from the flags.`,
-		Example: `  scalebench run --scenario scenarios/library/bursty.yaml --backend local --policy kpa --out out/bursty-local
+		Example: `  scalebench run --scenario scenarios/library/spike.yaml --backend local --policy kpa --out out/spike-local
   scalebench run --pattern constant:rate=50 --duration 30s --init 200ms --work 20ms --policy kpa --out out/c50`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, &fl) },

@@ -46,7 +46,7 @@ virtual time, and writes DIR/summary.json, DIR/timeseries.csv and, with
 
 Without --scenario, --pattern and --duration describe one function whose
 service time, containerConcurrency and start-up come from the flags.`,
-		Example: `  scalebench sim --scenario scenarios/library/bursty.yaml --policy kpa --out out/bursty-kpa
+		Example: `  scalebench sim --scenario scenarios/library/spike.yaml --policy kpa --out out/spike-kpa
   scalebench sim --pattern constant:rate=100 --duration 10m --policy knative --set stable-window=30s --out out/q
   scalebench sim --pattern poisson:rate=2 --duration 1h --policy keepalive --service exp:mean=50ms --startup fixed:1s --out out/ka`,
 		Args: cobra.NoArgs,
