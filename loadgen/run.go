@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,8 +48,19 @@ type Config struct {
 	// workers up to MaxWorkers when all are busy, which is what keeps the
 	// attack open-loop while responses are slow. MaxWorkers also bounds the
 	// connections and so the file descriptors (default: 10,000, or fewer
-	// if the descriptor limit is lower).
+	// if the open-files limit allows fewer; more than the limit allows is
+	// refused).
 	Workers, MaxWorkers int
+	// FilesPerRequest is how many file descriptors of this process each
+	// request in flight holds (default 1: the generator's connection). A
+	// target served by this same process holds its own: the local
+	// platform's activator and queue-proxy hold the inbound connection and
+	// the one to the pod, 3 in all.
+	FilesPerRequest int
+	// MaxRate is the highest planned rate, in requests per second, the
+	// attack accepts (default DefaultMaxRate()). A pattern that peaks above
+	// it is refused before anything is sent.
+	MaxRate float64
 	// Timeout is the longest a request may take (default 30s).
 	Timeout time.Duration
 	// AllowRemote permits targets that are not on this machine.
@@ -76,6 +90,26 @@ type ConfigError struct{ Err error }
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
+// DefaultTimeout is the longest a request may take unless Config.Timeout
+// says otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// defaultMaxWorkers bounds the requests in flight when the open-files limit
+// allows more.
+const defaultMaxWorkers = 10000
+
+// RatePerCore is the planned rate, in requests per second, one core of this
+// machine is credited with: the generator's best measured cost is about
+// 11 µs of CPU per request (docs/readme-loadgen.md), so no core sends much
+// more than 90,000 a second even with the target elsewhere. A plan above
+// DefaultMaxRate is a typo, not a load test (rate=1e9 once ran a 3 s attack
+// for 40 s); one below it that the machine still cannot send is stopped by
+// the lag rule.
+const RatePerCore = 100_000
+
+// DefaultMaxRate is RatePerCore for each core the Go runtime may use.
+func DefaultMaxRate() float64 { return RatePerCore * float64(runtime.GOMAXPROCS(0)) }
+
 func (c *Config) defaults() error {
 	bad := func(format string, args ...any) error {
 		return &ConfigError{fmt.Errorf(format, args...)}
@@ -89,10 +123,14 @@ func (c *Config) defaults() error {
 		return bad("no target URL")
 	case c.Workers < 0 || c.MaxWorkers < 0:
 		return bad("workers: want 0 (default) or more")
+	case c.FilesPerRequest < 0:
+		return bad("files per request: want 0 (default) or more")
 	case c.Timeout < 0 || c.LagWindow < 0 || c.Grace < 0:
 		return bad("timeout, lag window and grace must not be negative")
 	case c.WarnLag < 0 || c.WarnLag >= 1 || c.AbortLag < 0 || c.AbortLag >= 1:
 		return bad("lag fractions must lie in [0, 1)")
+	case c.MaxRate < 0 || math.IsNaN(c.MaxRate):
+		return bad("max rate: want 0 (default) or more")
 	}
 	for _, u := range c.URLs {
 		if _, err := checkURL(u); err != nil {
@@ -107,20 +145,41 @@ func (c *Config) defaults() error {
 	if c.Method == "" {
 		c.Method = "GET"
 	}
+	// net/http refuses a method that is not an HTTP token, but only when
+	// each request is built, after the attack has begun: every request
+	// would then fail as "other".
+	if _, err := http.NewRequest(c.Method, c.URLs[0], nil); err != nil {
+		return bad("method %q: want an HTTP method such as GET or POST (one token: no spaces or separators)", c.Method)
+	}
+	if c.MaxRate == 0 {
+		c.MaxRate = DefaultMaxRate()
+	}
+	if peak := peakRate(c.Pattern, c.Duration); !(peak <= c.MaxRate) {
+		return bad("pattern %s: plans %s requests/s, more than this machine can send (%s/s: %s per core, %d cores); lower the rate or spread the load over several generators",
+			c.Pattern, fmtRate(peak), fmtRate(c.MaxRate), fmtRate(RatePerCore), runtime.GOMAXPROCS(0))
+	}
 	if c.Workers == 0 {
 		c.Workers = 16
 	}
-	if c.MaxWorkers == 0 {
-		c.MaxWorkers = 10000
-		if fds := raiseNoFile(); fds > 0 {
-			// Leave room for the recorder's files, the runtime and the
-			// target itself when it runs in this process.
-			c.MaxWorkers = max(16, min(c.MaxWorkers, int(fds)/2))
+	if c.FilesPerRequest == 0 {
+		c.FilesPerRequest = 1
+	}
+	b := fileBudget(c.FilesPerRequest)
+	switch {
+	case b.known && b.requests < 1:
+		return bad("the open-files limit (%d, %d in use) leaves no room for connections; raise it (ulimit -n)", b.limit, b.open)
+	case c.MaxWorkers == 0:
+		c.MaxWorkers = defaultMaxWorkers
+		if b.known {
+			c.MaxWorkers = min(c.MaxWorkers, b.requests)
 		}
+	case b.known && c.MaxWorkers > b.requests:
+		return bad("max workers %d: the open-files limit (%d, %d in use) allows at most %d requests in flight (%d descriptors each); lower it or raise the limit (ulimit -n)",
+			c.MaxWorkers, b.limit, b.open, b.requests, c.FilesPerRequest)
 	}
 	c.Workers = min(c.Workers, c.MaxWorkers)
 	if c.Timeout == 0 {
-		c.Timeout = 30 * time.Second
+		c.Timeout = DefaultTimeout
 	}
 	if c.LagWindow == 0 {
 		c.LagWindow = 5 * time.Second
@@ -138,6 +197,37 @@ func (c *Config) defaults() error {
 		c.Backend = "url"
 	}
 	return nil
+}
+
+// rateSamples bounds how often peakRate looks at a pattern's rate.
+const rateSamples = 10000
+
+// peakRate is the highest rate p plans over [0, d), looked at every
+// millisecond, or rateSamples times evenly for runs longer than 10 s: a
+// cheap look that catches a mistyped rate before anything is sent. A burst
+// shorter than the step can slip through; the lag rule and the planned end
+// still bound such a run. NaN comes back as NaN.
+func peakRate(p traffic.Pattern, d time.Duration) float64 {
+	n := max(1, min(int64(d/time.Millisecond), rateSamples))
+	step := d / time.Duration(n)
+	peak := 0.0
+	for i := range n {
+		if r := p.Rate(time.Duration(i) * step); r > peak || math.IsNaN(r) {
+			peak = r
+			if math.IsNaN(r) {
+				break
+			}
+		}
+	}
+	return peak
+}
+
+// fmtRate prints a rate readably: 1e+09 for a typo, 200000 for a limit.
+func fmtRate(r float64) string {
+	if r >= 1e7 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return strconv.FormatFloat(r, 'g', 3, 64)
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // Report is an attack's outcome: the summary plus what only the load

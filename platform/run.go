@@ -131,6 +131,10 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		URLs: urls, Pattern: sc.Traffic, Duration: sc.Duration, Seed: sc.Seed,
 		Requests: opts.Requests, Progress: opts.Progress, Log: opts.Log,
 		Scenario: sc.Name, Backend: "local",
+		// The activator and queue-proxy share this process: each request
+		// in flight holds the generator's connection, the activator's
+		// and the one to the pod.
+		FilesPerRequest: 3,
 	})
 	if err != nil {
 		return nil, err
