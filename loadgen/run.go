@@ -75,9 +75,15 @@ type Config struct {
 	// behind at which to warn and abort (defaults 0.10 and 0.20).
 	LagWindow         time.Duration
 	WarnLag, AbortLag float64
-	// Grace is how long a cancelled attack waits for requests in flight
-	// before summarising without them (default 2s).
-	Grace time.Duration
+	// Drain is how long requests still in flight may take once the plan
+	// is over: past the planned end, or past the latest moment a request's
+	// own work (Arrival.Work) is due to finish, whichever is later
+	// (default 1s). Grace is the same after a stop: an interrupt (ctx), a
+	// lag abort, or arrivals still unsent at the planned end (default
+	// 500ms). Requests unanswered then are cut off and counted under the
+	// error class "unfinished", so a run ends on time whatever the target
+	// does.
+	Drain, Grace time.Duration
 
 	// Scenario and Backend label the summary.
 	Scenario, Backend string
@@ -125,8 +131,8 @@ func (c *Config) defaults() error {
 		return bad("workers: want 0 (default) or more")
 	case c.FilesPerRequest < 0:
 		return bad("files per request: want 0 (default) or more")
-	case c.Timeout < 0 || c.LagWindow < 0 || c.Grace < 0:
-		return bad("timeout, lag window and grace must not be negative")
+	case c.Timeout < 0 || c.LagWindow < 0 || c.Grace < 0 || c.Drain < 0:
+		return bad("timeout, lag window, drain and grace must not be negative")
 	case c.WarnLag < 0 || c.WarnLag >= 1 || c.AbortLag < 0 || c.AbortLag >= 1:
 		return bad("lag fractions must lie in [0, 1)")
 	case c.MaxRate < 0 || math.IsNaN(c.MaxRate):
@@ -190,8 +196,11 @@ func (c *Config) defaults() error {
 	if c.AbortLag == 0 {
 		c.AbortLag = 0.20
 	}
+	if c.Drain == 0 {
+		c.Drain = time.Second
+	}
 	if c.Grace == 0 {
-		c.Grace = 2 * time.Second
+		c.Grace = 500 * time.Millisecond
 	}
 	if c.Backend == "" {
 		c.Backend = "url"
@@ -277,8 +286,10 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 	for _, u := range cfg.URLs {
 		plain = plain && strings.HasPrefix(u, "http://")
 	}
-	client := newClient(cfg.Timeout, cfg.MaxWorkers, cfg.AllowRemote, plain && !cfg.StdTransport, l)
+	conns := newConnSet()
+	client := newClient(cfg.Timeout, cfg.MaxWorkers, cfg.AllowRemote, plain && !cfg.StdTransport, l, conns)
 	defer closeIdle(client)
+	defer conns.closeAll()
 	pacer := NewPacer(cfg.Pattern, cfg.Seed, cfg.Duration, cfg.MaxWorkers+2, stop)
 	targeter, err := NewTargeter(pacer, cfg.Method, cfg.URLs)
 	if err != nil {
@@ -319,13 +330,19 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 		}()
 	}
 
-	// Collect until vegeta closes the channel. Once stopped by ctx, give
-	// requests in flight Grace to finish, then summarise without them (a
-	// goroutine drains the rest so vegeta's workers can exit).
+	// Collect until vegeta closes the channel, which it does once every
+	// request is answered. The run also ends on time without that: once
+	// the plan is over, requests in flight get Drain past the later of the
+	// planned end and the end of their own work; after a stop (ctx, a lag
+	// abort, arrivals unsent at the planned end: see monitor) they get
+	// Grace. Then the rest are cut off and summarised as unfinished.
 	flushTick := time.NewTicker(time.Second)
 	defer flushTick.Stop()
+	endTimer := time.NewTimer(time.Until(began.Add(cfg.Duration + cfg.Drain)))
+	defer endTimer.Stop()
 	var graceC <-chan time.Time
-	ctxDone := ctx.Done()
+	stopC := (<-chan struct{})(stop)
+	closed := false
 	lastFlush := time.Now()
 collect:
 	for {
@@ -335,6 +352,7 @@ collect:
 		select {
 		case res, ok := <-resultsCh:
 			if !ok {
+				closed = true
 				break collect
 			}
 			rec.record(res)
@@ -348,6 +366,7 @@ collect:
 		select {
 		case res, ok := <-resultsCh:
 			if !ok {
+				closed = true
 				break collect
 			}
 			rec.record(res)
@@ -357,19 +376,38 @@ collect:
 			if rec.series != nil {
 				rec.series.advance(time.Since(began))
 			}
-		case <-ctxDone:
-			ctxDone = nil
+		case <-stopC:
+			stopC = nil
 			graceC = time.After(cfg.Grace)
+		case <-endTimer.C:
+			if !pacer.done.Load() {
+				// Still sending: the monitor stops a generator that is
+				// behind at the planned end, which starts the grace.
+				endTimer.Reset(50 * time.Millisecond)
+				continue
+			}
+			due := began.Add(max(cfg.Duration, pacer.LatestEnd()) + cfg.Drain)
+			if left := time.Until(due); left > 0 {
+				endTimer.Reset(left)
+				continue
+			}
+			break collect
 		case <-graceC:
-			go func() {
-				for range resultsCh {
-				}
-			}()
 			break collect
 		}
 	}
 	end := time.Since(began)
 	halt("")
+	if !closed {
+		// Nothing more leaves; what is still in flight is cut off and
+		// counted, and its connections closed so vegeta's workers finish.
+		rec.unfinished(l.cutOff(), end)
+		conns.closeAll()
+		go func() {
+			for range resultsCh {
+			}
+		}()
+	}
 	<-monDone
 	close(progressStop)
 	progressWG.Wait()
@@ -413,6 +451,9 @@ collect:
 	if span > 0 {
 		sum.RequestedRate = round3(float64(mon.plannedBy(span)) / span.Seconds())
 		sum.AchievedRate = round3(float64(sum.Requests) / max(span, rec.lastSent).Seconds())
+	}
+	if rec.unanswered > 0 {
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%d requests were still unanswered when the run ended at %.1fs and count as errors (%s)", rec.unanswered, end.Seconds(), errUnfinished))
 	}
 	if rec.unmatched > 0 {
 		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%d requests could not be matched to their arrival; their send time stood in for the intended time", rec.unmatched))
@@ -502,6 +543,12 @@ type monitor struct {
 // it, one late request is a large fraction.
 const minPlanned = 20
 
+// endSlack is how late the last planned requests may leave before the
+// generator counts as behind at the planned end: far above the few
+// milliseconds of send delay of a generator that keeps up, well inside the
+// second by which a run may overrun its plan.
+const endSlack = 250 * time.Millisecond
+
 // maxWarnings bounds the warnings a summary carries.
 const maxWarnings = 20
 
@@ -532,9 +579,23 @@ func (m *monitor) run(stop <-chan struct{}) {
 	t := time.NewTicker(step)
 	defer t.Stop()
 	ring := make([]sample, 0, slices+1)
+	// The planned end is judged on its own: a run shorter than the window
+	// would never be, and a generator that cannot send would go on past
+	// the end with the rest of the plan (rate=1e9 for 3 s ran for 40 s).
+	late := time.NewTimer(time.Until(m.began.Add(m.cfg.Duration + endSlack)))
+	defer late.Stop()
 	for {
 		select {
 		case <-stop:
+			return
+		case <-late.C:
+			if m.pacer.done.Load() {
+				return
+			}
+			msg := fmt.Sprintf("by its planned end (%s) the generator had sent %d of the %d requests planned",
+				m.cfg.Duration, m.pacer.Dispatched(), m.plannedBy(m.cfg.Duration))
+			m.warn(msg)
+			m.halt("load generator fell behind the plan: " + msg)
 			return
 		case <-t.C:
 		}

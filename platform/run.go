@@ -135,6 +135,10 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		// in flight holds the generator's connection, the activator's
 		// and the one to the pod.
 		FilesPerRequest: 3,
+		// A request the platform still holds at the end (queued for a pod
+		// that is starting) is waited for, as the simulator waits for
+		// every request; an interrupt still ends the run at once.
+		Drain: loadgen.DefaultTimeout,
 	})
 	if err != nil {
 		return nil, err
