@@ -57,8 +57,12 @@ seen from an instance counts as its cold start. An arrival's work is passed as
 ?work=DURATION.
 
 The attack warns when it falls 10% behind the plan over a 5 s window and aborts
-at 20% (exit 1, reason in summary.json). Ctrl-C or SIGTERM stops it and still
-writes both files, with "aborted": "interrupted".
+at 20%, or when arrivals are still unsent at the planned end (exit 1, reason in
+summary.json). Ctrl-C or SIGTERM stops it and still writes both files, with
+"aborted": "interrupted". Requests unanswered 1 s after the planned end (0.5 s
+after a stop) are cut off and counted under "unfinished", so a run ends on time.
+A rate above 100,000/s per core is refused, as is a --max-workers the
+open-files limit has no room for.
 
 Targets must be on this machine (loopback) unless --allow-remote is given.
 With --scenario, map each function to a URL with --target name=URL; a bare
