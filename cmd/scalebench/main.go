@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/scalebench/scalebench/badinput"
 )
 
 // root is the scalebench command; each subcommand file adds itself in init.
@@ -41,6 +43,21 @@ func badInput(err error) error {
 	return &exitError{code: 2, err: err}
 }
 
+// exitCode is the process exit status for err: as an exitError says, 2 for
+// any bad input, else 1.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case badinput.Is(err):
+		return 2
+	}
+	return 1
+}
+
 func main() {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	err := root.Execute()
@@ -48,9 +65,5 @@ func main() {
 		return
 	}
 	fmt.Fprintln(os.Stderr, "scalebench:", err)
-	var ee *exitError
-	if errors.As(err, &ee) {
-		os.Exit(ee.code)
-	}
-	os.Exit(1)
+	os.Exit(exitCode(err))
 }
