@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scalebench/scalebench/badinput"
 )
 
 const minimal = `
@@ -136,9 +138,9 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error, want %q", c.want)
 			}
-			var pe *ParseError
+			var pe *badinput.Error
 			if !errors.As(err, &pe) {
-				t.Errorf("error %T is not a *ParseError", err)
+				t.Errorf("error %T is not a *badinput.Error", err)
 			}
 			if !strings.HasPrefix(err.Error(), c.want) {
 				t.Errorf("error %q\nwant prefix %q", err, c.want)

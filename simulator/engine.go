@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/dist"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -301,16 +302,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	return res, nil
 }
 
-// InputError is a run that failed because of its scenario, traffic or
-// policy settings rather than the simulator: a CLI maps it to exit status 2.
-type InputError struct{ Err error }
-
-func (e *InputError) Error() string { return e.Err.Error() }
-func (e *InputError) Unwrap() error { return e.Err }
-
-func badInput(format string, a ...any) error {
-	return &InputError{Err: fmt.Errorf(format, a...)}
-}
+// badInput is a run that failed because of its scenario, traffic or
+// policy settings rather than the simulator: a *badinput.Error.
+func badInput(format string, a ...any) error { return badinput.Errorf(format, a...) }
 
 func scenarioName(sc *scenarios.Scenario) string {
 	switch {
@@ -339,7 +333,7 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 		p, err = autoscaler.NewForRevision(pol.Name, pol.Settings, autoscaler.Revision{ContainerConcurrency: fn.ContainerConcurrency})
 	}
 	if err != nil {
-		return nil, &InputError{Err: err}
+		return nil, badinput.Wrap(err)
 	}
 	if p.Interval() <= 0 {
 		return nil, badInput("policy %s: interval %v, want > 0", p.Name(), p.Interval())

@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/calibrate"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
-	"github.com/scalebench/scalebench/simulator"
 )
 
 func init() {
@@ -72,8 +72,7 @@ atomically.`,
 			res, err := calibrate.Run(ctx, sc, pol, calibrate.Options{FnBinary: bin, ProbeRequests: fl.probe,
 				Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()})
 			if err != nil {
-				var ie *simulator.InputError
-				if errors.As(err, &ie) {
+				if badinput.Is(err) {
 					return badInput(fmt.Errorf("calibrate: %w", err))
 				}
 				return fmt.Errorf("calibrate: %w", err)

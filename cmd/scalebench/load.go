@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/loadgen"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/traffic"
@@ -133,8 +134,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			sum, err := loadgen.RunToDir(ctx, cfg, out)
-			var ce *loadgen.ConfigError
-			if errors.As(err, &ce) {
+			if badinput.Is(err) {
 				return badInput(err)
 			}
 			if err != nil {

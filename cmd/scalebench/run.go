@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scalebench/scalebench/autoscaler/controller"
-	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/platform"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -98,8 +98,7 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 	defer stop()
 	res, err := platform.RunScenario(ctx, sc, pol, opts)
 	if err != nil {
-		var ce *loadgen.ConfigError
-		if errors.As(err, &ce) {
+		if badinput.Is(err) {
 			return badInput(fmt.Errorf("run: %w", err))
 		}
 		return fmt.Errorf("run: %w", err)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/dist"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -119,8 +120,7 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 		fmt.Fprint(os.Stderr, "\r\033[K")
 	}
 	if err != nil {
-		var ie *simulator.InputError
-		if errors.As(err, &ie) {
+		if badinput.Is(err) {
 			return badInput(err)
 		}
 		return err
