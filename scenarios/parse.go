@@ -14,6 +14,7 @@ import (
 
 	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -334,23 +335,23 @@ func (w *walker) activator(n *yaml.Node, path string, a *Activator) error {
 	})
 }
 
-func (w *walker) slos(n *yaml.Node, path string) ([]SLO, error) {
+func (w *walker) slos(n *yaml.Node, path string) ([]results.SLO, error) {
 	items, err := w.list(n, path)
 	if err != nil {
 		return nil, err
 	}
-	var out []SLO
+	var out []results.SLO
 	for i, item := range items {
 		key := fmt.Sprintf("%s[%d]", path, i)
 		if item.Kind == yaml.ScalarNode {
-			slo, err := ParseSLO(item.Value)
+			slo, err := results.ParseSLO(item.Value)
 			if err != nil {
 				return nil, w.errf(item, key, "%v", err)
 			}
 			out = append(out, slo)
 			continue
 		}
-		var slo SLO
+		var slo results.SLO
 		var haveMax bool
 		if err := w.mapping(item, key, []field{
 			{"metric", func(k string, v *yaml.Node) (err error) { slo.Metric, err = w.str(v, k); return }},
@@ -365,8 +366,8 @@ func (w *walker) slos(n *yaml.Node, path string) ([]SLO, error) {
 		if slo.Metric == "" || !haveMax {
 			return nil, w.errf(item, key, "want both metric and max")
 		}
-		if !knownMetric(slo.Metric) {
-			return nil, w.errf(item, key+".metric", "unknown metric %q (known: %s)", slo.Metric, strings.Join(MetricNames(), ", "))
+		if !results.KnownMetric(slo.Metric) {
+			return nil, w.errf(item, key+".metric", "unknown metric %q (known: %s)", slo.Metric, strings.Join(results.MetricNames(), ", "))
 		}
 		out = append(out, slo)
 	}

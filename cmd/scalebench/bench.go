@@ -12,10 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/bench"
 )
-
-func init() { root.AddCommand(newBenchCmd()) }
 
 func newBenchCmd() *cobra.Command {
 	var (
@@ -39,13 +38,13 @@ The output directory appears only when the whole report is written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if suite == "" || out == "" {
-				return badInput(errors.New("bench: --suite and --out are required"))
+				return badinput.Wrap(errors.New("bench: --suite and --out are required"))
 			}
 			if workers < 1 {
-				return badInput(fmt.Errorf("bench: --workers %d, want at least 1", workers))
+				return badinput.Wrap(fmt.Errorf("bench: --workers %d, want at least 1", workers))
 			}
 			if real < 0 {
-				return badInput(fmt.Errorf("bench: --real %d, want 0 or more", real))
+				return badinput.Wrap(fmt.Errorf("bench: --real %d, want 0 or more", real))
 			}
 			opt := bench.SuiteOptions{
 				Suite: suite, Out: out, Workers: workers, Real: real,
@@ -55,7 +54,7 @@ The output directory appears only when the whole report is written.`,
 			if real > 0 {
 				b, err := bench.NewReal(backend, bench.Config{FnBinary: fnBesideExecutable()})
 				if err != nil {
-					return badInput(fmt.Errorf("bench: %w", err))
+					return badinput.Wrap(fmt.Errorf("bench: %w", err))
 				}
 				opt.Backend = b
 			}

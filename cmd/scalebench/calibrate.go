@@ -6,28 +6,32 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/bench"
 	"github.com/scalebench/scalebench/calibrate"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 )
 
-func init() {
+func newCalibrateCmd() *cobra.Command {
 	var fl struct {
-		scenario, policy, out, binary string
-		set                           []string
-		duration                      time.Duration
-		probe                         int
+		scenario, policy, out, binary, backend string
+		set                                    []string
+		duration                               time.Duration
+		probe                                  int
 	}
 	cmd := &cobra.Command{
 		Use:   "calibrate --scenario FILE [--policy kpa] [--duration D] [--out DIR]",
-		Short: "Run a scenario on the local platform and in the simulator with the platform's measured parameters, and compare",
-		Long: `calibrate runs the scenario on the local platform, measures each pod's
+		Short: "Run a scenario on a real platform and in the simulator with the platform's measured parameters, and compare",
+		Long: `calibrate runs the scenario on a real platform (--backend, the local
+platform by default), measures each pod's
 start-up (scale-up decision to readiness) and the request path's overhead
 (a direct-vs-proxied probe with zero work), simulates the same scenario with
 the measured start-up in place of the scenario's phases and the measured
@@ -39,26 +43,33 @@ atomically.`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fl.scenario == "" {
-				return badInput(errors.New("calibrate: --scenario FILE is required"))
+				return badinput.Wrap(errors.New("calibrate: --scenario FILE is required"))
 			}
 			if fl.duration < 0 || fl.probe < 0 {
-				return badInput(errors.New("calibrate: --duration and --probe-requests must not be negative"))
+				return badinput.Wrap(errors.New("calibrate: --duration and --probe-requests must not be negative"))
 			}
 			sc, err := scenarios.Load(fl.scenario)
 			if err != nil {
-				return badInput(fmt.Errorf("calibrate: %w", err))
+				return badinput.Wrap(fmt.Errorf("calibrate: %w", err))
 			}
 			if fl.duration > 0 {
 				sc.Duration = fl.duration
 			}
-			pol, err := choosePolicy(sc, fl.policy, fl.set)
+			pol, err := bench.ChoosePolicy(sc, fl.policy, fl.set)
 			if err != nil {
-				return badInput(fmt.Errorf("calibrate: %w", err))
+				return badinput.Wrap(fmt.Errorf("calibrate: %w", err))
+			}
+			if !slices.Contains(bench.RealBackends(), fl.backend) {
+				return badinput.Errorf("calibrate: --backend %q: want %s", fl.backend, strings.Join(bench.RealBackends(), " or "))
 			}
 			ff := fnFlags{binary: fl.binary}
 			bin, err := ff.fnBinary()
 			if err != nil {
-				return badInput(fmt.Errorf("calibrate: %w", err))
+				return badinput.Wrap(fmt.Errorf("calibrate: %w", err))
+			}
+			real, err := bench.NewReal(fl.backend, bench.Config{FnBinary: bin})
+			if err != nil {
+				return badinput.Wrap(fmt.Errorf("calibrate: %w", err))
 			}
 			var od *results.OutDir
 			if fl.out != "" {
@@ -69,11 +80,11 @@ atomically.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res, err := calibrate.Run(ctx, sc, pol, calibrate.Options{FnBinary: bin, ProbeRequests: fl.probe,
+			res, err := calibrate.Run(ctx, real, sc, pol, calibrate.Options{ProbeRequests: fl.probe,
 				Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()})
 			if err != nil {
 				if badinput.Is(err) {
-					return badInput(fmt.Errorf("calibrate: %w", err))
+					return badinput.Wrap(fmt.Errorf("calibrate: %w", err))
 				}
 				return fmt.Errorf("calibrate: %w", err)
 			}
@@ -108,7 +119,8 @@ atomically.`,
 	f.StringArrayVar(&fl.set, "set", nil, "policy setting key=value (repeatable)")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's, to keep a real run short)")
 	f.StringVar(&fl.out, "out", "", "output directory for calibration.json and the two worlds' time series (written atomically)")
+	f.StringVar(&fl.backend, "backend", "local", "real platform to compare the simulator with: "+strings.Join(bench.RealBackends(), ", "))
 	f.StringVar(&fl.binary, "fn-binary", "", "cmd/fn executable (default: fn beside this binary, else bin/fn)")
 	f.IntVar(&fl.probe, "probe-requests", 400, "requests each way in the overhead probe")
-	root.AddCommand(cmd)
+	return cmd
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/scalebench/scalebench/traffic"
 )
 
-func init() {
+func newLoadCmd() *cobra.Command {
 	var (
 		targets      []string
 		pattern      string
@@ -74,25 +74,25 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 				AllowRemote: allowRemote, StdTransport: stdTransport, Seed: seed, Duration: duration, Log: os.Stderr,
 			}
 			if out == "" {
-				return badInput(errors.New("--out DIR is required"))
+				return badinput.Wrap(errors.New("--out DIR is required"))
 			}
 			if len(targets) == 0 {
-				return badInput(errors.New("--target is required"))
+				return badinput.Wrap(errors.New("--target is required"))
 			}
 			switch {
 			case scenarioFile != "" && pattern != "":
-				return badInput(errors.New("give --pattern or --scenario, not both"))
+				return badinput.Wrap(errors.New("give --pattern or --scenario, not both"))
 			case scenarioFile != "":
 				sc, err := scenarios.Load(scenarioFile)
 				if err != nil {
-					return badInput(err)
+					return badinput.Wrap(err)
 				}
 				names := make([]string, len(sc.Functions))
 				for i, f := range sc.Functions {
 					names[i] = f.Name
 				}
 				if cfg.URLs, err = loadgen.MapTargets(names, targets); err != nil {
-					return badInput(err)
+					return badinput.Wrap(err)
 				}
 				cfg.Pattern, cfg.Scenario = sc.Traffic, sc.Name
 				if !cmd.Flags().Changed("duration") {
@@ -104,24 +104,24 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			case pattern != "":
 				p, err := traffic.Parse(pattern)
 				if err != nil {
-					return badInput(err)
+					return badinput.Wrap(err)
 				}
 				cfg.Pattern = p
 				for _, t := range targets {
 					name, u, err := loadgen.ParseTarget(t)
 					if err != nil {
-						return badInput(err)
+						return badinput.Wrap(err)
 					}
 					if name != "" {
-						return badInput(fmt.Errorf("--target %s: function names need --scenario; with --pattern give URLs (one URL serves every function, or one per function in order)", t))
+						return badinput.Wrap(fmt.Errorf("--target %s: function names need --scenario; with --pattern give URLs (one URL serves every function, or one per function in order)", t))
 					}
 					cfg.URLs = append(cfg.URLs, u)
 				}
 			default:
-				return badInput(errors.New("--pattern SPEC or --scenario FILE is required"))
+				return badinput.Wrap(errors.New("--pattern SPEC or --scenario FILE is required"))
 			}
 			if cfg.Duration <= 0 {
-				return badInput(fmt.Errorf("--duration %s: want more than 0", cfg.Duration))
+				return badinput.Wrap(fmt.Errorf("--duration %s: want more than 0", cfg.Duration))
 			}
 			if term.IsTerminal(int(os.Stderr.Fd())) {
 				cfg.Progress = os.Stderr
@@ -135,7 +135,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			defer stop()
 			sum, err := loadgen.RunToDir(ctx, cfg, out)
 			if badinput.Is(err) {
-				return badInput(err)
+				return badinput.Wrap(err)
 			}
 			if err != nil {
 				return err
@@ -164,7 +164,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 	f.StringVar(&method, "method", "GET", "HTTP method")
 	f.BoolVar(&allowRemote, "allow-remote", false, "allow targets that are not on this machine")
 	f.BoolVar(&stdTransport, "std-transport", false, "send http:// requests through net/http's Transport instead of the leaner built-in HTTP/1.1 one")
-	root.AddCommand(cmd)
+	return cmd
 }
 
 // transportErrors counts the requests that got no HTTP answer at all: error
