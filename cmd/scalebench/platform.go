@@ -49,8 +49,8 @@ func (fl *fnFlags) register(cmd *cobra.Command, withFunction bool) {
 	f.DurationVar(&fl.spin, "spin", 0, "default per-request CPU spin (?spin= overrides)")
 	f.Int64Var(&fl.alloc, "alloc", 0, "default bytes allocated per request (?alloc= overrides)")
 	f.IntVar(&fl.concurrency, "concurrency", 0, "containerConcurrency, 0 = unlimited")
-	f.IntVar(&fl.queueDepth, "queue-depth", 0, "activator queue depth, 0 = default (1000)")
-	f.DurationVar(&fl.timeout, "timeout", 0, "longest wait for capacity in the activator, 0 = default (30s)")
+	f.IntVar(&fl.queueDepth, "queue-depth", 0, fmt.Sprintf("activator queue depth, 0 = platform default (%d)", autoscaler.DefaultQueueDepth))
+	f.DurationVar(&fl.timeout, "timeout", 0, "longest wait for capacity in the activator, 0 = platform default ("+autoscaler.DefaultTimeout.String()+")")
 }
 
 // function builds the platform function from the flags.
