@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -186,6 +187,26 @@ func row(metric string, local, sim float64, target bool) Row {
 }
 
 func round(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// WriteText prints what was measured, then the comparison (WriteTable).
+func (r *Result) WriteText(w io.Writer) error {
+	m := r.Measured
+	fmt.Fprintf(w, "\n%s under %s, %s of traffic\n", r.Scenario, r.Policy, time.Duration(r.DurationSeconds*float64(time.Second)))
+	fmt.Fprintf(w, "pod start-up (decision → ready), %d pods: p10 %.1f ms, p50 %.1f ms, p90 %.1f ms, max %.1f ms (before exec p50 %.1f ms; fn process start + init + readiness p50 %.1f ms)\n",
+		m.Startup.N, m.Startup.P10, m.Startup.P50, m.Startup.P90, m.Startup.Max, m.Delay.P50, m.Process.P50)
+	fmt.Fprintf(w, "request path, zero work: direct p50 %.3f ms p99 %.3f ms; via activator+queue-proxy p50 %.3f ms p99 %.3f ms; added p50 %.3f ms p99 %.3f ms\n\n",
+		m.Direct.P50, m.Direct.P99, m.Proxied.P50, m.Proxied.P99, m.Overhead.P50, m.Overhead.P99)
+	return r.WriteTable(w)
+}
+
+// WriteDir writes calibration.json and the two worlds' time series
+// (WriteSeries) into dir.
+func (r *Result) WriteDir(dir string) error {
+	if err := results.WriteJSON(filepath.Join(dir, "calibration.json"), r); err != nil {
+		return err
+	}
+	return r.WriteSeries(dir)
+}
 
 // WriteTable prints the comparison.
 func (r *Result) WriteTable(w io.Writer) error {

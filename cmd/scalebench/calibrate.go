@@ -83,26 +83,14 @@ atomically.`,
 			res, err := calibrate.Run(ctx, real, sc, pol, calibrate.Options{ProbeRequests: fl.probe,
 				Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()})
 			if err != nil {
-				if badinput.Is(err) {
-					return badinput.Wrap(fmt.Errorf("calibrate: %w", err))
-				}
 				return fmt.Errorf("calibrate: %w", err)
 			}
 			out := cmd.OutOrStdout()
-			m := res.Measured
-			fmt.Fprintf(out, "\n%s under %s, %s of traffic\n", res.Scenario, res.Policy, sc.Duration)
-			fmt.Fprintf(out, "pod start-up (decision → ready), %d pods: p10 %.1f ms, p50 %.1f ms, p90 %.1f ms, max %.1f ms (before exec p50 %.1f ms; fn process start + init + readiness p50 %.1f ms)\n",
-				m.Startup.N, m.Startup.P10, m.Startup.P50, m.Startup.P90, m.Startup.Max, m.Delay.P50, m.Process.P50)
-			fmt.Fprintf(out, "request path, zero work: direct p50 %.3f ms p99 %.3f ms; via activator+queue-proxy p50 %.3f ms p99 %.3f ms; added p50 %.3f ms p99 %.3f ms\n\n",
-				m.Direct.P50, m.Direct.P99, m.Proxied.P50, m.Proxied.P99, m.Overhead.P50, m.Overhead.P99)
-			if err := res.WriteTable(out); err != nil {
+			if err := res.WriteText(out); err != nil {
 				return err
 			}
 			if od != nil {
-				if err := results.WriteJSON(od.Path("calibration.json"), res); err != nil {
-					return err
-				}
-				if err := res.WriteSeries(od.Path("")); err != nil {
+				if err := res.WriteDir(od.Path("")); err != nil {
 					return err
 				}
 				if err := od.Commit(); err != nil {

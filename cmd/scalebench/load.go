@@ -6,9 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sort"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -145,8 +142,8 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			if sum.Aborted != "" {
 				return fmt.Errorf("aborted: %s (summary written to %s)", sum.Aborted, out)
 			}
-			if unreached := transportErrors(sum.Errors); sum.Requests > 0 && unreached == sum.Requests {
-				return fmt.Errorf("no request reached the target (%s); is it running? (summary written to %s)", describeErrors(sum.Errors), out)
+			if err := loadgen.Reached(sum); err != nil {
+				return fmt.Errorf("%w (summary written to %s)", err, out)
 			}
 			return nil
 		},
@@ -165,29 +162,4 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 	f.BoolVar(&allowRemote, "allow-remote", false, "allow targets that are not on this machine")
 	f.BoolVar(&stdTransport, "std-transport", false, "send http:// requests through net/http's Transport instead of the leaner built-in HTTP/1.1 one")
 	return cmd
-}
-
-// transportErrors counts the requests that got no HTTP answer at all: error
-// classes such as connection_refused, as opposed to status codes.
-func transportErrors(errs map[string]int64) int64 {
-	var n int64
-	for k, v := range errs {
-		if _, err := strconv.Atoi(k); err != nil {
-			n += v
-		}
-	}
-	return n
-}
-
-func describeErrors(errs map[string]int64) string {
-	keys := make([]string, 0, len(errs))
-	for k := range errs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%d %s", errs[k], k)
-	}
-	return strings.Join(parts, ", ")
 }

@@ -97,18 +97,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.W
 		return err
 	}
 	if od != nil {
-		if err := results.WriteJSON(od.Path("plan.json"), p); err != nil {
-			return err
-		}
-		md, err := os.Create(od.Path("plan.md"))
-		if err != nil {
-			return err
-		}
-		if err := plan.WriteMarkdown(md, p); err != nil {
-			md.Close()
-			return err
-		}
-		if err := md.Close(); err != nil {
+		if err := plan.WriteDir(od.Path(""), p); err != nil {
 			return err
 		}
 		if err := od.Commit(); err != nil {
