@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/badinput"
@@ -82,7 +83,7 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 		return badinput.Wrap(fmt.Errorf("sim: %w", err))
 	}
 	r := bench.Run{Scenario: sc, Policy: pol}
-	if bench.IsTerminal(os.Stderr) {
+	if term.IsTerminal(int(os.Stderr.Fd())) {
 		r.Progress = os.Stderr
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
