@@ -15,7 +15,7 @@ import (
 // stabilized over 300 s at 100% per 15 s). Facts: shared/reference/hpa.md.
 
 func init() {
-	register("hpa", "Kubernetes HPA: 15 s sync, tolerance 0.1, replica calculator, default behavior (scale-down stabilization 5 min); CPU or per-pod concurrency/RPS", hpaMake)
+	register("hpa", PathDirect, "Kubernetes HPA: 15 s sync, tolerance 0.1, replica calculator, default behavior (scale-down stabilization 5 min); CPU or per-pod concurrency/RPS", hpaMake)
 }
 
 type hpaConfig struct {

@@ -179,12 +179,12 @@ func (c *KPAConfig) validate() error {
 }
 
 func init() {
-	register("kpa", "scalebench's KPA: Knative's panic/stable windows plus learned pod retention for bursty revisions",
+	register("kpa", PathActivator, "scalebench's KPA: Knative's panic/stable windows plus learned pod retention for bursty revisions",
 		func() ([]param, func() (Policy, error)) {
 			c := DefaultKPAConfig()
 			return c.params(), func() (Policy, error) { return NewKPA("kpa", c) }
 		})
-	register("knative", "the Knative Pod Autoscaler at Knative Serving's shipped defaults",
+	register("knative", PathActivator, "the Knative Pod Autoscaler at Knative Serving's shipped defaults",
 		func() ([]param, func() (Policy, error)) {
 			c := DefaultKnativeConfig()
 			return c.params(), func() (Policy, error) { return NewKPA("knative", c) }

@@ -27,7 +27,7 @@ import (
 //     up to max; a resolved notification drops the function to min.
 
 func init() {
-	register("openfaas-ce", "OpenFaaS CE: Prometheus alert (rate > 5 rps for 5 s, 15 s evaluation) via Alertmanager (5 s wait, 10 s interval, 30 s repeat) into the gateway's step rule; drop to min on resolve", ofceMake)
+	register("openfaas-ce", PathGateway, "OpenFaaS CE: Prometheus alert (rate > 5 rps for 5 s, 15 s evaluation) via Alertmanager (5 s wait, 10 s interval, 30 s repeat) into the gateway's step rule; drop to min on resolve", ofceMake)
 }
 
 type ofceConfig struct {

@@ -15,7 +15,7 @@ import (
 // scale to zero after an idle duration.
 
 func init() {
-	register("openfaas-pro", "OpenFaaS Pro: ceil(load / (target x 0.9)) on rps, capacity (in-flight) or cpu refreshed every 15 s; optional scale-down window; scale to zero after 15 min idle", ofproMake)
+	register("openfaas-pro", PathGateway, "OpenFaaS Pro: ceil(load / (target x 0.9)) on rps, capacity (in-flight) or cpu refreshed every 15 s; optional scale-down window; scale to zero after 15 min idle", ofproMake)
 }
 
 type ofproConfig struct {
