@@ -96,11 +96,11 @@ type pod struct {
 	state    uint8
 
 	// The Lambda path's instance bookkeeping.
-	prev, next    int32     // neighbours in the most-recently-used list
-	idleSince     int64     // when the instance last went idle
-	expiryPending bool      // an evExpire for this instance is in the heap
-	provisioned   bool      // one of min: never retired
-	bound         waiting   // the request waiting for this starting instance
+	prev, next    int32   // neighbours in the most-recently-used list
+	idleSince     int64   // when the instance last went idle
+	expiryPending bool    // an evExpire for this instance is in the heap
+	provisioned   bool    // one of min: never retired
+	bound         waiting // the request waiting for this starting instance
 }
 
 // fnState is one function's revision: its policy, pods and queues.

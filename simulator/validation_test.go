@@ -420,5 +420,3 @@ func TestLambdaColdStartsArePodStarts(t *testing.T) {
 		})
 	}
 }
-
-
