@@ -131,7 +131,7 @@ func (c hpaConfig) validate() error {
 	// comes from pods, and there are none.
 	check(c.minReplicas > 0 || c.scaleToZeroAlpha, "min-replicas=0 needs scale-to-zero-alpha=true (the HPAScaleToZero feature gate)")
 	check(c.minReplicas > 0 || c.metric != "cpu", "min-replicas=0 needs metric concurrency or rps (an External metric); CPU cannot wake a revision at zero")
-	check(c.maxReplicas >= 1 && c.maxReplicas >= c.minReplicas, "max-replicas must be at least 1 and min-replicas, got %d", c.maxReplicas)
+	check(c.maxReplicas >= 1 && c.maxReplicas >= c.minReplicas && c.maxReplicas <= MaxPods, "max-replicas must be at least 1 and min-replicas, and at most %d, got %d", MaxPods, c.maxReplicas)
 	return errors.Join(errs...)
 }
 

@@ -87,8 +87,8 @@ func (c keepaliveConfig) validate() error {
 	if c.min < 0 {
 		errs = append(errs, fmt.Errorf("min must not be negative, got %d", c.min))
 	}
-	if c.max < 1 || c.max < c.min {
-		errs = append(errs, fmt.Errorf("max must be at least 1 and min, got %d", c.max))
+	if c.max < 1 || c.max < c.min || c.max > MaxPods {
+		errs = append(errs, fmt.Errorf("max must be at least 1 and min, and at most %d, got %d", MaxPods, c.max))
 	}
 	if c.routing != keepaliveLambda && c.routing != keepaliveFirstFree {
 		errs = append(errs, fmt.Errorf("routing must be %s or %s, got %q", keepaliveLambda, keepaliveFirstFree, c.routing))

@@ -107,9 +107,11 @@ func (c ofceConfig) validate() error {
 		}
 	}
 	check(c.min >= 1, "min must be at least 1 (OpenFaaS CE refuses 0 replicas; use scale-to-zero), got %d", c.min)
-	check(c.max >= c.min, "max must be at least min, got %d", c.max)
-	check(c.ceLimit >= 0, "ce-limit must not be negative, got %d", c.ceLimit)
-	check(c.maxReplicas() >= c.min, "min %d is above the CE cap of %d replicas", c.min, c.ceLimit)
+	check(c.max >= c.min && c.max <= MaxPods, "max must be at least min and at most %d, got %d", MaxPods, c.max)
+	check(c.ceLimit >= 0 && c.ceLimit <= MaxPods, "ce-limit must be 0 to %d, got %d", MaxPods, c.ceLimit)
+	// The cap matters only for a max that is otherwise valid: with max
+	// below min the line above says what is wrong.
+	check(c.max < c.min || c.ceLimit <= 0 || c.ceLimit >= c.min, "min %d is above the CE cap of %d replicas", c.min, c.ceLimit)
 	check(c.factor >= 1 && c.factor <= 100, "factor must be 1-100, got %d", c.factor)
 	check(c.threshold >= 0, "threshold-rps must not be negative, got %g", c.threshold)
 	for _, d := range []struct {
