@@ -179,7 +179,7 @@ func simScenario(cmd *cobra.Command, fl *simFlags) (*scenarios.Scenario, error) 
 	if fl.duration > 0 {
 		sc.Duration = fl.duration
 	}
-	return sc, nil
+	return sc, scenarios.CheckLimits(sc)
 }
 
 func patternScenario(fl *simFlags) (*scenarios.Scenario, error) {
