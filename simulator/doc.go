@@ -74,6 +74,11 @@
 // pod_seconds counts every pod from creation until it is gone;
 // idle_pod_seconds counts the time ready pods served no request.
 //
+// The platform has a capacity, Options.MaxPods (DefaultMaxPods, 100000):
+// pods of all functions beyond it are not created, as on a full cluster,
+// and a Lambda request that would need one waits for an instance to free.
+// When it binds, the summary's pod_limit and pods_refused say so.
+//
 // # Metrics
 //
 // Each second the engine gives every policy the exact time-average of
@@ -89,5 +94,7 @@
 // already ready (a deployed revision). An invalid one leaves hpa and
 // openfaas functions with the one replica their Deployments start with, and
 // the others at zero. The run goes on after the traffic ends until every
-// request has completed or been dropped, and stops at the next whole second.
+// request has completed or been dropped, and stops at the next whole second,
+// or DrainLimit (24 h) after the traffic ends, reporting the requests still
+// unfinished then (a service time no platform runs).
 package simulator

@@ -29,6 +29,14 @@ const (
 	// OpenFaaSPoll is how often the OpenFaaS gateway polls for a ready
 	// replica while it holds a request at zero.
 	OpenFaaSPoll = 100 * time.Millisecond
+	// DefaultMaxPods is the platform's capacity in pods when Options
+	// leaves it at 0: the largest revision a policy may ask for.
+	DefaultMaxPods = autoscaler.MaxPods
+	// DrainLimit is how long the run may go on after the traffic ends for
+	// the last requests to complete; those still unfinished then are
+	// reported as such. Service times are bounded at parse time, so only a
+	// pathological tail reaches it.
+	DrainLimit = 24 * time.Hour
 )
 
 // epoch is the wall time the virtual clock starts at: fixed, so policies
@@ -261,6 +269,8 @@ type engine struct {
 	multi  bool
 
 	totalPods, maxPods int
+	podLimit           int
+	podsRefused        int64
 	outstanding        int64
 	stop               bool
 	duration           int64
@@ -290,6 +300,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 		multi:    len(sc.Functions) > 1,
 		duration: int64(sc.Duration),
 		buf:      make([]byte, 0, 256),
+		podLimit: opt.MaxPods,
+	}
+	if e.podLimit <= 0 {
+		e.podLimit = DefaultMaxPods
 	}
 	label := pol.Label
 	if label == "" {
@@ -337,6 +351,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	s.Seed = sc.Seed
 	s.DurationSeconds = sc.Duration.Seconds()
 	s.MaxPods = e.maxPods
+	if e.podsRefused > 0 {
+		s.PodLimit, s.PodsRefused = e.podLimit, e.podsRefused
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the platform's limit of %d pods bound: %d pod creations refused", e.podLimit, e.podsRefused))
+	}
+	if e.outstanding > 0 {
+		s.Unfinished = e.outstanding
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests had not finished %v after the traffic ended; the run stopped there", e.outstanding, DrainLimit))
+	}
 	for _, f := range e.fns {
 		fr := FunctionResult{
 			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped,
@@ -454,6 +476,10 @@ func (e *engine) start() {
 			// The platform sizes the revision per request; only the
 			// provisioned instances exist at deploy time.
 			for range f.minInst {
+				if !e.podRoom() {
+					e.podsRefused++
+					continue
+				}
 				f.pods[e.newPod(f, 0, true)].provisioned = true
 			}
 			f.desired = f.minInst
@@ -470,6 +496,10 @@ func (e *engine) start() {
 		f.desired, f.panic = n, d.Panic
 		f.activator = d.ActivatorInPath || n == 0
 		for range n {
+			if !e.podRoom() {
+				e.podsRefused++
+				continue
+			}
 			e.newPod(f, 0, true)
 		}
 		e.h.push(event{at: int64(f.pol.Interval()), kind: evTick, fn: f.idx})
@@ -481,7 +511,15 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 	next, more := src.Next()
 	var lastAt time.Duration
 	wallNext := time.Now().Add(time.Second)
+	// ctx is checked every simulated second and every 64k events, so an
+	// interrupt ends even a second with millions of events at once.
+	steps := 0
 	for !e.stop {
+		if steps++; steps&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if more && int64(next.At) < e.h.top().at {
 			if next.At < lastAt {
 				return badInput("traffic: arrival at %v comes before the previous one at %v; want arrivals in time order", next.At, lastAt)
@@ -700,6 +738,9 @@ func (e *engine) timeout(ev *event) {
 	e.armQueue(f)
 }
 
+// podRoom reports whether the platform has room for one more pod.
+func (e *engine) podRoom() bool { return e.totalPods < e.podLimit }
+
 func (e *engine) newPod(f *fnState, now int64, ready bool) int32 {
 	var p int32
 	if n := len(f.reusable); n > 0 {
@@ -830,6 +871,10 @@ func (e *engine) tick(ev *event) {
 func (e *engine) scale(f *fnState, now int64, want int) {
 	cur := f.nStarting + f.nReady
 	for ; cur < want; cur++ {
+		if !e.podRoom() {
+			e.podsRefused += int64(want - cur)
+			break
+		}
 		e.newPod(f, now, false)
 	}
 	if cur <= want {
@@ -908,7 +953,7 @@ func (e *engine) second(t int64, srcDone bool) {
 		f.arrivals = 0
 		f.maxConc = f.inflight + f.waiting()
 	}
-	if srcDone && e.outstanding == 0 && t >= e.duration {
+	if srcDone && t >= e.duration && (e.outstanding == 0 || t >= e.duration+int64(DrainLimit)) {
 		e.stop = true
 		return
 	}
@@ -925,11 +970,15 @@ func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 func (e *engine) arriveLambda(f *fnState, now, work, id int64) {
 	w := waiting{arr: now, work: work, id: id, deadline: now + f.timeout}
 	if f.nStarting+f.nReady < f.maxInst {
-		p := e.newPod(f, now, false)
-		f.pods[p].bound = w
-		f.boundWaiting++
-		f.desired = f.nStarting + f.nReady
-		return
+		if e.podRoom() {
+			p := e.newPod(f, now, false)
+			f.pods[p].bound = w
+			f.boundWaiting++
+			f.desired = f.nStarting + f.nReady
+			return
+		}
+		// A full platform: the request waits for an instance to free.
+		e.podsRefused++
 	}
 	if f.buffered >= f.depth {
 		e.drop(f, now, now, id)

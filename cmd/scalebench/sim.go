@@ -31,6 +31,7 @@ type simFlags struct {
 	concurrency               int
 	queueDepth                int
 	timeout                   time.Duration
+	maxPods                   int
 }
 
 func init() {
@@ -67,12 +68,16 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.IntVar(&fl.concurrency, "concurrency", 0, "containerConcurrency, 0 = unlimited (no scenario)")
 	f.IntVar(&fl.queueDepth, "queue-depth", 0, "activator queue depth, 0 = platform default (no scenario)")
 	f.DurationVar(&fl.timeout, "timeout", 0, "request timeout while waiting, 0 = platform default (no scenario)")
+	f.IntVar(&fl.maxPods, "max-pods", simulator.DefaultMaxPods, "the platform's capacity: most pods of all functions at once (summary.json reports it when it binds)")
 	root.AddCommand(cmd)
 }
 
 func runSim(cmd *cobra.Command, fl *simFlags) error {
 	if fl.out == "" {
 		return badInput(errors.New("sim: --out DIR is required"))
+	}
+	if fl.maxPods < 1 || fl.maxPods > simulator.DefaultMaxPods {
+		return badInput(fmt.Errorf("sim: --max-pods %d: want 1 to %d", fl.maxPods, simulator.DefaultMaxPods))
 	}
 	sc, err := simScenario(cmd, fl)
 	if err != nil {
@@ -97,7 +102,7 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 		return err
 	}
 	defer ts.Close()
-	opt := simulator.Options{Timeseries: ts}
+	opt := simulator.Options{Timeseries: ts, MaxPods: fl.maxPods}
 	if fl.requests {
 		rq, err := os.Create(od.Path("requests.csv"))
 		if err != nil {
