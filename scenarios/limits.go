@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/traffic"
 )
 
 // Limits on everything in a scenario that sizes a run's work. A scenario
@@ -36,6 +37,11 @@ const (
 	// allows any, but a probe rarer than a minute makes every start-up a
 	// minute long).
 	MaxReadinessPeriod = time.Minute
+	// MaxRequests bounds the requests a scenario's traffic plans over its
+	// duration: ten billion, about half an hour of simulation at the
+	// simulator's 6 million requests a second (the rate alone is bounded
+	// at 1e9/s by package traffic, which times 336h is 1.2e15).
+	MaxRequests = 1e10
 )
 
 // CheckDuration checks a scenario's traffic length.
@@ -91,12 +97,31 @@ func CheckReadinessPeriod(d time.Duration) error {
 	return nil
 }
 
+// CheckRequests checks the requests p plans over d, from its Rate at the
+// middle of each second.
+func CheckRequests(p traffic.Pattern, d time.Duration) error {
+	if p == nil {
+		return nil
+	}
+	total := 0.0
+	for t := time.Duration(0); t < d; t += time.Second {
+		total += p.Rate(t + time.Second/2)
+	}
+	if !(total <= MaxRequests) {
+		return fmt.Errorf("%s for %s plans about %.3g requests; want at most %.0e (a lower rate or a shorter duration)", p, d, total, float64(MaxRequests))
+	}
+	return nil
+}
+
 // CheckLimits checks every limit above on sc, naming the value that is out
 // of bounds: the same checks the parser makes on a file, for a scenario
 // that flags or code built or changed.
 func CheckLimits(sc *Scenario) error {
 	if err := CheckDuration(sc.Duration); err != nil {
 		return fmt.Errorf("duration: %w", err)
+	}
+	if err := CheckRequests(sc.Traffic, sc.Duration); err != nil {
+		return fmt.Errorf("traffic: %w", err)
 	}
 	if err := CheckQueueDepth(sc.Activator.QueueDepth); err != nil {
 		return fmt.Errorf("activator queue depth: %w", err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/traffic"
 )
 
 // TestFileLimits: a file's value beyond a limit is refused at its line.
@@ -17,6 +18,7 @@ func TestFileLimits(t *testing.T) {
 		{"containerConcurrency", "duration: 10s\ntraffic: constant:rate=10\nfunctions:\n  - name: a\n    containerConcurrency: 5000\n", "e.yaml:5: functions[0].containerConcurrency: want containerConcurrency from 0 (unlimited) to 1000, got 5000"},
 		{"readiness period", "duration: 10s\ntraffic: constant:rate=10\nfunctions:\n  - name: a\n    startup: {readinessPeriod: 2m}\n", "e.yaml:5: functions[0].startup.readinessPeriod: want a readiness period from 0 to 1m0s"},
 		{"queue depth", "duration: 10s\ntraffic: constant:rate=10\nactivator:\n  queueDepth: 2000000\n", "e.yaml:4: activator.queueDepth: want a queue depth from 0 (the platform default) to 1000000, got 2000000"},
+		{"too many requests", "duration: 336h\ntraffic: constant:rate=1e6\n", "e.yaml:2: traffic: constant:rate=1e+06 for 336h0m0s plans about 1.21e+12 requests; want at most 1e+10"},
 		{"timeout", "duration: 10s\ntraffic: constant:rate=10\nactivator:\n  timeout: 2h\n", "e.yaml:4: activator.timeout: want a timeout from 0 (the platform default) to 1h0m0s, got 2h0m0s"},
 	}
 	for _, tc := range cases {
@@ -27,6 +29,15 @@ func TestFileLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustPattern(t *testing.T, spec string) traffic.Pattern {
+	t.Helper()
+	p, err := traffic.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestCheckLimits: a scenario built from flags is held to the file's

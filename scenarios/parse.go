@@ -123,6 +123,9 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	if err := w.traffic(trafficNode, "traffic", s); err != nil {
 		return nil, err
 	}
+	if err := CheckRequests(s.Traffic, s.Duration); err != nil {
+		return nil, w.errf(trafficNode, "traffic", "%v", err)
+	}
 	if t, ok := s.Traffic.(tracePattern); ok {
 		fns, err := mapTrace(t.Functions(), s.Functions)
 		if err != nil {
