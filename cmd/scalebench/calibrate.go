@@ -51,6 +51,9 @@ atomically.`,
 			if fl.duration > 0 {
 				sc.Duration = fl.duration
 			}
+			if err := scenarios.CheckLimits(sc); err != nil {
+				return badInput(fmt.Errorf("calibrate: %w", err))
+			}
 			pol, err := choosePolicy(sc, fl.policy, fl.set)
 			if err != nil {
 				return badInput(fmt.Errorf("calibrate: %w", err))

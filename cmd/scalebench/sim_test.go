@@ -40,3 +40,30 @@ func TestSimFlagLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestRunFlagLimits: run's flags are held to the same limits.
+func TestRunFlagLimits(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*runFlags)
+		want   string
+	}{
+		{"within the limits", func(*runFlags) {}, ""},
+		{"--duration 100000h", func(f *runFlags) { f.duration = 100000 * time.Hour }, "duration: want a duration between 1s and 336h"},
+		{"--timeout 2h", func(f *runFlags) { f.timeout = 2 * time.Hour }, "activator timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fl := runFlags{pattern: "constant:rate=10", duration: 10 * time.Second}
+			fl.name, fl.initMode, fl.policy = "fn", "sleep", "kpa"
+			tc.change(&fl)
+			_, _, err := runScenario(&cobra.Command{}, &fl)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
