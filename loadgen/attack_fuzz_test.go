@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -76,9 +76,8 @@ func FuzzAttackEndsOnTime(f *testing.F) {
 		rep, err := Attack(context.Background(), cfg)
 		took := time.Since(start)
 		if err != nil {
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("%s: err %v, want a ConfigError or a run", spec, err)
+			if !badinput.Is(err) {
+				t.Fatalf("%s: err %v, want bad input or a run", spec, err)
 			}
 			if took > time.Second || served.Load() != 0 {
 				t.Fatalf("%s: refused after %s and %d requests", spec, took, served.Load())

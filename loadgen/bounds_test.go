@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -56,9 +56,8 @@ func TestImpossibleConfigsRefusedBeforeSending(t *testing.T) {
 			}
 			start := time.Now()
 			_, err := Attack(context.Background(), tc.cfg)
-			var ce *ConfigError
-			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want a ConfigError saying %q", err, tc.want)
+			if !badinput.Is(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want bad input saying %q", err, tc.want)
 			}
 			if took := time.Since(start); took > 500*time.Millisecond {
 				t.Errorf("refusal took %s", took)

@@ -15,6 +15,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/traffic"
 )
@@ -89,13 +90,6 @@ type Config struct {
 	Scenario, Backend string
 }
 
-// ConfigError is a mistake in a Config: the caller's input, not a failure
-// of the attack.
-type ConfigError struct{ Err error }
-
-func (e *ConfigError) Error() string { return e.Err.Error() }
-func (e *ConfigError) Unwrap() error { return e.Err }
-
 // DefaultTimeout is the longest a request may take unless Config.Timeout
 // says otherwise.
 const DefaultTimeout = 30 * time.Second
@@ -117,9 +111,9 @@ const RatePerCore = 100_000
 func DefaultMaxRate() float64 { return RatePerCore * float64(runtime.GOMAXPROCS(0)) }
 
 func (c *Config) defaults() error {
-	bad := func(format string, args ...any) error {
-		return &ConfigError{fmt.Errorf(format, args...)}
-	}
+	// A mistake in a Config is the caller's input, not a failure of the
+	// attack.
+	bad := badinput.Errorf
 	switch {
 	case c.Pattern == nil:
 		return bad("no traffic pattern")
@@ -144,7 +138,7 @@ func (c *Config) defaults() error {
 		}
 		if !c.AllowRemote {
 			if err := CheckLoopback(u); err != nil {
-				return &ConfigError{err}
+				return badinput.Wrap(err)
 			}
 		}
 	}
@@ -293,7 +287,7 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 	pacer := NewPacer(cfg.Pattern, cfg.Seed, cfg.Duration, cfg.MaxWorkers+2, stop)
 	targeter, err := NewTargeter(pacer, cfg.Method, cfg.URLs)
 	if err != nil {
-		return nil, &ConfigError{err}
+		return nil, badinput.Wrap(err)
 	}
 	attacker := vegeta.NewAttacker(
 		vegeta.Client(client),

@@ -2,6 +2,7 @@ package results
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,6 +45,16 @@ type Summary struct {
 	PodSeconds     float64 `json:"pod_seconds"`
 	IdlePodSeconds float64 `json:"idle_pod_seconds"`
 	MaxPods        int     `json:"max_pods"`
+
+	// PodLimit is the platform's capacity in pods, reported when it bound:
+	// PodsRefused pods the policies (or, on the Lambda path, requests)
+	// asked for could not be created, counted at each decision that
+	// wanted them, as a cluster at capacity leaves them pending.
+	PodLimit    int   `json:"pod_limit,omitempty"`
+	PodsRefused int64 `json:"pods_refused,omitempty"`
+	// Unfinished counts requests still in flight or waiting when the
+	// simulator stopped at its drain limit.
+	Unfinished int64 `json:"unfinished,omitempty"`
 
 	// Simulator figures.
 	SimWallSeconds       float64 `json:"sim_wall_seconds,omitempty"`
@@ -110,4 +121,34 @@ func ReadSummary(path string) (*Summary, error) {
 		return nil, fmt.Errorf("%s: not a summary.json: %v", path, err)
 	}
 	return &s, nil
+}
+
+// ReadSummaries reads either shape of summary.json: a single run's (kind
+// sim, load or run) or a bench's (kind bench, every run under "runs").
+func ReadSummaries(path string) ([]Summary, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	var probe struct {
+		Kind string    `json:"kind"`
+		Runs []Summary `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("%s: not a summary.json: %v", path, err)
+	}
+	switch probe.Kind {
+	case "bench":
+		if len(probe.Runs) == 0 {
+			return nil, fmt.Errorf("%s: bench summary with no runs", path)
+		}
+		return probe.Runs, nil
+	case "sim", "load", "run":
+		var s Summary
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("%s: not a summary.json: %v", path, err)
+		}
+		return []Summary{s}, nil
+	}
+	return nil, fmt.Errorf("%s: kind %q, want sim, load, run or bench", path, probe.Kind)
 }

@@ -12,7 +12,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -25,9 +27,6 @@ const (
 	DefaultContainerStart  = "lognormal:median=400ms,sigma=0.25"
 	DefaultAppInit         = "lognormal:median=600ms,sigma=0.4"
 	DefaultReadinessPeriod = 100 * time.Millisecond
-	// MaxDuration bounds a scenario's length: a typo such as 5000h would
-	// otherwise hang a bench for days.
-	MaxDuration = 14 * 24 * time.Hour
 )
 
 // DefaultPolicies are compared when a scenario names none: the project's
@@ -42,20 +41,20 @@ var KnownBackends = []string{"sim", "local", "kubernetes"}
 func Load(path string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("scenario %s: %w", path, errors.Unwrap(err))
+		return nil, badinput.Errorf("scenario %s: %w", path, errors.Unwrap(err))
 	}
 	return Parse(path, data)
 }
 
 // Parse parses a scenario from data; file names it in errors and anchors
-// relative paths. Every error is a *ParseError naming file, line and key.
+// relative paths. Every error is a *badinput.Error naming file, line and key.
 func Parse(file string, data []byte) (*Scenario, error) {
 	w := &walker{file: file}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
-			return nil, &ParseError{File: file, Msg: "empty file, want a scenario mapping (see scenarios/SCHEMA.md)"}
+			return nil, &badinput.Error{File: file, Msg: "empty file, want a scenario mapping (see scenarios/SCHEMA.md)"}
 		}
 		return nil, yamlError(file, err)
 	}
@@ -65,10 +64,10 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		if err == nil {
 			line = extra.Line
 		}
-		return nil, &ParseError{File: file, Line: line, Msg: "more than one YAML document; want exactly one scenario"}
+		return nil, &badinput.Error{File: file, Line: line, Msg: "more than one YAML document; want exactly one scenario"}
 	}
 	if len(doc.Content) == 0 {
-		return nil, &ParseError{File: file, Msg: "empty file, want a scenario mapping (see scenarios/SCHEMA.md)"}
+		return nil, &badinput.Error{File: file, Msg: "empty file, want a scenario mapping (see scenarios/SCHEMA.md)"}
 	}
 	root := doc.Content[0]
 	if err := rejectAliases(w, root); err != nil {
@@ -105,8 +104,8 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	if durNode == nil {
 		return nil, w.errf(root, "duration", "missing; want how long traffic runs, like 5m")
 	}
-	if s.Duration <= 0 || s.Duration > MaxDuration {
-		return nil, w.errf(durNode, "duration", "want a duration between 1s and %s, got %s", MaxDuration, s.Duration)
+	if err := CheckDuration(s.Duration); err != nil {
+		return nil, w.errf(durNode, "duration", "%v", err)
 	}
 	for i, n := range fnNodes {
 		f, err := w.function(n, fmt.Sprintf("functions[%d]", i))
@@ -126,6 +125,9 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	if err := w.traffic(trafficNode, "traffic", s); err != nil {
 		return nil, err
 	}
+	if err := CheckRequests(s.Traffic, s.Duration); err != nil {
+		return nil, w.errf(trafficNode, "traffic", "%v", err)
+	}
 	if t, ok := s.Traffic.(tracePattern); ok {
 		fns, err := mapTrace(t.Functions(), s.Functions)
 		if err != nil {
@@ -138,7 +140,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		s.Functions = fns
 	}
 	if len(s.Functions) == 0 {
-		f, err := defaultFunction("fn")
+		f, err := DefaultFunction("fn")
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +158,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 }
 
 // yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a
-// ParseError with the line pulled out.
+// *badinput.Error with the line pulled out.
 func yamlError(file string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
@@ -167,7 +169,7 @@ func yamlError(file string, err error) error {
 			msg = strings.TrimSpace(rest[strings.Index(rest, ":")+1:])
 		}
 	}
-	return &ParseError{File: file, Line: line, Msg: "invalid YAML: " + msg}
+	return &badinput.Error{File: file, Line: line, Msg: "invalid YAML: " + msg}
 }
 
 // rejectAliases refuses anchors and aliases: they buy nothing in a scenario
@@ -184,7 +186,10 @@ func rejectAliases(w *walker, n *yaml.Node) error {
 	return nil
 }
 
-func defaultFunction(name string) (Function, error) {
+// DefaultFunction is a function with every default the schema gives one
+// that says nothing: service time, start-up phases, readiness period and
+// memory.
+func DefaultFunction(name string) (Function, error) {
 	f := Function{Name: name, MemoryMB: DefaultMemoryMB, Startup: Startup{ReadinessPeriod: DefaultReadinessPeriod}}
 	var err error
 	for _, d := range []struct {
@@ -209,6 +214,9 @@ func (w *walker) distv(n *yaml.Node, key string) (dist.Dist, error) {
 		return nil, err
 	}
 	d, err := dist.Parse(s)
+	if err == nil {
+		err = CheckWork(d)
+	}
 	if err != nil {
 		return nil, w.errf(n, key, "%v", err)
 	}
@@ -216,14 +224,16 @@ func (w *walker) distv(n *yaml.Node, key string) (dist.Dist, error) {
 }
 
 func (w *walker) function(n *yaml.Node, path string) (Function, error) {
-	f, err := defaultFunction("")
+	f, err := DefaultFunction("")
 	if err != nil {
 		return Function{}, err
 	}
 	err = w.mapping(n, path, []field{
 		{"name", func(k string, v *yaml.Node) (err error) { f.Name, err = w.str(v, k); return }},
 		{"containerConcurrency", func(k string, v *yaml.Node) (err error) {
-			f.ContainerConcurrency, err = w.intv(v, k, 0)
+			if f.ContainerConcurrency, err = w.intv(v, k, 0); err == nil {
+				err = w.check(v, k, CheckContainerConcurrency(f.ContainerConcurrency))
+			}
 			return
 		}},
 		{"memoryMB", func(k string, v *yaml.Node) (err error) { f.MemoryMB, err = w.floatv(v, k, 1); return }},
@@ -258,7 +268,12 @@ func (w *walker) startup(n *yaml.Node, path string, st *Startup) error {
 		{"imagePull", phase(&st.ImagePull)},
 		{"containerStart", phase(&st.ContainerStart)},
 		{"appInit", phase(&st.AppInit)},
-		{"readinessPeriod", func(k string, v *yaml.Node) (err error) { st.ReadinessPeriod, err = w.dur(v, k); return }},
+		{"readinessPeriod", func(k string, v *yaml.Node) (err error) {
+			if st.ReadinessPeriod, err = w.dur(v, k); err == nil {
+				err = w.check(v, k, CheckReadinessPeriod(st.ReadinessPeriod))
+			}
+			return
+		}},
 	})
 }
 
@@ -328,28 +343,38 @@ func (w *walker) backends(n *yaml.Node, path string) ([]string, error) {
 
 func (w *walker) activator(n *yaml.Node, path string, a *Activator) error {
 	return w.mapping(n, path, []field{
-		{"queueDepth", func(k string, v *yaml.Node) (err error) { a.QueueDepth, err = w.intv(v, k, 0); return }},
-		{"timeout", func(k string, v *yaml.Node) (err error) { a.Timeout, err = w.dur(v, k); return }},
+		{"queueDepth", func(k string, v *yaml.Node) (err error) {
+			if a.QueueDepth, err = w.intv(v, k, 0); err == nil {
+				err = w.check(v, k, CheckQueueDepth(a.QueueDepth))
+			}
+			return
+		}},
+		{"timeout", func(k string, v *yaml.Node) (err error) {
+			if a.Timeout, err = w.dur(v, k); err == nil {
+				err = w.check(v, k, CheckTimeout(a.Timeout))
+			}
+			return
+		}},
 	})
 }
 
-func (w *walker) slos(n *yaml.Node, path string) ([]SLO, error) {
+func (w *walker) slos(n *yaml.Node, path string) ([]results.SLO, error) {
 	items, err := w.list(n, path)
 	if err != nil {
 		return nil, err
 	}
-	var out []SLO
+	var out []results.SLO
 	for i, item := range items {
 		key := fmt.Sprintf("%s[%d]", path, i)
 		if item.Kind == yaml.ScalarNode {
-			slo, err := ParseSLO(item.Value)
+			slo, err := results.ParseSLO(item.Value)
 			if err != nil {
 				return nil, w.errf(item, key, "%v", err)
 			}
 			out = append(out, slo)
 			continue
 		}
-		var slo SLO
+		var slo results.SLO
 		var haveMax bool
 		if err := w.mapping(item, key, []field{
 			{"metric", func(k string, v *yaml.Node) (err error) { slo.Metric, err = w.str(v, k); return }},
@@ -364,8 +389,8 @@ func (w *walker) slos(n *yaml.Node, path string) ([]SLO, error) {
 		if slo.Metric == "" || !haveMax {
 			return nil, w.errf(item, key, "want both metric and max")
 		}
-		if !knownMetric(slo.Metric) {
-			return nil, w.errf(item, key+".metric", "unknown metric %q (known: %s)", slo.Metric, strings.Join(MetricNames(), ", "))
+		if !results.KnownMetric(slo.Metric) {
+			return nil, w.errf(item, key+".metric", "unknown metric %q (known: %s)", slo.Metric, strings.Join(results.MetricNames(), ", "))
 		}
 		out = append(out, slo)
 	}
