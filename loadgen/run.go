@@ -459,8 +459,11 @@ collect:
 // (one row per second, see Second) and dir/summary.json, atomically: dir
 // appears complete or not at all. An interrupted attack still writes all
 // three. cfg.Series, if set, is still called.
-func RunToDir(ctx context.Context, cfg Config, dir string) (*results.Summary, error) {
-	out, err := results.CreateOutDir(dir)
+//
+// opts say what may be replaced (results.Force) and where cleaning up is
+// reported (results.LogTo).
+func RunToDir(ctx context.Context, cfg Config, dir string, opts ...results.OutOption) (*results.Summary, error) {
+	out, err := results.CreateOutDir(dir, opts...)
 	if err != nil {
 		return nil, err
 	}

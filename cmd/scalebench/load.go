@@ -25,6 +25,7 @@ func newLoadCmd() *cobra.Command {
 		scenarioFile string
 		duration     time.Duration
 		out          string
+		force        bool
 		seed         int64
 		workers      int
 		maxWorkers   int
@@ -134,7 +135,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			debug.SetGCPercent(400)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			sum, err := loadgen.RunToDir(ctx, cfg, out)
+			sum, err := loadgen.RunToDir(ctx, cfg, out, outOptions(cmd, force)...)
 			if badinput.Is(err) {
 				return badinput.Wrap(err)
 			}
@@ -158,6 +159,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 	f.StringVar(&scenarioFile, "scenario", "", "scenario file whose traffic to send (instead of --pattern)")
 	f.DurationVar(&duration, "duration", 0, "how long to send traffic (default: the scenario's duration)")
 	f.StringVar(&out, "out", "", "output directory for requests.csv, timeseries.csv and summary.json (written atomically)")
+	addForce(cmd, &force)
 	f.Int64Var(&seed, "seed", 1, "seed for the arrivals (same seed, same requests as the simulator)")
 	f.IntVar(&workers, "workers", 0, "initial vegeta workers (default 16)")
 	f.IntVar(&maxWorkers, "max-workers", 0, "most requests in flight, and so connections (default 10000, bounded by the open-files limit)")
