@@ -108,7 +108,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 				if err != nil {
 					return badinput.Wrap(err)
 				}
-				cfg.Pattern = p
+				cfg.Pattern, cfg.Scenario = p, "pattern "+p.String() // as sim and run name it, so gate can pair them
 				for _, t := range targets {
 					name, u, err := loadgen.ParseTarget(t)
 					if err != nil {
