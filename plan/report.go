@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/scalebench/scalebench/autoscaler"
 )
 
 // annotation maps a KPA setting to its Knative per-revision annotation.
@@ -55,7 +57,7 @@ func Annotations(policy string, settings map[string]string) string {
 func searchedKeys(settings map[string]string) []string {
 	var keys []string
 	for k := range settings {
-		if k != "learned-retention" {
+		if _, pinned := autoscaler.KPAExtensionsOff()[k]; !pinned {
 			keys = append(keys, k)
 		}
 	}
