@@ -132,7 +132,8 @@ func DefaultKPAConfig() KPAConfig {
 	c := DefaultKnativeConfig()
 	c.IdleHistogram = true
 	c.BacklogAwarePanic = true
-	c.PanicExitRamp = 30 * time.Second
+	c.PanicHold = 30 * time.Second
+	c.PanicExitRamp = 90 * time.Second
 	return c
 }
 
