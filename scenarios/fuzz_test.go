@@ -14,6 +14,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nslos: [p99<=1s, {metric: dropped, max: 0}]\n"))
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunctions: [{name: a, startup: {appInit: none}}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\npolicies:\n  - kpa\n  - name: openfaas-pro\n    label: pro\n    settings: {type: capacity, target: \"10\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.yaml", data)
 		if err != nil {
