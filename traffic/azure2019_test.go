@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// sampleDir is the Azure 2019 sample the library's azure2019 scenario
-// replays, kept in the repository with its source and licence.
-const sampleDir = "../scenarios/library/data/azure2019-sample/"
+// sampleDir is the repository's copy of the ten-function Azure 2019 sample
+// (scenarios/data/azure2019-sample/SOURCE.md).
+const sampleDir = "../scenarios/data/azure2019-sample/"
 
 func samplePaths(t testing.TB) (inv, dur, mem string) {
 	t.Helper()
