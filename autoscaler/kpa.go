@@ -278,7 +278,11 @@ const idleHistogramSize = 32
 // KPA is the Knative Pod Autoscaler for one revision: the decision of
 // pkg/autoscaler/scaling (windows, panic, rate limits, delay, burst
 // capacity) and the reconciler's part (min/max/initial scale, scale to
-// zero), read top to bottom in Tick.
+// zero), read top to bottom in Tick. The kpa preset's extensions sit in
+// the same reading order, each behind its setting: backlog-aware panic
+// sizing and the panic hold and exit ramp in the decision, the idle
+// histogram just before Knative's scale-to-zero, which it replaces while
+// it is representative.
 type KPA struct {
 	name string
 	cfg  KPAConfig
