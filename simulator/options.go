@@ -66,10 +66,13 @@ type Result struct {
 
 // FunctionResult is one function's share of the summary.
 type FunctionResult struct {
-	Name           string
-	Requests       int64
-	Completed      int64
-	Dropped        int64
+	Name      string
+	Requests  int64
+	Completed int64
+	Dropped   int64
+	// DropReasons counts Dropped by reason: queue_full, timeout,
+	// no_endpoints, replica_cap.
+	DropReasons    map[string]int64
 	ColdStarts     int64
 	PodStarts      int64
 	PodSeconds     float64
