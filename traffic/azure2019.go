@@ -495,20 +495,32 @@ func (m *azure2019) arrivals(seed int64, end time.Duration) Source {
 	n := len(m.counts)
 	s := &minuteStreams{m: m, fns: make([]minuteStream, n), minuteLen: 60 / m.opt.Compression}
 	for i := range s.fns {
-		f := &s.fns[i]
-		f.pcg = *rand.NewPCG(uint64(seed), uint64(2*i+1))
-		f.rng = rand.New(&f.pcg)
-		f.work = rand.New(rand.NewPCG(uint64(seed), uint64(2*i+2)))
-		f.counts = m.counts[i]
-		f.dur = m.durations[i]
+		m.startStream(&s.fns[i], seed, i)
 	}
 	return newMerger(s, n, end)
+}
+
+func (m *azure2019) functionArrivals(seed int64, end time.Duration, fn int) Source {
+	s := &minuteStreams{m: m, fns: make([]minuteStream, 1), first: fn, minuteLen: 60 / m.opt.Compression}
+	m.startStream(&s.fns[0], seed, fn)
+	return &oneStream{set: s, fn: fn, end: end}
+}
+
+// startStream seeds function i's streams (spreading and work), its own
+// PCG streams whether it is replayed alone or merged with the others.
+func (m *azure2019) startStream(f *minuteStream, seed int64, i int) {
+	f.pcg = *rand.NewPCG(uint64(seed), uint64(2*i+1))
+	f.rng = rand.New(&f.pcg)
+	f.work = rand.New(rand.NewPCG(uint64(seed), uint64(2*i+2)))
+	f.counts = m.counts[i]
+	f.dur = m.durations[i]
 }
 
 // minuteStreams lays each function's per-minute counts out in time.
 type minuteStreams struct {
 	m         *azure2019
-	fns       []minuteStream
+	fns       []minuteStream // functions first, first+1, ...
+	first     int
 	minuteLen float64 // seconds of replay per trace minute
 }
 
@@ -539,7 +551,7 @@ func (s *minuteStreams) gap(f *minuteStream) float64 {
 }
 
 func (s *minuteStreams) advance(i int) (Arrival, bool) {
-	f := &s.fns[i]
+	f := &s.fns[i-s.first]
 	if f.left == 0 {
 		if f.next >= len(f.counts) {
 			return Arrival{}, false
