@@ -28,6 +28,17 @@ type Options struct {
 	// Progress, when set, is called about once a wall-clock second with the
 	// simulated time reached and the scenario's duration.
 	Progress func(simulated, total time.Duration)
+	// FleetTimeseries, when set, receives one row per simulated second
+	// summed over the functions (t,arrivals,in_flight,queued,desired,ready,
+	// pods,panic, panic counting the functions in panic mode): a fleet's
+	// day in 86,400 rows where Timeseries has one per function per second.
+	FleetTimeseries io.Writer
+	// Workers simulates a fleet's functions on this many goroutines (0 or
+	// 1: on the caller's). The output is byte-identical for any number.
+	Workers int
+	// Pool, when set, runs the simulation on a pool shared with other
+	// Runs instead of Workers goroutines of its own.
+	Pool *Pool
 }
 
 // Second is one function's row of the time series: the simulated second
