@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ type simFlags struct {
 	set                   []string
 	seed                  int64
 	requests              bool
+	timeseries            string
+	workers               int
 	// Scenario-less form.
 	pattern, service, startup string
 	duration, readiness       time.Duration
@@ -42,13 +45,21 @@ func init() {
 OpenFaaS's or a keep-alive platform's request path, chosen by the policy) in
 virtual time, and writes DIR/summary.json, DIR/timeseries.csv and, with
 --requests, DIR/requests.csv. The same scenario and seed give identical files
-(except summary.json's sim_wall_seconds and sim_requests_per_second).
+(except summary.json's sim_wall_seconds and sim_requests_per_second), whatever
+--workers.
+
+timeseries.csv has one row per function per second (--timeseries functions,
+the default), one row per second summed over the functions (fleet; a fleet's
+day is then 86,400 rows rather than one per function per second), or is not
+written (none). A scenario of several functions simulates them in parallel
+on --workers goroutines.
 
 Without --scenario, --pattern and --duration describe one function whose
 service time, containerConcurrency and start-up come from the flags.`,
 		Example: `  scalebench sim --scenario scenarios/library/bursty.yaml --policy kpa --out out/bursty-kpa
   scalebench sim --pattern constant:rate=100 --duration 10m --policy knative --set stable-window=30s --out out/q
-  scalebench sim --pattern poisson:rate=2 --duration 1h --policy keepalive --service exp:mean=50ms --startup fixed:1s --out out/ka`,
+  scalebench sim --pattern poisson:rate=2 --duration 1h --policy keepalive --service exp:mean=50ms --startup fixed:1s --out out/ka
+  scalebench sim --scenario scenarios/fleet/fleet-day.yaml --policy knative --timeseries fleet --out out/fleet-day`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSim(cmd, &fl) },
 	}
@@ -59,6 +70,8 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
 	f.BoolVar(&fl.requests, "requests", false, "also write requests.csv, one row per request")
+	f.StringVar(&fl.timeseries, "timeseries", "functions", "timeseries.csv: functions (a row per function per second), fleet (a row per second, summed) or none")
+	f.IntVar(&fl.workers, "workers", runtime.NumCPU(), "simulate a scenario's functions on this many goroutines (the output does not depend on it)")
 	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
 	f.StringVar(&fl.service, "service", scenarios.DefaultService, "service time distribution (no scenario)")
@@ -73,6 +86,12 @@ service time, containerConcurrency and start-up come from the flags.`,
 func runSim(cmd *cobra.Command, fl *simFlags) error {
 	if fl.out == "" {
 		return badInput(errors.New("sim: --out DIR is required"))
+	}
+	if fl.timeseries != "functions" && fl.timeseries != "fleet" && fl.timeseries != "none" {
+		return badInput(fmt.Errorf("sim: --timeseries %q, want functions, fleet or none", fl.timeseries))
+	}
+	if fl.workers < 1 {
+		return badInput(fmt.Errorf("sim: --workers %d, want at least 1", fl.workers))
 	}
 	sc, err := simScenario(cmd, fl)
 	if err != nil {
@@ -92,18 +111,28 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 			od.Abort()
 		}
 	}()
-	ts, err := os.Create(od.Path("timeseries.csv"))
-	if err != nil {
-		return err
+	opt := simulator.Options{Workers: fl.workers}
+	var files []*os.File
+	if fl.timeseries != "none" {
+		ts, err := os.Create(od.Path("timeseries.csv"))
+		if err != nil {
+			return err
+		}
+		defer ts.Close()
+		files = append(files, ts)
+		if fl.timeseries == "fleet" {
+			opt.FleetTimeseries = ts
+		} else {
+			opt.Timeseries = ts
+		}
 	}
-	defer ts.Close()
-	opt := simulator.Options{Timeseries: ts}
 	if fl.requests {
 		rq, err := os.Create(od.Path("requests.csv"))
 		if err != nil {
 			return err
 		}
 		defer rq.Close()
+		files = append(files, rq)
 		opt.Requests = rq
 	}
 	tty := term.IsTerminal(int(os.Stderr.Fd()))
@@ -125,7 +154,7 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 		}
 		return err
 	}
-	for _, f := range []*os.File{ts} {
+	for _, f := range files {
 		if err := f.Close(); err != nil {
 			return err
 		}
