@@ -14,10 +14,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/bench"
 	"github.com/scalebench/scalebench/dist"
-	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
-	"github.com/scalebench/scalebench/simulator"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -36,7 +36,7 @@ type simFlags struct {
 	timeout                   time.Duration
 }
 
-func init() {
+func newSimCmd() *cobra.Command {
 	var fl simFlags
 	cmd := &cobra.Command{
 		Use:   "sim (--scenario FILE | --pattern SPEC --duration D) --policy NAME --out DIR",
@@ -56,7 +56,7 @@ on --workers goroutines.
 
 Without --scenario, --pattern and --duration describe one function whose
 service time, containerConcurrency and start-up come from the flags.`,
-		Example: `  scalebench sim --scenario scenarios/library/bursty.yaml --policy kpa --out out/bursty-kpa
+		Example: `  scalebench sim --scenario scenarios/library/spike.yaml --policy kpa --out out/spike-kpa
   scalebench sim --pattern constant:rate=100 --duration 10m --policy knative --set stable-window=30s --out out/q
   scalebench sim --pattern poisson:rate=2 --duration 1h --policy keepalive --service exp:mean=50ms --startup fixed:1s --out out/ka
   scalebench sim --scenario scenarios/fleet/fleet-day.yaml --policy knative --timeseries fleet --out out/fleet-day`,
@@ -70,7 +70,7 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
 	f.BoolVar(&fl.requests, "requests", false, "also write requests.csv, one row per request")
-	f.StringVar(&fl.timeseries, "timeseries", "functions", "timeseries.csv: functions (a row per function per second), fleet (a row per second, summed) or none")
+	f.StringVar(&fl.timeseries, "timeseries", string(bench.PerFunction), "timeseries.csv: functions (a row per function per second), fleet (a row per second, summed) or none")
 	f.IntVar(&fl.workers, "workers", runtime.NumCPU(), "simulate a scenario's functions on this many goroutines (the output does not depend on it)")
 	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
@@ -80,95 +80,41 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.IntVar(&fl.concurrency, "concurrency", 0, "containerConcurrency, 0 = unlimited (no scenario)")
 	f.IntVar(&fl.queueDepth, "queue-depth", 0, "activator queue depth, 0 = platform default (no scenario)")
 	f.DurationVar(&fl.timeout, "timeout", 0, "request timeout while waiting, 0 = platform default (no scenario)")
-	root.AddCommand(cmd)
+	return cmd
 }
 
 func runSim(cmd *cobra.Command, fl *simFlags) error {
 	if fl.out == "" {
-		return badInput(errors.New("sim: --out DIR is required"))
+		return badinput.Wrap(errors.New("sim: --out DIR is required"))
 	}
-	if fl.timeseries != "functions" && fl.timeseries != "fleet" && fl.timeseries != "none" {
-		return badInput(fmt.Errorf("sim: --timeseries %q, want functions, fleet or none", fl.timeseries))
+	rows := bench.TimeseriesRows(fl.timeseries)
+	if rows != bench.PerFunction && rows != bench.Fleet && rows != bench.NoTimeseries {
+		return badinput.Wrap(fmt.Errorf("sim: --timeseries %q, want %s, %s or %s", fl.timeseries, bench.PerFunction, bench.Fleet, bench.NoTimeseries))
 	}
 	if fl.workers < 1 {
-		return badInput(fmt.Errorf("sim: --workers %d, want at least 1", fl.workers))
+		return badinput.Wrap(fmt.Errorf("sim: --workers %d, want at least 1", fl.workers))
 	}
 	sc, err := simScenario(cmd, fl)
 	if err != nil {
-		return badInput(err)
+		return badinput.Wrap(err)
 	}
-	pol, err := simPolicy(sc, fl)
+	pol, err := bench.ChoosePolicy(sc, fl.policy, fl.set)
 	if err != nil {
-		return badInput(err)
+		return badinput.Wrap(fmt.Errorf("sim: %w", err))
 	}
-	od, err := results.CreateOutDir(fl.out)
-	if err != nil {
-		return err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			od.Abort()
-		}
-	}()
-	opt := simulator.Options{Workers: fl.workers}
-	var files []*os.File
-	if fl.timeseries != "none" {
-		ts, err := os.Create(od.Path("timeseries.csv"))
-		if err != nil {
-			return err
-		}
-		defer ts.Close()
-		files = append(files, ts)
-		if fl.timeseries == "fleet" {
-			opt.FleetTimeseries = ts
-		} else {
-			opt.Timeseries = ts
-		}
-	}
-	if fl.requests {
-		rq, err := os.Create(od.Path("requests.csv"))
-		if err != nil {
-			return err
-		}
-		defer rq.Close()
-		files = append(files, rq)
-		opt.Requests = rq
-	}
-	tty := term.IsTerminal(int(os.Stderr.Fd()))
-	if tty {
-		opt.Progress = func(done, total time.Duration) {
-			fmt.Fprintf(os.Stderr, "\rsim: %v of %v simulated (%.0f%%)  ", done, total, 100*done.Seconds()/total.Seconds())
-		}
+	r := bench.Run{Scenario: sc, Policy: pol, TimeseriesRows: rows}
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		r.Progress = os.Stderr
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := simulator.Run(ctx, sc, pol, opt)
-	if tty && opt.Progress != nil {
-		fmt.Fprint(os.Stderr, "\r\033[K")
-	}
+	res, dir, err := bench.RunToDir(ctx, bench.Simulator{Workers: fl.workers}, r, fl.out, fl.requests)
 	if err != nil {
-		var ie *simulator.InputError
-		if errors.As(err, &ie) {
-			return badInput(err)
-		}
 		return err
 	}
-	for _, f := range files {
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	if err := results.WriteJSON(od.Path("summary.json"), res.Summary); err != nil {
-		return err
-	}
-	if err := od.Commit(); err != nil {
-		return err
-	}
-	committed = true
 	s := res.Summary
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d requests, %d dropped, %d cold starts (%.4f), p99 %.1f ms, %.1f pod-seconds, %d pod starts, max %d pods; %.0f simulated requests/s → %s\n",
-		s.Policy, s.Requests, s.Dropped, s.ColdStarts, s.ColdStartRatio, s.Latency.P99, s.PodSeconds, s.PodStarts, s.MaxPods, s.SimRequestsPerSecond, od.Final())
+		s.Policy, s.Requests, s.Dropped, s.ColdStarts, s.ColdStartRatio, s.Latency.P99, s.PodSeconds, s.PodStarts, s.MaxPods, s.SimRequestsPerSecond, dir)
 	return nil
 }
 
@@ -223,44 +169,24 @@ func patternScenario(fl *simFlags) (*scenarios.Scenario, error) {
 	if fl.concurrency < 0 {
 		return nil, fmt.Errorf("sim: --concurrency %d, want >= 0", fl.concurrency)
 	}
-	st := scenarios.Startup{ReadinessPeriod: fl.readiness}
-	if fl.startup == "default" {
-		for _, ph := range []struct {
-			spec string
-			to   *dist.Dist
-		}{
-			{scenarios.DefaultSchedule, &st.Schedule},
-			{scenarios.DefaultContainerStart, &st.ContainerStart},
-			{scenarios.DefaultAppInit, &st.AppInit},
-		} {
-			d, err := dist.Parse(ph.spec)
-			if err != nil {
-				return nil, err
-			}
-			*ph.to = d
-		}
-	} else {
+	fn, err := scenarios.DefaultFunction("fn")
+	if err != nil {
+		return nil, err
+	}
+	fn.Service, fn.ContainerConcurrency, fn.Startup.ReadinessPeriod = svc, fl.concurrency, fl.readiness
+	if fl.startup != "default" {
 		d, err := dist.Parse(fl.startup)
 		if err != nil {
 			return nil, fmt.Errorf("sim: --startup: %w", err)
 		}
-		st.AppInit = d
+		fn.Startup = scenarios.Startup{ReadinessPeriod: fl.readiness, AppInit: d}
 	}
 	return &scenarios.Scenario{
 		Name:      "pattern " + pat.String(),
 		Duration:  fl.duration,
 		Seed:      scenarios.DefaultSeed,
 		Traffic:   pat,
-		Functions: []scenarios.Function{{Name: "fn", ContainerConcurrency: fl.concurrency, MemoryMB: scenarios.DefaultMemoryMB, Service: svc, Startup: st}},
+		Functions: []scenarios.Function{fn},
 		Activator: scenarios.Activator{QueueDepth: fl.queueDepth, Timeout: fl.timeout},
 	}, nil
-}
-
-// simPolicy picks the policy: see choosePolicy.
-func simPolicy(sc *scenarios.Scenario, fl *simFlags) (scenarios.Policy, error) {
-	pol, err := choosePolicy(sc, fl.policy, fl.set)
-	if err != nil {
-		return pol, fmt.Errorf("sim: %w", err)
-	}
-	return pol, nil
 }
