@@ -15,6 +15,8 @@ import (
 // in parallel on Pool when it is set (shared with other runs, as the suite
 // does), else on Workers goroutines of the run's own (0 or 1: none).
 type Simulator struct {
+	// MaxPods is the platform's capacity (0: simulator.DefaultMaxPods).
+	MaxPods int
 	Workers int
 	Pool    *simulator.Pool
 }
@@ -23,8 +25,8 @@ var _ Backend = Simulator{}
 
 func (Simulator) Name() string { return "sim" }
 
-func (s Simulator) Run(ctx context.Context, r Run) (*Result, error) {
-	opt := simulator.Options{Timeseries: r.Timeseries, Requests: r.Requests, Workers: s.Workers, Pool: s.Pool}
+func (b Simulator) Run(ctx context.Context, r Run) (*Result, error) {
+	opt := simulator.Options{Timeseries: r.Timeseries, Requests: r.Requests, MaxPods: b.MaxPods, Workers: b.Workers, Pool: b.Pool}
 	if r.TimeseriesRows == Fleet {
 		opt.Timeseries, opt.FleetTimeseries = nil, r.Timeseries
 	}

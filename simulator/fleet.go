@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -35,6 +36,13 @@ import (
 // differ from one engine running every function: that engine orders
 // simultaneous events of different functions by when they were scheduled.
 //
+// The platform's pod capacity (Options.MaxPods) is the one thing functions
+// share. Each engine has the whole capacity; the merged pod log bounds how
+// many pods could have existed at once under any order of simultaneous
+// changes, and if that bound ever reaches the capacity (or an engine was
+// refused a pod) the fleet run is abandoned and the scenario runs in one
+// engine, where the capacity binds as it should.
+//
 // A function settled at zero (no pods, no requests, its policy an
 // autoscaler.Idler that reports Settled) skips the seconds until its next
 // arrival in O(1) instead of a Record each second and a Tick each
@@ -46,8 +54,9 @@ import (
 const fleetChunk = 600 * second
 
 // fleetRowsPerChunk bounds the rows buffered per chunk when a time series
-// is written per function: the chunk shrinks as the fleet grows.
-const fleetRowsPerChunk = 100_000
+// is written per function: the chunk shrinks as the fleet grows. A
+// variable so that a test can make chunks short.
+var fleetRowsPerChunk = 100_000
 
 // fleetable reports whether sc's functions can run apart: several
 // functions and traffic that splits into exactly their streams.
@@ -191,14 +200,21 @@ func (s *fleetSeries) flush() {
 }
 
 // runFleet is Run for a scenario whose functions run apart.
-func runFleet(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt Options, sp traffic.Splitter, pool *Pool) (*Result, error) {
+// fits is false when the pod capacity could have bound: the caller then
+// runs the scenario in one engine, resuming the outputs (resume) where the
+// fleet run left them.
+func runFleet(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt Options, sp traffic.Splitter, pool *Pool) (res *Result, fits bool, resume *written, err error) {
 	wallStart := time.Now()
+	podLimit := opt.MaxPods
+	if podLimit <= 0 {
+		podLimit = DefaultMaxPods
+	}
 	perFunction := opt.Timeseries != nil || opt.Series != nil || opt.Requests != nil
 	fns := make([]*fleetFn, len(sc.Functions))
 	for i, fn := range sc.Functions {
 		f, err := newFunction(i, fn, sc, pol, opt)
 		if err != nil {
-			return nil, err
+			return nil, true, nil, err
 		}
 		x := &fleetFn{i: i, f: f}
 		f.idx = 0 // the only function of its engine
@@ -207,6 +223,7 @@ func runFleet(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy,
 			multi:    true,
 			duration: math.MaxInt64, // the fleet decides when to stop
 			buf:      make([]byte, 0, 128),
+			podLimit: podLimit,
 		}
 		e.podLog = func(now int64, delta int) { x.pods = append(x.pods, podChange{now, int32(delta)}) }
 		if opt.Timeseries != nil {
@@ -241,19 +258,22 @@ func runFleet(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy,
 		slots[s].all, slots[s].cold = results.NewHistogram(), results.NewHistogram()
 	}
 	m := &fleetMerge{fns: fns, multi: true}
+	out := &written{}
 	if opt.Timeseries != nil {
-		m.tsW = bufio.NewWriterSize(opt.Timeseries, 64<<10)
+		m.tsW = bufio.NewWriterSize(out.ts.wrap(opt.Timeseries), 64<<10)
 		m.tsW.WriteString("t,function,arrivals,in_flight,queued,desired,ready,pods,panic\n")
 	}
 	if opt.Requests != nil {
-		m.reqW = bufio.NewWriterSize(opt.Requests, 64<<10)
+		m.reqW = bufio.NewWriterSize(out.req.wrap(opt.Requests), 64<<10)
 		m.reqW.WriteString("id,function,arrival_s,start_s,end_s,latency_ms,cold,status\n")
 	}
 	if opt.FleetTimeseries != nil {
-		m.fleetW = bufio.NewWriterSize(opt.FleetTimeseries, 64<<10)
+		m.fleetW = bufio.NewWriterSize(out.fleet.wrap(opt.FleetTimeseries), 64<<10)
 		m.fleetW.WriteString(fleetHeader)
 	}
-	m.series = opt.Series
+	if opt.Series != nil {
+		m.series = func(r Second) { out.series++; opt.Series(r) }
+	}
 
 	// The engines deploy at time 0 before any chunk, as the single engine
 	// does for all functions first.
@@ -290,14 +310,25 @@ func runFleet(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy,
 			}
 			x.e.all, x.e.cold = slots[slot].all, slots[slot].cold
 			x.acc = &slots[slot].acc
-			x.err = x.runUntil(limit)
+			x.err = x.runUntil(ctx, limit)
 		})
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, true, nil, err
 		}
 		for _, x := range fns {
 			if x.err != nil {
-				return nil, x.err
+				return nil, true, nil, x.err
+			}
+		}
+		// The pods first: a chunk in which the capacity could have bound
+		// is not written.
+		m.mergePods()
+		if m.bound >= podLimit {
+			return nil, false, out, nil
+		}
+		for _, x := range fns {
+			if x.e.podsRefused > 0 {
+				return nil, false, out, nil
 			}
 		}
 		m.merge(from, limit, slots)
@@ -313,7 +344,7 @@ func runFleet(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy,
 			for _, x := range fns {
 				outstanding += x.e.outstanding
 			}
-			if outstanding == 0 {
+			if outstanding == 0 || limit >= duration+int64(DrainLimit) {
 				break
 			}
 		}
@@ -321,7 +352,7 @@ func runFleet(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy,
 	for _, w := range []*bufio.Writer{m.tsW, m.reqW, m.fleetW} {
 		if w != nil {
 			if err := w.Flush(); err != nil {
-				return nil, fmt.Errorf("simulator: write output: %w", err)
+				return nil, true, nil, fmt.Errorf("simulator: write output: %w", err)
 			}
 		}
 	}
@@ -332,18 +363,28 @@ func runFleet(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy,
 		cold.Merge(slots[s].cold)
 	}
 	states := make([]*fnState, len(fns))
+	t := runTotals{maxPods: m.maxPods, podLimit: podLimit}
 	for i, x := range fns {
 		states[i] = x.f
+		t.outstanding += x.e.outstanding
 	}
-	return summarise(sc, pol, states, all, cold, m.maxPods, wallStart), nil
+	return summarise(sc, pol, states, all, cold, t, wallStart), true, nil, nil
 }
 
 // runUntil advances the function's engine through the second that ends at
 // limit and stops before anything else at limit, where the single engine
 // might stop the run.
-func (x *fleetFn) runUntil(limit int64) error {
+func (x *fleetFn) runUntil(ctx context.Context, limit int64) error {
 	e, f := x.e, x.f
+	// ctx is checked every 64k events, as the single engine does, so an
+	// interrupt ends even a busy function's chunk.
+	steps := 0
 	for {
+		if steps++; steps&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if x.more && int64(x.next.At) < e.h.top().at {
 			if x.next.At < x.lastAt {
 				return badInput("traffic: arrival at %v comes before the previous one at %v; want arrivals in time order", x.next.At, x.lastAt)
@@ -427,7 +468,11 @@ type fleetMerge struct {
 	tsW, reqW, fleetW  *bufio.Writer
 	series             func(Second)
 	totalPods, maxPods int
-	buf                []byte
+	// bound is the most pods that could have existed at once whatever
+	// the order of simultaneous changes: every creation of an instant
+	// counted before its removals.
+	bound int
+	buf   []byte
 }
 
 func (m *fleetMerge) merge(from, limit int64, slots []fleetSlot) {
@@ -479,7 +524,6 @@ func (m *fleetMerge) merge(from, limit int64, slots []fleetSlot) {
 	if m.reqW != nil {
 		m.mergeRequests()
 	}
-	m.mergePods()
 }
 
 // mergeRequests writes the chunk's request rows by end time, then function.
@@ -520,8 +564,16 @@ func (m *fleetMerge) mergePods() {
 		}
 	}
 	heap.Init(h)
+	at, base, created := int64(-1), 0, 0
 	for h.Len() > 0 {
 		c := &h.items[0]
+		if c.log[0].at != at {
+			at, base, created = c.log[0].at, m.totalPods, 0
+		}
+		if d := int(c.log[0].delta); d > 0 {
+			created += d
+			m.bound = max(m.bound, base+created)
+		}
 		m.totalPods += int(c.log[0].delta)
 		m.maxPods = max(m.maxPods, m.totalPods)
 		c.log = c.log[1:]
@@ -590,3 +642,97 @@ func (h *podHeap) Pop() any {
 }
 
 var _ io.Writer = (*lineBuf)(nil)
+
+// written is what a fleet run has handed its caller when it gives way to
+// one engine: bytes of each output and Series calls. Up to the chunk in
+// which the pod capacity could first bind, one engine writes the same, so
+// it skips that much and goes on; a hash of the skipped bytes checks it.
+type written struct {
+	ts, req, fleet countedWriter
+	series         int
+}
+
+type countedWriter struct {
+	n int64
+	h uint64
+}
+
+const fnvOffset, fnvPrime = 14695981039346656037, 1099511628211
+
+func (c *countedWriter) wrap(w io.Writer) io.Writer {
+	c.h = fnvOffset
+	return writerFunc(func(p []byte) (int, error) {
+		n, err := w.Write(p)
+		for _, b := range p[:n] {
+			c.h = (c.h ^ uint64(b)) * fnvPrime
+		}
+		c.n += int64(n)
+		return n, err
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// skipWriter drops the first n bytes written to w, checking them against
+// the hash of what the fleet run wrote.
+type skipWriter struct {
+	w        io.Writer
+	n        int64
+	h, want  uint64
+	mismatch bool
+}
+
+func (c *countedWriter) resume(w io.Writer) *skipWriter {
+	return &skipWriter{w: w, n: c.n, h: fnvOffset, want: c.h}
+}
+
+func (s *skipWriter) Write(p []byte) (int, error) {
+	k := int(min(s.n, int64(len(p))))
+	for _, b := range p[:k] {
+		s.h = (s.h ^ uint64(b)) * fnvPrime
+	}
+	s.n -= int64(k)
+	if k > 0 && s.n == 0 && s.h != s.want {
+		s.mismatch = true
+	}
+	if _, err := s.w.Write(p[k:]); err != nil {
+		return k, err
+	}
+	return len(p), nil
+}
+
+// resumeOptions gives one engine the caller's outputs past what the fleet
+// run wrote; check reports, after the run, whether the skipped part was
+// the same.
+func (o *written) resumeOptions(opt Options) (Options, func() error) {
+	var skips []*skipWriter
+	for _, c := range []struct {
+		w  *io.Writer
+		cw *countedWriter
+	}{{&opt.Timeseries, &o.ts}, {&opt.Requests, &o.req}, {&opt.FleetTimeseries, &o.fleet}} {
+		if *c.w != nil {
+			sw := c.cw.resume(*c.w)
+			skips = append(skips, sw)
+			*c.w = sw
+		}
+	}
+	if user, k := opt.Series, o.series; user != nil {
+		opt.Series = func(r Second) {
+			if k > 0 {
+				k--
+				return
+			}
+			user(r)
+		}
+	}
+	return opt, func() error {
+		for _, s := range skips {
+			if s.mismatch || s.n > 0 {
+				return errors.New("simulator: the functions had to be simulated together once the platform's pod capacity could bind, and the output already written differs from theirs; rerun with a larger capacity or without the time series and request log")
+			}
+		}
+		return nil
+	}
+}

@@ -171,3 +171,44 @@ func TestFleetWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetPodCapacity: when the platform's capacity could bind, the
+// functions are not independent; a fleet run gives way to one engine and
+// its outputs come out as one engine's would, whatever the workers.
+func TestFleetPodCapacity(t *testing.T) {
+	sc := fleetScenario(t, 40, 1, 15*time.Minute)
+	pol := scenarios.Policy{Name: "knative"}
+	run := func(workers int, noFleet bool, maxPods int) runOutput {
+		var ts, rq, fl bytes.Buffer
+		var out runOutput
+		res, err := Run(context.Background(), sc, pol, Options{
+			Timeseries: &ts, Requests: &rq, FleetTimeseries: &fl, Workers: workers, NoFleet: noFleet, MaxPods: maxPods,
+			Series: func(s Second) { out.series = append(out.series, s) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := res.Summary
+		s.SimWallSeconds, s.SimRequestsPerSecond = 0, 0
+		out.summary, _ = jsonBytes(struct{ S, F any }{s, res.Functions})
+		out.timeseries, out.requests, out.fleet = ts.Bytes(), rq.Bytes(), fl.Bytes()
+		if maxPods > 0 && s.PodsRefused == 0 {
+			t.Fatalf("capacity %d never bound", maxPods)
+		}
+		return out
+	}
+	free := run(1, false, 0)
+	peak := 0
+	if _, err := fmt.Sscan(string(bytes.SplitN(bytes.SplitN(free.summary, []byte(`"max_pods":`), 2)[1], []byte(","), 2)[0]), &peak); err != nil || peak < 4 {
+		t.Fatalf("max_pods %d (%v)", peak, err)
+	}
+	limit := peak - 1 // binds at the peak, late in the run
+	one := run(1, true, limit)
+	// 20-second chunks, so that the fleet run has written several before
+	// the capacity binds and one engine must take over mid-output.
+	defer func(n int) { fleetRowsPerChunk = n }(fleetRowsPerChunk)
+	fleetRowsPerChunk = 20 * len(sc.Functions)
+	for _, w := range []int{1, 2} {
+		diffOutputs(t, fmt.Sprintf("capacity %d, workers %d", limit, w), run(w, false, limit), one)
+	}
+}

@@ -28,6 +28,10 @@ type Options struct {
 	// Progress, when set, is called about once a wall-clock second with the
 	// simulated time reached and the scenario's duration.
 	Progress func(simulated, total time.Duration)
+	// MaxPods is the platform's capacity: the most pods of all functions
+	// that may exist at once (0 = DefaultMaxPods). Pods beyond it are not
+	// created, as on a full cluster, and the summary reports it.
+	MaxPods int
 	// FleetTimeseries, when set, receives one row per simulated second
 	// summed over the functions (t,arrivals,in_flight,queued,desired,ready,
 	// pods,panic, panic counting the functions in panic mode): a fleet's
@@ -39,6 +43,9 @@ type Options struct {
 	// Pool, when set, runs the simulation on a pool shared with other
 	// Runs instead of Workers goroutines of its own.
 	Pool *Pool
+	// NoFleet runs a many-function scenario in one engine, as a fleet run
+	// does itself when the pod capacity could bind.
+	NoFleet bool
 }
 
 // Second is one function's row of the time series: the simulated second
