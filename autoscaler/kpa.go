@@ -802,3 +802,32 @@ func (k *KPA) offeredPanic(sec int64, panicValue float64, ready, pods int) float
 	}
 	return offered
 }
+
+var _ Idler = (*KPA)(nil)
+
+// Settled: the revision is at zero (desired 0, inactive, the activator in
+// the path, no panic), its windows hold only zeros and the learned
+// retention saw the idle gap start. A zero Record then only moves the
+// windows' last write, and each Tick recommends 0 again.
+func (k *KPA) Settled() bool {
+	if !k.started || k.lastRec != 0 || k.desired != 0 || k.state != inactive || !k.inPath ||
+		k.panicking || k.maxPanicPods != 0 || k.busy {
+		return false
+	}
+	if !k.stable.zero() || !k.panic.zero() || k.stable.lastWrite != k.panic.lastWrite {
+		return false
+	}
+	return k.delay == nil || k.delay.n == 0 || k.delay.val[k.delay.first] == 0
+}
+
+// SkipIdle moves the windows' last write to lastRecord's second: writing
+// zeros into zero buckets changes nothing else. The scale-down delay
+// window needs nothing: it holds only zeros, which the next recorded
+// decision replaces whatever their times.
+func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
+	if !lastRecord.IsZero() {
+		sec := unixSec(lastRecord.UnixNano())
+		k.stable.lastWrite = max(k.stable.lastWrite, sec)
+		k.panic.lastWrite = max(k.panic.lastWrite, sec)
+	}
+}
