@@ -255,3 +255,41 @@ func TestPokedTickKeepsTheGrid(t *testing.T) {
 		t.Fatal("Grid of an unknown revision reported ok")
 	}
 }
+
+// A revision the platform sizes itself is recorded every second with the
+// pods alive as desired, and never scaled.
+func TestAddSizedRecordsWithoutScaling(t *testing.T) {
+	w := &fakeWorld{}
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	c, err := New(clk, w, w, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddSized("fn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddSized("fn"); err == nil {
+		t.Error("AddSized twice: want an error")
+	}
+	c.Poke("fn", 5) // nothing to poke: must not panic
+	start := clk.now
+	for _, d := range stepsOf(500*time.Millisecond, 7) {
+		clk.now = start.Add(d)
+		c.Step(clk.now)
+	}
+	ticks := c.Ticks()
+	if len(ticks) != 4 {
+		t.Fatalf("%d ticks in 3 s, want 4 (one a second from the first step)", len(ticks))
+	}
+	for _, tk := range ticks {
+		if !tk.Decision.Valid || tk.Decision.Desired != 1 {
+			t.Errorf("tick %v: decision %+v, want valid with desired 1 (the one ready pod)", tk.Time.Sub(start), tk.Decision)
+		}
+	}
+	if len(w.scaled) != 0 {
+		t.Errorf("scaled to %v, want never", w.scaled)
+	}
+	if _, iv, ok := c.Grid("fn"); !ok || iv != time.Second {
+		t.Errorf("grid interval %v (ok %v), want 1s", iv, ok)
+	}
+}
