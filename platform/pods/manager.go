@@ -49,6 +49,11 @@ type Config struct {
 	// so that a scale-down removes pods in autoscaler.ScaleDownOrder (the
 	// simulator's choice); without it every pod counts as idle.
 	InFlight func(*Pod) int
+	// OneByOne is for a platform that starts each pod for a request and
+	// retires each one on its own clock (the Lambda path): pods come and
+	// go only through StartPod and StopPod, Scale is refused, and a pod
+	// that crashes is not replaced.
+	OneByOne bool
 	// Prepare, when set, is called once per new pod, in creation order, for
 	// its start-up: how long the pod waits before its process is started
 	// and which fn flags it gets on top of Args. It runs on the reconcile
@@ -181,6 +186,9 @@ func New(cfg Config) (*Manager, error) {
 func (m *Manager) Scale(n int) error {
 	if n < 0 {
 		return fmt.Errorf("pods: desired count must be >= 0, got %d", n)
+	}
+	if m.cfg.OneByOne {
+		return errors.New("pods: this revision's pods are started and stopped one by one, not scaled to a count")
 	}
 	m.mu.Lock()
 	if m.closed {
@@ -317,6 +325,11 @@ func (m *Manager) reconcile() {
 		}
 	}
 	diff := m.desired - len(live)
+	if m.cfg.OneByOne {
+		// Started and stopped one by one (StartPod, StopPod): a count
+		// would replace a crashed pod no request asked for.
+		diff = 0
+	}
 	m.mu.Unlock()
 	var victims []*Pod
 	if diff < 0 {
@@ -355,7 +368,7 @@ func (m *Manager) reconcile() {
 }
 
 // start creates one pod; its process starts after its start-up delay.
-func (m *Manager) start() {
+func (m *Manager) start() *Pod {
 	var l Launch
 	if m.cfg.Prepare != nil {
 		l = m.cfg.Prepare()
@@ -373,6 +386,7 @@ func (m *Manager) start() {
 		defer m.wg.Done()
 		m.launch(p, l)
 	}()
+	return p
 }
 
 // launch waits out the pod's start-up delay, unless it is stopped first,
