@@ -74,9 +74,9 @@ func TestLambdaColdStartsEqualPodStarts(t *testing.T) {
 // the next request then takes the most recently used idle instance.
 func TestLambdaBindsToNewInstanceAndReusesMostRecent(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		routing   string
-		wantNew   bool // the request waits for a new instance of its own
+		name    string
+		routing string
+		wantNew bool // the request waits for a new instance of its own
 	}{
 		{name: "lambda", routing: "lambda", wantNew: true},
 		// The policy's Tick still adds an instance for the peak of two,
