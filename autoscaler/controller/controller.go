@@ -243,10 +243,15 @@ func (c *Controller) step(r *revision, now time.Time) {
 		return
 	}
 	d := r.policy.Tick(now, pods)
+	if first {
+		// The first decision has no data yet; the revision is deployed
+		// with autoscaler.DeployedPods, as in the simulator: the policy's
+		// initial scale (the KPA's initial-scale), or one replica on the
+		// direct and gateway paths.
+		path, _ := autoscaler.PathOf(r.policy.Name())
+		d.Desired = autoscaler.DeployedPods(path, d)
+	}
 	t := Tick{Time: now, Revision: r.name, Stat: r.stat, Pods: pods, Decision: d, Poked: poked}
-	// The first decision has no data yet, but its Desired is the policy's
-	// initial scale (the KPA's initial-scale): a freshly deployed revision
-	// starts with it, as in the simulator.
 	applied := d.Valid || first && d.Desired > 0
 	if applied {
 		if err := c.scaler.Scale(r.name, d.Desired); err != nil {
