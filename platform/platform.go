@@ -237,6 +237,9 @@ func (p *Platform) addRevision(fn Function) error {
 	if err != nil {
 		return err
 	}
+	// The request path is the one the policy declared, as in the
+	// simulator.
+	path, _ := autoscaler.PathOf(policy.Name())
 	inst, onLambda, err := lambdaInstances(policy)
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
@@ -253,9 +256,9 @@ func (p *Platform) addRevision(fn Function) error {
 	if !onLambda {
 		r.act, err = activator.New(activator.Config{
 			Revision: fn.Name, QueueDepth: fn.QueueDepth, Timeout: fn.QueueTimeout,
-			ContainerConcurrency: fn.ContainerConcurrency,
-			Poke:                 func(demand float64) { p.ctrl.Poke(fn.Name, demand) },
-			Registerer:           p.registry,
+			ContainerConcurrency: fn.ContainerConcurrency, Path: path,
+			Poke:       func(demand float64) { p.ctrl.Poke(fn.Name, demand) },
+			Registerer: p.registry,
 		})
 		if err != nil {
 			return fmt.Errorf("function %s: %w", fn.Name, err)

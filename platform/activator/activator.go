@@ -21,8 +21,15 @@ type Config struct {
 	// as in the simulator.
 	QueueDepth int
 	// Timeout is the longest a request waits for capacity. 0 means the
-	// platform default, autoscaler.DefaultTimeout.
+	// platform default, autoscaler.DefaultTimeout (GatewayTimeout on the
+	// gateway path).
 	Timeout time.Duration
+	// Path is the request path the revision's policy declared: with no
+	// ready pod, the activator's buffers the request, the gateway's holds
+	// it and polls for a pod every autoscaler.GatewayPoll, and the direct
+	// path (a Service with no endpoints) refuses it at once. Once a pod is
+	// ready, every path queues in the FIFO.
+	Path autoscaler.RequestPath
 	// ContainerConcurrency is the revision's per-pod limit (0 = none); it
 	// chooses the load-balancing policy as Knative's activator does:
 	// power of two choices for 0, first available up to 3, round robin
@@ -42,6 +49,8 @@ const (
 	ErrNotReached = "pod_unreachable"
 	ErrUpstream   = queueproxy.ErrKindUpstream
 	ErrCanceled   = "client_canceled"
+	// ErrNoEndpoints is the direct path's refusal with no ready pod.
+	ErrNoEndpoints = "no_endpoints"
 )
 
 // Sample is one collection interval of the activator.
@@ -92,6 +101,9 @@ func New(cfg Config) (*Activator, error) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = autoscaler.DefaultTimeout
+		if cfg.Path == autoscaler.PathGateway {
+			cfg.Timeout = autoscaler.GatewayTimeout
+		}
 	}
 	a := &Activator{cfg: cfg}
 	a.start(time.Now())
@@ -233,13 +245,14 @@ func (a *Activator) Dispatch() {
 func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.account(time.Now(), 1, 0, true)
 	defer func() { a.account(time.Now(), -1, 0, false) }()
-	r = r.WithContext(queueproxy.WithArrival(r.Context(), time.Now()))
+	arrival := time.Now()
+	r = r.WithContext(queueproxy.WithArrival(r.Context(), arrival))
 	var tried *queueproxy.Proxy
 	for attempt := 0; attempt < 2; attempt++ {
 		p := a.pick(tried)
 		if p == nil {
 			var reason string
-			p, reason = a.wait(r, tried)
+			p, reason = a.wait(r, tried, arrival)
 			if p == nil {
 				a.fail(w, reason)
 				return
@@ -265,8 +278,64 @@ func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.fail(w, ErrNotReached)
 }
 
-// wait buffers the request until a pod has room.
-func (a *Activator) wait(r *http.Request, exclude *queueproxy.Proxy) (*queueproxy.Proxy, string) {
+// wait buffers the request until a pod has room; with no ready pod, the
+// gateway and direct paths first do what their platforms do.
+func (a *Activator) wait(r *http.Request, exclude *queueproxy.Proxy, arrival time.Time) (*queueproxy.Proxy, string) {
+	if a.Pods() == 0 {
+		switch a.cfg.Path {
+		case autoscaler.PathDirect:
+			if a.cfg.Poke != nil {
+				a.cfg.Poke(float64(a.account(time.Now(), 0, 0, false)))
+			}
+			return nil, ErrNoEndpoints
+		case autoscaler.PathGateway:
+			return a.hold(r, exclude, arrival)
+		}
+	}
+	return a.buffer(r, exclude, a.cfg.Timeout)
+}
+
+// hold is the OpenFaaS gateway at zero: it keeps the request and looks for
+// a ready replica every GatewayPoll from the arrival, so the request is
+// released on its first poll after one is ready; then it takes a slot, or
+// queues for one like any other.
+func (a *Activator) hold(r *http.Request, exclude *queueproxy.Proxy, arrival time.Time) (*queueproxy.Proxy, string) {
+	deadline := arrival.Add(a.cfg.Timeout)
+	demand := a.account(time.Now(), 0, 1, false)
+	if a.cfg.Poke != nil {
+		a.cfg.Poke(float64(demand))
+	}
+	t := time.NewTicker(autoscaler.GatewayPoll)
+	defer t.Stop()
+	held := true
+	defer func() {
+		if held {
+			a.account(time.Now(), 0, -1, false)
+		}
+	}()
+	for {
+		select {
+		case now := <-t.C:
+			if !now.Before(deadline) {
+				return nil, ErrTimeout
+			}
+			if a.Pods() == 0 {
+				continue
+			}
+			held = false
+			a.account(now, 0, -1, false)
+			if p := a.pick(exclude); p != nil {
+				return p, ""
+			}
+			return a.buffer(r, exclude, deadline.Sub(now))
+		case <-r.Context().Done():
+			return nil, ErrCanceled
+		}
+	}
+}
+
+// buffer queues the request in the FIFO for up to timeout.
+func (a *Activator) buffer(r *http.Request, exclude *queueproxy.Proxy, timeout time.Duration) (*queueproxy.Proxy, string) {
 	wt := &waiter{got: make(chan *queueproxy.Proxy, 1), exclude: exclude}
 	a.waitMu.Lock()
 	// Counted before the second look so a slot released meanwhile either
@@ -290,7 +359,7 @@ func (a *Activator) wait(r *http.Request, exclude *queueproxy.Proxy) (*queueprox
 	if a.cfg.Poke != nil {
 		a.cfg.Poke(float64(demand))
 	}
-	t := time.NewTimer(a.cfg.Timeout)
+	t := time.NewTimer(timeout)
 	defer t.Stop()
 	var reason string
 	select {

@@ -18,6 +18,9 @@ var reasons = map[string]string{
 	ErrTimeout:    "activator: timed out waiting for a pod with capacity\n",
 	ErrNotReached: "activator: the pod died before the request reached it, and so did the retry's\n",
 	ErrCanceled:   "activator: client went away while the request waited\n",
+	// What a client of a Service with no endpoints sees as a refused
+	// connection.
+	ErrNoEndpoints: "activator: no ready pod behind the service (direct path: nothing holds the request)\n",
 }
 
 // errorCounts answers failed requests and counts them by kind.
