@@ -33,8 +33,8 @@ knobs as autoscaling.knative.dev/* annotations (target, window, min-scale,
 max-scale, initial-scale, ...) and autoscaling.scalebench.dev/* for the rest.
 Every other Deployment is left alone.
 
-It scrapes each ready pod's queue-proxy (the container port named
---metrics-port) every second, runs the same policy code as the simulator and
+It scrapes each ready pod's queue-proxy (POD_IP:--metrics-port/metrics)
+every second, runs the same policy code as the simulator and
 the local platform, and sets replicas through the scale subresource. The
 activator pokes it at POST /poke for scale from zero. Replicas elect a leader
 on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.`,
@@ -89,7 +89,7 @@ on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, else in-cluster)")
 	f.StringVar(&namespace, "namespace", "", "watch only this namespace (a Role suffices); empty = all namespaces")
 	f.StringVar(&addr, "addr", "127.0.0.1:9095", "listen address of /healthz, /metrics and /poke (loopback only)")
-	f.StringVar(&metricsPort, "metrics-port", controller.DefaultMetricsPort, "name of the pod port the queue-proxy serves /metrics on")
+	f.StringVar(&metricsPort, "metrics-port", controller.DefaultMetricsPort, "pod port the queue-proxy serves /metrics on: a number or a container port name")
 	f.StringVar(&leaseName, "lease", "scalebench-controller", "Lease to elect a leader on; empty disables leader election")
 	f.StringVar(&leaseNamespace, "lease-namespace", "", "namespace of the Lease (default --namespace, else default)")
 	f.StringVar(&identity, "identity", "", "this replica's name in the Lease (default hostname-pid)")

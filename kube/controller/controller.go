@@ -32,9 +32,9 @@ import (
 	"github.com/scalebench/scalebench/kube/scrape"
 )
 
-// DefaultMetricsPort is the queue-proxy container port the controller
-// scrapes: Knative's name for the queue-proxy's autoscaling metrics port.
-const DefaultMetricsPort = "http-autometric"
+// DefaultMetricsPort is where the controller scrapes a pod's queue-proxy:
+// port 9091 of the pod's IP, where a scalebench node serves it.
+const DefaultMetricsPort = "9091"
 
 // Config describes a controller.
 type Config struct {
@@ -46,8 +46,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Log receives the controller's own lines; nil discards them.
 	Log *slog.Logger
-	// MetricsPort is the name of the pod port the queue-proxy serves
-	// /metrics on; default DefaultMetricsPort.
+	// MetricsPort is the pod port the queue-proxy serves /metrics on: a
+	// number, or the name of a container port (Knative's queue-proxy names
+	// its own http-autometric); default DefaultMetricsPort.
 	MetricsPort string
 	// Fetcher reads a queue-proxy's exposition; nil scrapes over HTTP.
 	Fetcher scrape.Fetcher
@@ -432,9 +433,12 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// metricsURL is the pod's queue-proxy metrics endpoint, from the port
-// named MetricsPort.
+// metricsURL is the pod's queue-proxy metrics endpoint.
 func (c *Controller) metricsURL(p *corev1.Pod) string {
+	if n, err := strconv.Atoi(c.cfg.MetricsPort); err == nil {
+		u := url.URL{Scheme: "http", Host: joinHostPort(p.Status.PodIP, int32(n)), Path: "/metrics"}
+		return u.String()
+	}
 	for _, ctr := range p.Spec.Containers {
 		for _, port := range ctr.Ports {
 			if port.Name == c.cfg.MetricsPort {

@@ -55,7 +55,7 @@ func pod(deploy string, i int, ready bool) *corev1.Pod {
 			Labels:          map[string]string{"app": deploy, appsv1.DefaultDeploymentUniqueLabelKey: hash},
 			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: deploy + "-" + hash}}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "queue-proxy",
-			Ports: []corev1.ContainerPort{{Name: DefaultMetricsPort, ContainerPort: 9090}}}}},
+			Ports: []corev1.ContainerPort{{Name: "http-autometric", ContainerPort: 9090}}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: fmt.Sprintf("127.0.%d.%d", len(deploy), i+1),
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: cond}}},
 	}
@@ -135,7 +135,7 @@ func newRig(t *testing.T, objs ...runtime.Object) *rig {
 	})
 	r.reg = prometheus.NewRegistry()
 	var err error
-	r.c, err = New(Config{Client: r.client, Namespace: "fns", Registerer: r.reg, Fetcher: r.fetch, Clock: r.clk})
+	r.c, err = New(Config{Client: r.client, Namespace: "fns", Registerer: r.reg, Fetcher: r.fetch, Clock: r.clk, MetricsPort: "http-autometric"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,4 +359,21 @@ func gauge(t *testing.T, reg *prometheus.Registry, name, rev string) float64 {
 	}
 	t.Fatalf("no %s{revision=%q}", name, rev)
 	return 0
+}
+
+func TestMetricsURL(t *testing.T) {
+	p := pod("fn", 0, true)
+	cases := []struct{ port, want string }{
+		{"9091", "http://127.0.2.1:9091/metrics"},
+		{"http-autometric", "http://127.0.2.1:9090/metrics"},
+		{"no-such-port", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.port, func(t *testing.T) {
+			c := &Controller{cfg: Config{MetricsPort: tc.port}}
+			if got := c.metricsURL(p); got != tc.want {
+				t.Fatalf("metricsURL = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }
