@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/scalebench/scalebench/kube/activator"
 	"github.com/scalebench/scalebench/kube/controller"
 )
 
@@ -22,6 +27,8 @@ func newControllerCmd() *cobra.Command {
 		leaseName, leaseNamespace, identity      string
 		leaseDuration, renewDeadline, retry      time.Duration
 		workers                                  int
+		activatorAddr                            string
+		pokeURLs                                 []string
 	)
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -78,6 +85,27 @@ on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.
 				sc.Election = controller.LeaderElection{Namespace: leaseNamespace, Name: leaseName, Identity: identity,
 					LeaseDuration: leaseDuration, RenewDeadline: renewDeadline, RetryPeriod: retry}
 			}
+			if activatorAddr != "" {
+				if namespace == "" {
+					return badInput(errors.New("--activator-addr needs --namespace: an activator serves one namespace"))
+				}
+				ln, err := listenLoopback(activatorAddr, "--activator-addr")
+				if err != nil {
+					return badInput(err)
+				}
+				if len(pokeURLs) == 0 {
+					pokeURLs = []string{"http://" + addr}
+				}
+				act, err := activator.New(activator.Config{Client: client, Namespace: namespace, Controllers: pokeURLs,
+					Log: log.With("component", "activator")})
+				if err != nil {
+					ln.Close()
+					return badInput(err)
+				}
+				stopAct := serveActivator(ctx, act, ln)
+				defer stopAct()
+				fmt.Fprintf(cmd.OutOrStdout(), "activator listening on http://%s/%s/NAME/\n", ln.Addr(), namespace)
+			}
 			err = controller.Serve(ctx, sc)
 			if errors.As(err, new(controller.AddrError)) {
 				return badInput(err)
@@ -97,5 +125,34 @@ on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.
 	f.DurationVar(&renewDeadline, "renew-deadline", 10*time.Second, "how long the leader retries renewing before it gives up")
 	f.DurationVar(&retry, "retry-period", 2*time.Second, "how often candidates try the Lease")
 	f.IntVar(&workers, "workers", 2, "sync workers")
+	f.StringVar(&activatorAddr, "activator-addr", "", "also run the activator (scale from zero) on this loopback address; empty = none")
+	f.StringArrayVar(&pokeURLs, "poke-url", nil, "controller replica the activator pokes, http://HOST:PORT (repeatable; default this replica's --addr)")
 	return cmd
+}
+
+// listenLoopback listens on a loopback host:port only.
+func listenLoopback(addr, flag string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("%s: want a loopback host:port such as 127.0.0.1:8012, got %q", flag, addr)
+	}
+	return net.Listen("tcp", addr)
+}
+
+// serveActivator runs the activator and its listener until ctx ends or the
+// returned function is called, which waits for both to stop.
+func serveActivator(ctx context.Context, act *activator.Activator, ln net.Listener) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	hs := &http.Server{Handler: act, ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); hs.Serve(ln) }()
+	go func() { defer wg.Done(); act.Run(ctx) }()
+	return func() {
+		cancel()
+		sctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
+		hs.Shutdown(sctx)
+		wg.Wait()
+	}
 }

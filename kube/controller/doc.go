@@ -22,7 +22,8 @@
 // stand by; only the leader scales.
 //
 // RBAC: the Role in deploy/controller/rbac.yaml lists what this package
-// calls: deployments get/list/watch, deployments/scale update, pods
-// list/watch, events create/patch and, for leader election, leases
-// get/create/update.
+// calls: deployments list/watch, deployments/scale update, pods
+// list/watch, events create/patch, for leader election leases
+// get/create/update, and endpointslices list/watch for the activator that
+// `scalebench controller --activator-addr` runs beside it (kube/activator).
 package controller
