@@ -42,7 +42,7 @@ func badInput(err error) error {
 }
 
 func main() {
-	root.AddCommand(newControllerCmd())
+	root.AddCommand(newControllerCmd(), newMetricsAdapterCmd())
 	root.AddCommand(newClusterCmd(), newNodeCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	err := root.Execute()
