@@ -264,6 +264,11 @@ func TestControllerOnTheAPIServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cs := env.Client
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpNamespace(t, cs, ns)
+		}
+	})
 	role := applyRBAC(t, ctx, cs, ns)
 	kubeconfig := saKubeconfig(t, ctx, env, ns)
 
@@ -515,4 +520,30 @@ func status(url string) (int, error) {
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, nil
+}
+
+// dumpNamespace logs what a failed test's namespace holds, for the reader.
+func dumpNamespace(t *testing.T, cs kubernetes.Interface, ns string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ds, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, d := range ds.Items {
+			t.Logf("deployment %s: spec %d, status %+v", d.Name, *d.Spec.Replicas, d.Status)
+		}
+	}
+	if rss, err := cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, r := range rss.Items {
+			t.Logf("replicaset %s: spec %d, ready %d", r.Name, *r.Spec.Replicas, r.Status.ReadyReplicas)
+		}
+	}
+	if ps, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, p := range ps.Items {
+			t.Logf("pod %s on %q: %s %s %v", p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.PodIP, p.Status.Conditions)
+		}
+	}
+	if evs, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, e := range evs.Items {
+			t.Logf("event %s/%s %s: %s", e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
+		}
+	}
 }
