@@ -51,6 +51,10 @@ var Controllers = []string{
 	"horizontal-pod-autoscaler-controller",
 	"root-ca-certificate-publisher-controller",
 	"pod-garbage-collector-controller",
+	// node-lifecycle lifts the not-ready taint the API server puts on a
+	// new Node once the node reports Ready, and marks the pods of a node
+	// that stops heartbeating not ready.
+	"node-lifecycle-controller",
 }
 
 // Config describes a control plane to start.
@@ -243,7 +247,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		"--initial-cluster=scalebench="+peerURL,
 		// One member on a test machine: a snapshot per 10k writes keeps
 		// its memory bounded in long runs.
-		"--snapshot-count=10000", "--log-level=warn"); err != nil {
+		"--snapshot-count=10000", "--logger=zap", "--log-level=warn"); err != nil {
 		return fail(err)
 	}
 	if err := c.waitHTTP(ctx, "etcd", etcdURL+"/health", nil); err != nil {
@@ -383,6 +387,11 @@ type proc struct {
 }
 
 func (c *Cluster) run(name, bin string, args ...string) error {
+	// Down recognises a process by /proc/PID/exe, which is the resolved
+	// path (bin/controlplane is a link into the cache).
+	if resolved, err := filepath.EvalSymlinks(bin); err == nil {
+		bin = resolved
+	}
 	logPath := filepath.Join(c.cfg.Dir, "logs", name+".log")
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {

@@ -210,6 +210,17 @@ func (n *Node) Processes() []int {
 	return pids
 }
 
+// PodProcesses lists the pids of one pod's running fn processes.
+func (n *Node) PodProcesses(namespace, name string) []int {
+	n.mu.Lock()
+	in := n.pods[key(namespace, name)]
+	n.mu.Unlock()
+	if in == nil {
+		return nil
+	}
+	return in.processes()
+}
+
 func (n *Node) stopAll() {
 	n.mu.Lock()
 	all := make([]*instance, 0, len(n.pods))
