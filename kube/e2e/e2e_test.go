@@ -361,3 +361,37 @@ func TestStopLeavesNoProcess(t *testing.T) {
 		t.Errorf("%d of %d processes still run after stop: %v", len(left), len(pids), left)
 	}
 }
+
+// cluster up's detached control plane is found again from its state file
+// and stopped by cluster down.
+func TestDetachedClusterDown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	c, err := cluster.Start(ctx, cluster.Config{Dir: dir, Detach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	st, err := cluster.ReadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Processes) != 4 || st.Kubeconfig != c.Kubeconfig() {
+		t.Fatalf("state %+v", st)
+	}
+	if _, err := cluster.Start(ctx, cluster.Config{Dir: dir}); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("a second start in the same directory: %v, want already running", err)
+	}
+	if err := cluster.Down(dir, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range st.Processes {
+		if alive(p.PID) {
+			t.Errorf("%s (pid %d) still runs after Down", p.Name, p.PID)
+		}
+	}
+	if _, err := cluster.ReadState(dir); !os.IsNotExist(err) {
+		t.Errorf("state file after Down: %v, want none", err)
+	}
+}
