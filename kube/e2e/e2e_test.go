@@ -395,3 +395,53 @@ func TestDetachedClusterDown(t *testing.T) {
 		t.Errorf("state file after Down: %v, want none", err)
 	}
 }
+
+// Deleting a pod drains it: a request in flight when the delete comes is
+// answered in full before fn is stopped.
+func TestDeleteDrainsInFlight(t *testing.T) {
+	env := Get(t)
+	ns := env.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, FnDeployment("drain", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var ready []corev1.Pod
+	Eventually(t, time.Minute, "1 ready pod", func() (err error) {
+		if ready, err = readyPods(ctx, env.Client, ns, "drain"); err == nil && len(ready) != 1 {
+			err = fmt.Errorf("%d ready", len(ready))
+		}
+		return err
+	})
+	pod := ready[0]
+	pids := env.Node.PodProcesses(ns, pod.Name)
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	sent := time.Now()
+	go func() {
+		code, _, err := get("http://" + net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(node.DefaultPort)) + "/?work=2s")
+		done <- result{code, err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.code != http.StatusOK {
+		t.Fatalf("request in flight across the delete: %d %v, want 200", r.code, r.err)
+	}
+	if took := time.Since(sent); took < 2*time.Second {
+		t.Fatalf("answered after %v, before its 2s of work", took)
+	}
+	Eventually(t, 30*time.Second, "fn stopped", func() error {
+		for _, pid := range pids {
+			if alive(pid) {
+				return fmt.Errorf("pid %d alive", pid)
+			}
+		}
+		return nil
+	})
+}
