@@ -160,7 +160,13 @@ func New(cfg Config) (*Controller, error) {
 	}
 	c.loop, err = loop.New(cfg.Clock, c, c, loop.Options{
 		Registerer: cfg.Registerer, DiscardTicks: true,
-		OnError: func(rev string, err error) { c.log.Warn("autoscaler", "revision", rev, "err", err) },
+		OnError: func(rev string, err error) {
+			// API errors were reported by apiError, once per kind, not
+			// once per tick.
+			if apierrors.ReasonForError(err) == metav1.StatusReasonUnknown {
+				c.log.Warn("autoscaler", "revision", rev, "err", err)
+			}
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -1,9 +1,11 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +93,8 @@ type rig struct {
 	fetch  *busyFetcher
 	t0     time.Time
 
+	log lockedBuffer
+
 	mu      sync.Mutex
 	scales  map[string][]int32
 	deny    bool
@@ -135,7 +139,8 @@ func newRig(t *testing.T, objs ...runtime.Object) *rig {
 	})
 	r.reg = prometheus.NewRegistry()
 	var err error
-	r.c, err = New(Config{Client: r.client, Namespace: "fns", Registerer: r.reg, Fetcher: r.fetch, Clock: r.clk, MetricsPort: "http-autometric"})
+	r.c, err = New(Config{Client: r.client, Namespace: "fns", Registerer: r.reg, Fetcher: r.fetch, Clock: r.clk, MetricsPort: "http-autometric",
+		Log: slog.New(slog.NewTextHandler(&r.log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,6 +299,9 @@ func TestForbiddenScaleIsReportedNotFatal(t *testing.T) {
 	if !r.eventWith("fn", "PermissionDenied", "deployments/scale") {
 		t.Fatal("no PermissionDenied Event on the Deployment")
 	}
+	if n := strings.Count(r.log.String(), "may not update deployments/scale"); n != 1 {
+		t.Fatalf("%d log lines about the forbidden scale over %v attempts, want one:\n%s", n, denied, r.log.String())
+	}
 	// The permission comes back: scaling resumes.
 	r.mu.Lock()
 	r.deny = false
@@ -377,3 +385,15 @@ func TestMetricsURL(t *testing.T) {
 		})
 	}
 }
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
