@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/internal/wire"
 )
 
 // config is fn's command line.
@@ -39,7 +39,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address when no --listen-fd is given (loopback only)")
 	fs.IntVar(&c.listenFD, "listen-fd", 0, "inherited listening socket's file descriptor (0 = listen on --addr)")
 	fs.IntVar(&c.readyFD, "ready-fd", 0, "file descriptor to write \"ready\" to once serving (0 = none)")
-	fs.StringVar(&c.instance, "instance", "", "instance id for the "+loadgen.HeaderInstance+" header (default fn-<pid>)")
+	fs.StringVar(&c.instance, "instance", "", "instance id for the "+wire.HeaderInstance+" header (default fn-<pid>)")
 	fs.DurationVar(&c.init, "init", 0, "initialisation time before the server is ready")
 	fs.StringVar(&c.initMode, "init-mode", "sleep", "how init time is spent: sleep or spin (CPU)")
 	fs.DurationVar(&c.work, "work", 0, "default per-request sleep (query parameter work= overrides)")
@@ -188,9 +188,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	hd := w.Header()
-	hd.Set(loadgen.HeaderInstance, h.c.instance)
-	hd.Set(loadgen.HeaderColdStart, strconv.FormatBool(cold))
-	hd.Set(loadgen.HeaderInitMs, h.initMs)
+	hd.Set(wire.HeaderInstance, h.c.instance)
+	hd.Set(wire.HeaderColdStart, strconv.FormatBool(cold))
+	hd.Set(wire.HeaderInitMs, h.initMs)
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "ok\n")
 }
@@ -203,7 +203,7 @@ func (h *handler) requestWork(r *http.Request) (work, spinFor time.Duration, all
 		return work, spinFor, alloc, nil
 	}
 	q := r.URL.Query()
-	if v := q.Get(loadgen.WorkParam); v != "" {
+	if v := q.Get(wire.WorkParam); v != "" {
 		if work, err = time.ParseDuration(v); err != nil || work < 0 {
 			return 0, 0, 0, fmt.Errorf("work: want a non-negative Go duration such as 250ms, got %q", v)
 		}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/internal/wire"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -72,14 +72,14 @@ func TestHandler(t *testing.T) {
 			if rec.Code != tc.code {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.code, rec.Body)
 			}
-			if got := rec.Header().Get(loadgen.HeaderColdStart); got != tc.cold {
-				t.Fatalf("%s = %q, want %q", loadgen.HeaderColdStart, got, tc.cold)
+			if got := rec.Header().Get(wire.HeaderColdStart); got != tc.cold {
+				t.Fatalf("%s = %q, want %q", wire.HeaderColdStart, got, tc.cold)
 			}
 			if tc.cold != "" {
-				if got := rec.Header().Get(loadgen.HeaderInstance); got != "i1" {
+				if got := rec.Header().Get(wire.HeaderInstance); got != "i1" {
 					t.Fatalf("instance %q", got)
 				}
-				if got := rec.Header().Get(loadgen.HeaderInitMs); got != "12.000" {
+				if got := rec.Header().Get(wire.HeaderInitMs); got != "12.000" {
 					t.Fatalf("init ms %q", got)
 				}
 			}
@@ -132,7 +132,7 @@ func TestProcessDrainsOnSIGTERM(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
 	resp := <-done
-	if resp == nil || resp.StatusCode != 200 || resp.Header.Get(loadgen.HeaderColdStart) != "true" {
+	if resp == nil || resp.StatusCode != 200 || resp.Header.Get(wire.HeaderColdStart) != "true" {
 		t.Fatalf("in-flight request not completed: %+v", resp)
 	}
 	if err := cmd.Wait(); err != nil {
