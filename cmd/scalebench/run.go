@@ -97,7 +97,8 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := platform.RunScenario(ctx, sc, pol, opts)
-	if err != nil {
+	var failed *platform.RunFailure
+	if err != nil && !errors.As(err, &failed) {
 		var ce *loadgen.ConfigError
 		if errors.As(err, &ce) {
 			return badInput(fmt.Errorf("run: %w", err))
@@ -124,6 +125,9 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 	s := res.Summary
 	fmt.Fprintf(cmd.OutOrStdout(), "%s on local: %d requests, %d completed, %d cold starts (%.4f), p50 %.1f ms, p99 %.1f ms, %d pod starts, %.1f pod-seconds, max %d pods → %s\n",
 		s.Policy, s.Requests, s.Completed, s.ColdStarts, s.ColdStartRatio, s.Latency.P50, s.Latency.P99, s.PodStarts, s.PodSeconds, s.MaxPods, od.Final())
+	if failed != nil {
+		return fmt.Errorf("run: %w", failed)
+	}
 	return nil
 }
 

@@ -34,6 +34,9 @@ type Config struct {
 	// OnRelease is called after a slot frees, so a waiting activator can
 	// dispatch. It must be cheap.
 	OnRelease func()
+	// OnFirstRequest, when set, is called once, with the time the pod's
+	// first request took a slot: the end of a cold start's wait.
+	OnFirstRequest func(time.Time)
 }
 
 // ErrNotReached reports that a request never reached the pod (the
@@ -76,6 +79,7 @@ type Proxy struct {
 	// to, for idle_pod_seconds; it stops growing at Retire.
 	idle        time.Duration
 	retired     bool
+	served      bool // a request has taken a slot
 	lastChange  time.Time
 	lastCollect time.Time
 	peak        int
@@ -181,8 +185,13 @@ func (p *Proxy) TryAcquire() bool {
 	p.inflight++
 	p.requests++
 	p.peak = max(p.peak, p.inflight)
+	first := !p.served
+	p.served = true
 	p.mu.Unlock()
 	p.total.Inc()
+	if first && p.cfg.OnFirstRequest != nil {
+		p.cfg.OnFirstRequest(now)
+	}
 	return true
 }
 
