@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,10 @@ type Function struct {
 	Name string
 	// Args are cmd/fn flags: --init, --init-mode, --work, --spin, --alloc.
 	Args []string
+	// Command, when set, is the user's own function, run under the
+	// runtime contract (pods.Command) instead of cmd/fn; Args and the
+	// start-up model's AppInit do not apply to it (its init is its own).
+	Command *pods.Command
 	// ContainerConcurrency is the per-pod in-flight limit; 0 = unlimited.
 	ContainerConcurrency int
 	// Policy names the autoscaler (autoscaler.Names()) and Settings
@@ -120,7 +125,12 @@ func (r *revision) launch() pods.Launch {
 		}
 	}
 	if su.AppInit != nil {
-		l.Args = []string{"--init=" + max(0, su.AppInit.Sample(r.rng)).String()}
+		// Drawn for a user's command too, so pod n gets the same delays
+		// whatever runs in it; only cmd/fn takes it as its init.
+		init := max(0, su.AppInit.Sample(r.rng))
+		if r.fn.Command == nil {
+			l.Args = []string{"--init=" + init.String()}
+		}
 	}
 	r.mu.Lock()
 	l.Trigger = r.zeroPoke
@@ -262,6 +272,8 @@ func (p *Platform) addRevision(fn Function) error {
 	}
 	r.pods, err = pods.New(pods.Config{
 		Revision: fn.Name, Binary: p.cfg.FnBinary, Args: fn.Args, StopTimeout: stopTimeout,
+		Command: fn.Command, Transport: p.transport,
+		OnRouted:   func(pod *pods.Pod, routed bool) { p.podRouted(r, pod, routed) },
 		Output:     p.cfg.PodOutput,
 		Prepare:    r.launch,
 		OnReady:    func(pod *pods.Pod) { p.podReady(r, pod) },
@@ -282,8 +294,10 @@ func (p *Platform) addRevision(fn Function) error {
 }
 
 func (p *Platform) podReady(r *revision, pod *pods.Pod) {
+	st := pod.Startup()
+	initMs := strconv.FormatFloat(float64(st.Ready.Sub(st.Spawned))/float64(time.Millisecond), 'f', 3, 64)
 	qp, err := queueproxy.New(queueproxy.Config{
-		Pod: pod.Name, Addr: pod.Addr, ContainerConcurrency: r.fn.ContainerConcurrency,
+		Pod: pod.Name, Addr: pod.Addr, ContainerConcurrency: r.fn.ContainerConcurrency, InitMs: initMs,
 		Transport: p.transport, OnRelease: r.act.Dispatch,
 		OnFirstRequest: func(at time.Time) {
 			r.mu.Lock()
@@ -302,6 +316,22 @@ func (p *Platform) podReady(r *revision, pod *pods.Pod) {
 	r.zeroPoke = time.Time{}
 	r.mu.Unlock()
 	r.act.AddPod(qp)
+}
+
+// podRouted follows a ready pod's readiness probe: out of routing while it
+// fails, back when it passes.
+func (p *Platform) podRouted(r *revision, pod *pods.Pod, routed bool) {
+	r.mu.Lock()
+	qp := r.qps[pod]
+	r.mu.Unlock()
+	if qp == nil {
+		return
+	}
+	if routed {
+		r.act.AddPod(qp)
+	} else {
+		r.act.RemovePod(qp)
+	}
 }
 
 // podStopping takes the pod out of routing and waits for its requests, so

@@ -29,6 +29,10 @@ type RunOptions struct {
 	FnArgs []string
 	// StopTimeout bounds each pod's drain at the end; default 30 s.
 	StopTimeout time.Duration
+	// Command, when set, runs the user's function under the runtime
+	// contract for every function of the scenario, over the scenario's own
+	// `function:` blocks (--function-cmd).
+	Command *scenarios.Command
 	// Deployed starts the traffic only once the pods of the autoscaler's
 	// first decision (initial-scale) are ready, as the simulator does: its
 	// run begins with a deployed revision. Without it the first requests
@@ -115,8 +119,18 @@ func FunctionFor(f scenarios.Function, sc *scenarios.Scenario, pol scenarios.Pol
 		Name: f.Name, Args: args, ContainerConcurrency: f.ContainerConcurrency,
 		Policy: pol.Name, Settings: pol.Settings,
 		QueueDepth: sc.Activator.QueueDepth, QueueTimeout: sc.Activator.Timeout,
-		Startup: f.Startup, Seed: sc.Seed,
+		Startup: f.Startup, Seed: sc.Seed, Command: PodCommand(f.Command),
 	}
+}
+
+// PodCommand maps a scenario's function command onto the pod manager's
+// runtime contract; nil stays nil (cmd/fn).
+func PodCommand(c *scenarios.Command) *pods.Command {
+	if c == nil {
+		return nil
+	}
+	return &pods.Command{Argv: append([]string(nil), c.Argv...), Dir: c.Dir, Env: append([]string(nil), c.Env...),
+		PortEnv: c.PortEnv, ReadinessPath: c.ReadinessPath, ProbePeriod: c.ProbePeriod}
 }
 
 // RunScenario starts a platform for sc's functions under pol, drives sc's
@@ -131,6 +145,9 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	for _, f := range sc.Functions {
 		fn := FunctionFor(f, sc, pol)
 		fn.Args = append(fn.Args, opts.FnArgs...)
+		if opts.Command != nil {
+			fn.Command = PodCommand(opts.Command)
+		}
 		cfg.Functions = append(cfg.Functions, fn)
 	}
 	p, err := Start(cfg)

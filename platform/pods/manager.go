@@ -20,8 +20,18 @@ import (
 type Config struct {
 	// Revision prefixes pod names.
 	Revision string
-	// Binary is the cmd/fn executable.
+	// Binary is the cmd/fn executable, run with fn's own protocol (an
+	// inherited listener and a readiness pipe). Give Binary or Command.
 	Binary string
+	// Command is a function under the runtime contract (see Command).
+	Command *Command
+	// Transport carries HTTP readiness probes; share the queue-proxies'
+	// so the connection a probe opened serves the pod's first request.
+	// Nil means a default one.
+	Transport http.RoundTripper
+	// OnRouted is called when a ready Command pod fails its readiness
+	// probes (routed false: take it out of routing) or passes again.
+	OnRouted func(p *Pod, routed bool)
 	// Args are extra fn flags (--init, --work, ...); the manager adds the
 	// listener, readiness pipe and instance flags.
 	Args []string
@@ -148,10 +158,12 @@ type Pod struct {
 	trigger   time.Time
 	exec      time.Time
 	spawned   time.Time
+	startup   Startup // set before OnReady
 	// hooks orders OnReady before OnStopping for the same pod.
 	hooks    sync.Mutex
 	done     chan struct{} // closed when the process has exited
-	ready    bool          // guarded by Manager.mu
+	ready    bool          // guarded by Manager.mu; has been ready
+	unready  bool          // guarded by Manager.mu; failing its probes since
 	stopping bool          // guarded by Manager.mu
 	exited   time.Time     // set before done closes
 }
@@ -159,6 +171,9 @@ type Pod struct {
 // PID is the pod's process id (and process group id). Only pods listed by
 // Manager.Pods have one.
 func (p *Pod) PID() int { return p.cmd.Process.Pid }
+
+// Startup is the pod's measured start-up; valid from OnReady on.
+func (p *Pod) Startup() Startup { return p.startup }
 
 // Done is closed when the pod's process has exited.
 func (p *Pod) Done() <-chan struct{} { return p.done }
@@ -182,6 +197,7 @@ type Stats struct {
 type Manager struct {
 	cfg    Config
 	client *http.Client
+	probes *http.Client
 
 	mu       sync.Mutex
 	desired  int
@@ -205,11 +221,22 @@ type Manager struct {
 
 // New validates cfg and starts the manager with no pods.
 func New(cfg Config) (*Manager, error) {
-	if cfg.Binary == "" {
+	switch {
+	case cfg.Command != nil:
+		c := *cfg.Command
+		if err := c.validate(); err != nil {
+			return nil, err
+		}
+		cfg.Command = &c
+	case cfg.Binary == "":
 		return nil, errors.New("pods: want the path of the fn binary, got none")
+	default:
+		if st, err := os.Stat(cfg.Binary); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return nil, fmt.Errorf("pods: fn binary %q: want an executable file (make build writes bin/fn)", cfg.Binary)
+		}
 	}
-	if st, err := os.Stat(cfg.Binary); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-		return nil, fmt.Errorf("pods: fn binary %q: want an executable file (make build writes bin/fn)", cfg.Binary)
+	if cfg.Transport == nil {
+		cfg.Transport = &http.Transport{Proxy: nil, DisableCompression: true}
 	}
 	if cfg.Revision == "" {
 		cfg.Revision = "fn"
@@ -229,6 +256,7 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg:    cfg,
 		client: &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+		probes: &http.Client{Transport: cfg.Transport},
 		pods:   map[*Pod]struct{}{},
 		kick:   make(chan struct{}, 1),
 		quit:   make(chan struct{}),
@@ -262,7 +290,7 @@ func (m *Manager) Counts() (ready, notReady int) {
 	for p := range m.pods {
 		switch {
 		case p.stopping:
-		case p.ready:
+		case p.ready && !p.unready:
 			ready++
 		default:
 			notReady++
@@ -453,17 +481,30 @@ func (m *Manager) launch(p *Pod, l Launch) {
 		return
 	default:
 	}
-	pr, err := m.exec(p, l.Args)
-	if err != nil {
-		m.abandon(p, err)
-		return
+	if m.cfg.Command != nil {
+		if err := m.execCommand(p); err != nil {
+			m.abandon(p, err)
+			return
+		}
+		close(p.launched)
+		m.wg.Add(2)
+		go func() {
+			defer m.wg.Done()
+			m.probeCommand(p)
+		}()
+	} else {
+		pr, err := m.exec(p, l.Args)
+		if err != nil {
+			m.abandon(p, err)
+			return
+		}
+		close(p.launched)
+		m.wg.Add(2)
+		go func() {
+			defer m.wg.Done()
+			m.await(p, pr)
+		}()
 	}
-	close(p.launched)
-	m.wg.Add(2)
-	go func() {
-		defer m.wg.Done()
-		m.await(p, pr)
-	}()
 	go func() {
 		defer m.wg.Done()
 		m.reap(p)
@@ -525,13 +566,7 @@ func (m *Manager) exec(p *Pod, extra []string) (*os.File, error) {
 	args := append(append(append([]string{}, m.cfg.Args...), extra...), "--listen-fd=3", "--ready-fd=4", "--instance="+p.Name)
 	cmd := exec.Command(m.cfg.Binary, args...)
 	cmd.ExtraFiles = []*os.File{lf, pw}
-	cmd.Stdout, cmd.Stderr = m.cfg.Output, io.MultiWriter(m.cfg.Output, &p.stderr)
-	if m.cfg.Output == io.Discard {
-		cmd.Stdout = nil // /dev/null: no pipe to copy from
-	}
-	// A grandchild holding stderr open must not hold up the reaping of
-	// the pod itself.
-	cmd.WaitDelay = time.Second
+	m.setOutput(p, cmd)
 	// A process group per pod lets stop reach anything fn forks; Pdeathsig
 	// takes the pod down if the platform itself is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -543,6 +578,18 @@ func (m *Manager) exec(p *Pod, extra []string) (*os.File, error) {
 	p.spawned = time.Now()
 	p.cmd, p.Addr = cmd, addr
 	return pr, nil
+}
+
+// setOutput sends the process's output to Output, keeping the tail of its
+// stderr for a crash report.
+func (m *Manager) setOutput(p *Pod, cmd *exec.Cmd) {
+	cmd.Stdout, cmd.Stderr = m.cfg.Output, io.MultiWriter(m.cfg.Output, &p.stderr)
+	if m.cfg.Output == io.Discard {
+		cmd.Stdout = nil // /dev/null: no pipe to copy from
+	}
+	// A grandchild holding stderr open must not hold up the reaping of
+	// the pod itself.
+	cmd.WaitDelay = time.Second
 }
 
 // await waits for the pod's readiness line and marks the pod ready; only
@@ -592,23 +639,25 @@ func (m *Manager) await(p *Pod, pr *os.File) {
 }
 
 // markReady records the pod's start-up and hands it to OnReady, unless it
-// is being stopped meanwhile.
-func (m *Manager) markReady(p *Pod, listening, ready time.Time) {
+// is being stopped meanwhile (then it returns false).
+func (m *Manager) markReady(p *Pod, listening, ready time.Time) bool {
 	p.hooks.Lock()
 	defer p.hooks.Unlock()
 	m.mu.Lock()
 	if p.stopping {
 		m.mu.Unlock()
-		return
+		return false
 	}
 	p.ready = true
 	m.backoff, m.notBefore = 0, time.Time{}
-	m.startups = append(m.startups, Startup{Pod: p.Name, Trigger: p.trigger, Created: p.Started,
-		Exec: p.exec, Spawned: p.spawned, Listening: listening, Ready: ready})
+	p.startup = Startup{Pod: p.Name, Trigger: p.trigger, Created: p.Started,
+		Exec: p.exec, Spawned: p.spawned, Listening: listening, Ready: ready}
+	m.startups = append(m.startups, p.startup)
 	m.mu.Unlock()
 	if m.cfg.OnReady != nil {
 		m.cfg.OnReady(p)
 	}
+	return true
 }
 
 func (m *Manager) probe(p *Pod) bool {
