@@ -14,6 +14,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nslos: [p99<=1s, {metric: dropped, max: 0}]\n"))
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunctions: [{name: a, startup: {appInit: none}}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunction: {command: [./s, -v], env: {A: b}, readiness: {http: /healthz}, probe-period: 10ms}\n"))
+	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunctions: [{name: a, function: {command: \"python3 s.py 'x y'\", port-env: P, readiness: {tcp: true}}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.yaml", data)
 		if err != nil {
