@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ type runFlags struct {
 	duration                        time.Duration
 	seed                            int64
 	requests                        bool
+	functionCmd, functionReadiness  string
 }
 
 func init() {
@@ -57,6 +59,8 @@ work come from the flags.`,
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.BoolVar(&fl.requests, "requests", false, "also write requests.csv, one row per request")
+	f.StringVar(&fl.functionCmd, "function-cmd", "", "run your own function instead of cmd/fn: a command that serves HTTP on 127.0.0.1:$PORT, e.g. './myserver --flag'")
+	f.StringVar(&fl.functionReadiness, "function-readiness", "tcp", "--function-cmd's readiness probe: tcp, or http:/PATH")
 	fl.register(cmd, true)
 	root.AddCommand(cmd)
 }
@@ -72,8 +76,12 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 	if err != nil {
 		return badInput(err)
 	}
-	bin, err := fl.fnBinary()
+	cmdFn, err := functionCommand(fl.functionCmd, fl.functionReadiness)
 	if err != nil {
+		return badInput(fmt.Errorf("run: %w", err))
+	}
+	bin, err := fl.fnBinary()
+	if err != nil && needsFn(sc, cmdFn) {
 		return badInput(fmt.Errorf("run: %w", err))
 	}
 	od, err := results.CreateOutDir(fl.out)
@@ -81,7 +89,7 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 		return err
 	}
 	defer od.Abort()
-	opts := platform.RunOptions{FnBinary: bin, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}
+	opts := platform.RunOptions{FnBinary: bin, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr(), Command: cmdFn}
 	if fl.pattern != "" {
 		fn, _ := fl.function()
 		opts.FnArgs = fn.Args
@@ -182,4 +190,41 @@ func runScenario(cmd *cobra.Command, fl *runFlags) (*scenarios.Scenario, scenari
 		sc.Functions = []scenarios.Function{{Name: fl.name, ContainerConcurrency: fl.concurrency, MemoryMB: scenarios.DefaultMemoryMB}}
 	}
 	return sc, pol, nil
+}
+
+// functionCommand parses --function-cmd and --function-readiness; nil when
+// no command is given.
+func functionCommand(line, readiness string) (*scenarios.Command, error) {
+	if line == "" {
+		return nil, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	c, err := scenarios.ParseCommand(line, wd)
+	if err != nil {
+		return nil, fmt.Errorf("--function-cmd %q: %w", line, err)
+	}
+	if c.ReadinessPath, err = scenarios.ParseReadiness(readiness); err != nil {
+		return nil, fmt.Errorf("--function-readiness: %w", err)
+	}
+	if _, err := exec.LookPath(c.Argv[0]); err != nil {
+		return nil, fmt.Errorf("--function-cmd %q: %v", line, errors.Unwrap(err))
+	}
+	c.PortEnv = "PORT"
+	return c, nil
+}
+
+// needsFn reports whether some function of sc runs cmd/fn.
+func needsFn(sc *scenarios.Scenario, c *scenarios.Command) bool {
+	if c != nil {
+		return false
+	}
+	for _, f := range sc.Functions {
+		if f.Command == nil {
+			return true
+		}
+	}
+	return false
 }
