@@ -12,7 +12,8 @@ import (
 // kubernetes v1.36 at its defaults: a 15 s sync, tolerance 0.1, the replica
 // calculator's treatment of unready pods and pods without metrics, and the
 // spec.behavior defaults (scale-up 4 pods or 100% per 15 s, scale-down
-// stabilized over 300 s at 100% per 15 s). Facts: shared/reference/hpa.md.
+// stabilized over 300 s at 100% per 15 s). Facts, with sources, in
+// docs/readme-policies.md.
 
 func init() {
 	register("hpa", "Kubernetes HPA: 15 s sync, tolerance 0.1, replica calculator, default behavior (scale-down stabilization 5 min); CPU or per-pod concurrency/RPS", hpaMake)

@@ -68,7 +68,8 @@ func TestHPAReplicaCalculator(t *testing.T) {
 		pods Pods
 		want int
 	}{
-		// The worked cases of hpa.md (requests 100m, target 50%).
+		// The worked cases of the replica calculator (replica_calculator.go and
+		// its tests; requests 100m, target 50%).
 		{"3 pods at 90m scale to 6", cpu, Stat{CPU: 270}, Pods{Ready: 3}, 6},
 		{"3 pods at 90m, per-pod metrics", cpu, Stat{}, Pods{Metrics: []PodMetric{pod(90), pod(90), pod(90)}}, 6},
 		{"3 pods at 52m stay within tolerance", cpu, Stat{CPU: 156}, Pods{Ready: 3}, 3},

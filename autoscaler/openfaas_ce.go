@@ -9,7 +9,9 @@ import (
 
 // OpenFaaS Community Edition scales through its monitoring stack, so its
 // reaction time is the sum of that stack's timers. The model follows a
-// request count through each stage (shared/reference/openfaas.md):
+// request count through each stage (openfaas/faas gateway and the
+// faas-netes chart's alert rules; facts with sources in
+// docs/readme-policies.md):
 //
 //  1. The gateway counts invocations; Prometheus scrapes the counter every
 //     5 s. The labelled series exists only after the first invocation.
@@ -80,7 +82,7 @@ func ofceMake() ([]param, func() (Policy, error)) {
 	return params, func() (Policy, error) { return newOFCE(*c) }
 }
 
-// maxReplicas is the max the gateway works with. openfaas.md gives it
+// maxReplicas is the max the gateway works with. The gateway computes it
 // literally as max = min(com.openfaas.scale.max, 5): CE limits a function
 // to 5 replicas, so the label can lower max but not raise it, and the step
 // is taken from the capped value (the defaults, max 5 and factor 10, step

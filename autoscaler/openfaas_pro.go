@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// The OpenFaaS Pro autoscaler (shared/reference/openfaas.md): a
+// The OpenFaaS Pro autoscaler (OpenFaaS docs, "Autoscaling" for Pro;
+// facts with sources in docs/readme-policies.md): a
 // proportional rule, desired = ceil(readyPods × meanLoadPerPod / (target ×
 // target-proportion)), clamped to [min, max], on inputs that Prometheus
 // recording rules refresh every 15 s (rps as a rate over 30 s, capacity as

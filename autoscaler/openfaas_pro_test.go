@@ -12,7 +12,7 @@ func TestOpenFaaSProRule(t *testing.T) {
 		stat Stat
 		want int
 	}{
-		// openfaas.md: 15 in flight, target 5, proportion 0.9 -> ceil(3.33) = 4.
+		// OpenFaaS Pro docs' worked case: 15 in flight, target 5, proportion 0.9 -> ceil(3.33) = 4.
 		{"capacity: 15 in flight, target 5 -> 4", map[string]string{"type": "capacity", "target": "5"}, Stat{MaxConcurrency: 15, Concurrency: 6, RPS: 1}, 4},
 		{"capacity falls back to average concurrency", map[string]string{"type": "capacity", "target": "5"}, Stat{Concurrency: 15, RPS: 1}, 4},
 		{"rps: 100 rps, target 50 -> ceil(2.22) = 3", nil, Stat{RPS: 100}, 3},

@@ -64,15 +64,12 @@ func newTraceServer(t *testing.T, functions int) (*traceServer, []string) {
 	return ts, urls
 }
 
-// Azure 2019 replay through the load generator: one minute of the shared
-// sample, scaled down and compressed to two seconds, reaches each
+// Azure 2019 replay through the load generator: one minute of the
+// repository's sample (scenarios/data/azure2019-sample), scaled down and compressed to two seconds, reaches each
 // function's URL as often as the trace says, every request carrying a
 // duration drawn from that function's percentiles.
 func TestAzure2019Replay(t *testing.T) {
-	sample := filepath.Join(moduleRoot(t), "..", "shared", "data", "azure2019-sample")
-	if _, err := os.Stat(filepath.Join(sample, "invocations.csv")); err != nil {
-		t.Skipf("shared Azure 2019 sample not present: %v", err)
-	}
+	sample := filepath.Join(moduleRoot(t), "scenarios", "data", "azure2019-sample")
 	const (
 		functions = 4
 		scale     = 0.1

@@ -44,7 +44,8 @@ type Function struct {
 	Policy   string
 	Settings map[string]string
 	// QueueDepth and QueueTimeout bound the activator's buffer; 0 means
-	// the activator's defaults.
+	// the platform defaults (autoscaler.DefaultQueueDepth and
+	// DefaultTimeout), the simulator's too.
 	QueueDepth   int
 	QueueTimeout time.Duration
 	// Startup is the scenario's start-up model. Each new pod waits the
@@ -113,6 +114,17 @@ type CrashReport struct {
 	// InFlight is how many requests the pod held when it died (they are
 	// retried on another pod when they had not reached it, else they fail).
 	InFlight int
+}
+
+// inFlight is the number of requests a ready pod's queue-proxy holds.
+func (r *revision) inFlight(pod *pods.Pod) int {
+	r.mu.Lock()
+	qp := r.qps[pod]
+	r.mu.Unlock()
+	if qp == nil {
+		return 0
+	}
+	return qp.InFlight()
 }
 
 // launch draws the next pod's start-up from the function's phases.
@@ -280,6 +292,7 @@ func (p *Platform) addRevision(fn Function) error {
 		OnStopping: func(pod *pods.Pod) { p.podStopping(r, pod, stopTimeout) },
 		OnGone:     func(pod *pods.Pod) { p.podGone(r, pod) },
 		OnCrash:    func(pod *pods.Pod, c pods.Crash) { p.podCrashed(r, pod, c) },
+		InFlight:   r.inFlight,
 	})
 	if err != nil {
 		return err

@@ -63,10 +63,15 @@ func TestBucketsRoundTrip(t *testing.T) {
 func TestOutDirIsAtomic(t *testing.T) {
 	parent := t.TempDir()
 	final := filepath.Join(parent, "out")
-	if err := os.MkdirAll(final, 0o755); err != nil {
+	// A previous output: what a run may replace without --force.
+	prev, err := CreateOutDir(final)
+	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(final, "old.txt"), []byte("old"), 0o644)
+	os.WriteFile(prev.Path("old.txt"), []byte("old"), 0o644)
+	if err := prev.Commit(); err != nil {
+		t.Fatal(err)
+	}
 
 	aborted, err := CreateOutDir(final)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scalebench/scalebench/badinput"
 )
 
 func TestParseFunctionBlock(t *testing.T) {
@@ -62,9 +64,9 @@ func TestParseFunctionBlockErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("s.yaml", []byte(tc.yaml))
-			var pe *ParseError
+			var pe *badinput.Error
 			if !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want a ParseError containing %q", err, tc.want)
+				t.Fatalf("error %v, want a badinput.Error containing %q", err, tc.want)
 			}
 		})
 	}

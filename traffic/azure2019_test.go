@@ -10,14 +10,13 @@ import (
 	"time"
 )
 
-const sampleDir = "../../shared/data/azure2019-sample/"
+// sampleDir is the repository's copy of the ten-function Azure 2019 sample
+// (scenarios/data/azure2019-sample/SOURCE.md).
+const sampleDir = "../scenarios/data/azure2019-sample/"
 
 func samplePaths(t testing.TB) (inv, dur, mem string) {
 	t.Helper()
 	dir := sampleDir
-	if _, err := os.Stat(dir + "invocations.csv"); err != nil {
-		dir = "/work/shared/data/azure2019-sample/"
-	}
 	return dir + "invocations.csv", dir + "durations.csv", dir + "memory.csv"
 }
 

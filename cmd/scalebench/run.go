@@ -7,15 +7,16 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/scalebench/scalebench/autoscaler/controller"
-	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/bench"
 	"github.com/scalebench/scalebench/platform"
-	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/traffic"
 )
@@ -29,7 +30,7 @@ type runFlags struct {
 	functionCmd, functionReadiness  string
 }
 
-func init() {
+func newRunCmd() *cobra.Command {
 	var fl runFlags
 	cmd := &cobra.Command{
 		Use:   "run (--scenario FILE | --pattern SPEC --duration D) --backend local --policy NAME --out DIR",
@@ -46,14 +47,14 @@ container-start phases before fn starts, and gets a draw of its app-init
 phase as fn's init time; the service mean is fn's default work. Without
 --scenario, --pattern and --duration describe one function whose init and
 work come from the flags.`,
-		Example: `  scalebench run --scenario scenarios/library/bursty.yaml --backend local --policy kpa --out out/bursty-local
+		Example: `  scalebench run --scenario scenarios/library/spike.yaml --backend local --policy kpa --out out/spike-local
   scalebench run --pattern constant:rate=50 --duration 30s --init 200ms --work 20ms --policy kpa --out out/c50`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, &fl) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.scenario, "scenario", "", "scenario YAML file")
-	f.StringVar(&fl.backend, "backend", "local", "platform to run on: local")
+	f.StringVar(&fl.backend, "backend", "local", "platform to run on: "+strings.Join(bench.RealBackends(), ", "))
 	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
 	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
@@ -62,81 +63,90 @@ work come from the flags.`,
 	f.StringVar(&fl.functionCmd, "function-cmd", "", "run your own function instead of cmd/fn: a command that serves HTTP on 127.0.0.1:$PORT, e.g. './myserver --flag'")
 	f.StringVar(&fl.functionReadiness, "function-readiness", "tcp", "--function-cmd's readiness probe: tcp, or http:/PATH")
 	fl.register(cmd, true)
-	root.AddCommand(cmd)
+	return cmd
 }
 
 func runRun(cmd *cobra.Command, fl *runFlags) error {
 	if fl.out == "" {
-		return badInput(errors.New("run: --out DIR is required"))
+		return badinput.Wrap(errors.New("run: --out DIR is required"))
 	}
-	if fl.backend != "local" {
-		return badInput(fmt.Errorf("run: --backend %q: want local", fl.backend))
+	if !slices.Contains(bench.RealBackends(), fl.backend) {
+		return badinput.Errorf("run: --backend %q: want %s", fl.backend, strings.Join(bench.RealBackends(), " or "))
 	}
 	sc, pol, err := runScenario(cmd, fl)
 	if err != nil {
-		return badInput(err)
+		return badinput.Wrap(err)
 	}
 	cmdFn, err := functionCommand(fl.functionCmd, fl.functionReadiness)
 	if err != nil {
-		return badInput(fmt.Errorf("run: %w", err))
+		return badinput.Wrap(fmt.Errorf("run: %w", err))
 	}
 	bin, err := fl.fnBinary()
 	if err != nil && needsFn(sc, cmdFn) {
-		return badInput(fmt.Errorf("run: %w", err))
+		return badinput.Wrap(fmt.Errorf("run: %w", err))
 	}
-	od, err := results.CreateOutDir(fl.out)
-	if err != nil {
-		return err
-	}
-	defer od.Abort()
-	opts := platform.RunOptions{FnBinary: bin, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr(), Command: cmdFn}
+	cfg := bench.Config{FnBinary: bin, Command: cmdFn}
 	if fl.pattern != "" {
 		fn, _ := fl.function()
-		opts.FnArgs = fn.Args
+		cfg.FnArgs = fn.Args
 	}
-	if fl.requests {
-		f, err := os.Create(od.Path("requests.csv"))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		opts.Requests = f
+	b, err := bench.NewReal(fl.backend, cfg)
+	if err != nil {
+		return badinput.Wrap(fmt.Errorf("run: %w", err))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := platform.RunScenario(ctx, sc, pol, opts)
+	res, dir, err := bench.RunToDir(ctx, b, bench.Run{Scenario: sc, Policy: pol, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}, fl.out, fl.requests)
+	// A run that ended but must not pass (interrupted, nothing completed,
+	// crash-looping pods) has its summary written and exits 1.
 	var failed *platform.RunFailure
-	if err != nil && !errors.As(err, &failed) {
-		var ce *loadgen.ConfigError
-		if errors.As(err, &ce) {
-			return badInput(fmt.Errorf("run: %w", err))
-		}
+	if err != nil && (res == nil || !errors.As(err, &failed)) {
 		return fmt.Errorf("run: %w", err)
 	}
-	if err := results.WriteJSON(od.Path("summary.json"), res.Summary); err != nil {
-		return err
-	}
-	ts, err := os.Create(od.Path("timeseries.csv"))
-	if err != nil {
-		return err
-	}
-	if err := controller.WriteCSV(ts, res.Started, res.Ticks); err != nil {
-		ts.Close()
-		return err
-	}
-	if err := ts.Close(); err != nil {
-		return err
-	}
-	if err := od.Commit(); err != nil {
-		return err
-	}
 	s := res.Summary
-	fmt.Fprintf(cmd.OutOrStdout(), "%s on local: %d requests, %d completed, %d cold starts (%.4f), p50 %.1f ms, p99 %.1f ms, %d pod starts, %.1f pod-seconds, max %d pods → %s\n",
-		s.Policy, s.Requests, s.Completed, s.ColdStarts, s.ColdStartRatio, s.Latency.P50, s.Latency.P99, s.PodStarts, s.PodSeconds, s.MaxPods, od.Final())
+	fmt.Fprintf(cmd.OutOrStdout(), "%s on %s: %d requests, %d completed, %d cold starts (%.4f), p50 %.1f ms, p99 %.1f ms, %d pod starts, %.1f pod-seconds, max %d pods → %s\n",
+		s.Policy, b.Name(), s.Requests, s.Completed, s.ColdStarts, s.ColdStartRatio, s.Latency.P50, s.Latency.P99, s.PodStarts, s.PodSeconds, s.MaxPods, dir)
 	if failed != nil {
 		return fmt.Errorf("run: %w", failed)
 	}
 	return nil
+}
+
+// functionCommand parses --function-cmd and --function-readiness; nil when
+// no command is given.
+func functionCommand(line, readiness string) (*scenarios.Command, error) {
+	if line == "" {
+		return nil, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	c, err := scenarios.ParseCommand(line, wd)
+	if err != nil {
+		return nil, fmt.Errorf("--function-cmd %q: %w", line, err)
+	}
+	if c.ReadinessPath, err = scenarios.ParseReadiness(readiness); err != nil {
+		return nil, fmt.Errorf("--function-readiness: %w", err)
+	}
+	if _, err := exec.LookPath(c.Argv[0]); err != nil {
+		return nil, fmt.Errorf("--function-cmd %q: %v", line, errors.Unwrap(err))
+	}
+	c.PortEnv = "PORT"
+	return c, nil
+}
+
+// needsFn reports whether some function of sc runs cmd/fn.
+func needsFn(sc *scenarios.Scenario, c *scenarios.Command) bool {
+	if c != nil {
+		return false
+	}
+	for _, f := range sc.Functions {
+		if f.Command == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // runScenario loads --scenario or builds a one-function scenario from the
@@ -181,7 +191,7 @@ func runScenario(cmd *cobra.Command, fl *runFlags) (*scenarios.Scenario, scenari
 	if fl.duration > 0 {
 		sc.Duration = fl.duration
 	}
-	if pol, err = choosePolicy(sc, fl.policy, fl.set); err != nil {
+	if pol, err = bench.ChoosePolicy(sc, fl.policy, fl.set); err != nil {
 		return nil, pol, fmt.Errorf("run: %w", err)
 	}
 	if fl.pattern != "" {
@@ -190,41 +200,4 @@ func runScenario(cmd *cobra.Command, fl *runFlags) (*scenarios.Scenario, scenari
 		sc.Functions = []scenarios.Function{{Name: fl.name, ContainerConcurrency: fl.concurrency, MemoryMB: scenarios.DefaultMemoryMB}}
 	}
 	return sc, pol, nil
-}
-
-// functionCommand parses --function-cmd and --function-readiness; nil when
-// no command is given.
-func functionCommand(line, readiness string) (*scenarios.Command, error) {
-	if line == "" {
-		return nil, nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	c, err := scenarios.ParseCommand(line, wd)
-	if err != nil {
-		return nil, fmt.Errorf("--function-cmd %q: %w", line, err)
-	}
-	if c.ReadinessPath, err = scenarios.ParseReadiness(readiness); err != nil {
-		return nil, fmt.Errorf("--function-readiness: %w", err)
-	}
-	if _, err := exec.LookPath(c.Argv[0]); err != nil {
-		return nil, fmt.Errorf("--function-cmd %q: %v", line, errors.Unwrap(err))
-	}
-	c.PortEnv = "PORT"
-	return c, nil
-}
-
-// needsFn reports whether some function of sc runs cmd/fn.
-func needsFn(sc *scenarios.Scenario, c *scenarios.Command) bool {
-	if c != nil {
-		return false
-	}
-	for _, f := range sc.Functions {
-		if f.Command == nil {
-			return true
-		}
-	}
-	return false
 }
