@@ -119,8 +119,10 @@ func TestExamplesThroughRunAndBench(t *testing.T) {
 			if s.Requests != 3 || s.Completed != 3 || s.ColdStarts != 3 {
 				t.Errorf("%s: %d requests, %d completed, %d cold; want 3 of each", tc.name, s.Requests, s.Completed, s.ColdStarts)
 			}
-			if st := s.PodStartup; st == nil || st.Pods != 3 || st.FromZero != 3 || st.SpawnToListening.P50 < 50 {
-				t.Errorf("%s: pod start-up %+v, want 3 pods from zero, each listening after its 50 ms init", tc.name, st)
+			// The first request may meet a pod the platform's first tick
+			// started an instant before it arrived: not a scale from zero.
+			if st := s.PodStartup; st == nil || st.Pods != 3 || st.FromZero < 2 || st.SpawnToListening.P50 < 50 {
+				t.Errorf("%s: pod start-up %+v, want 3 pods, at least 2 from zero, each listening after its 50 ms init", tc.name, st)
 			}
 			csv, _ := os.ReadFile(filepath.Join(out, "requests.csv"))
 			if !strings.Contains(string(csv), ",200,") || strings.Count(string(csv), ",true,") != 3 {

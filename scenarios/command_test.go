@@ -73,8 +73,8 @@ func TestParseFunctionBlockErrors(t *testing.T) {
 }
 
 func TestParseCommandLine(t *testing.T) {
-	c, err := ParseCommand(`./bin/server --name "two words"`, "/work")
-	if err != nil || !reflect.DeepEqual(c.Argv, []string{"/work/bin/server", "--name", "two words"}) {
+	c, err := ParseCommand(`./bin/server --name "two words"`, "/srv/app")
+	if err != nil || !reflect.DeepEqual(c.Argv, []string{"/srv/app/bin/server", "--name", "two words"}) {
 		t.Fatalf("%+v, %v", c, err)
 	}
 	if _, err := ParseCommand("  ", "/"); err == nil {
