@@ -95,9 +95,9 @@ func TestExamplesThroughRunAndBench(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"go, --function-cmd, http probe", []string{"--pattern", "constant:rate=0.25", "--duration", "9s", "--policy", "keepalive", "--set", "keep-alive=1s",
+		{"go, --function-cmd, http probe", []string{"--pattern", "constant:rate=0.2", "--duration", "11s", "--policy", "keepalive", "--set", "keep-alive=1s",
 			"--function-cmd", filepath.Join(dir, "goserver") + " --init=50ms", "--function-readiness", "http:/healthz"}},
-		{"python, --function-cmd, tcp probe", []string{"--pattern", "constant:rate=0.25", "--duration", "9s", "--policy", "keepalive", "--set", "keep-alive=1s",
+		{"python, --function-cmd, tcp probe", []string{"--pattern", "constant:rate=0.2", "--duration", "11s", "--policy", "keepalive", "--set", "keep-alive=1s",
 			"--function-cmd", python + " pyserver/server.py --init=50ms"}},
 		{"go scenario", []string{"--scenario", "goserver/scenario.yaml", "--duration", "9s"}},
 		{"python scenario", []string{"--scenario", "pyserver/scenario.yaml", "--duration", "9s"}},
@@ -114,19 +114,29 @@ func TestExamplesThroughRunAndBench(t *testing.T) {
 				return
 			}
 			s := readSummary(t, filepath.Join(out, "summary.json"))
-			// Requests at 0, 4 and 8 s, each after more than the
-			// keep-alive: each is a scale from zero.
-			if s.Requests != 3 || s.Completed != 3 || s.ColdStarts != 3 {
-				t.Errorf("%s: %d requests, %d completed, %d cold; want 3 of each", tc.name, s.Requests, s.Completed, s.ColdStarts)
-			}
-			// The first request may meet a pod the platform's first tick
-			// started an instant before it arrived: not a scale from zero.
-			if st := s.PodStartup; st == nil || st.Pods != 3 || st.FromZero < 2 || st.SpawnToListening.P50 < 50 {
-				t.Errorf("%s: pod start-up %+v, want 3 pods, at least 2 from zero, each listening after its 50 ms init", tc.name, st)
-			}
+			// Three requests, 4 or 5 s apart with a 1 s keep-alive: each
+			// finds no instance, unless a start slowed by a busy machine
+			// kept the last one alive. Neither server sends a header: the
+			// queue-proxy names the pod and marks the requests that waited
+			// for it, and every pod was started for one of those.
 			csv, _ := os.ReadFile(filepath.Join(out, "requests.csv"))
-			if !strings.Contains(string(csv), ",200,") || strings.Count(string(csv), ",true,") != 3 {
-				t.Errorf("%s: requests.csv lacks the pods' instance and cold marks:\n%s", tc.name, csv)
+			instances := map[string]bool{}
+			var cold int64
+			for _, row := range strings.Split(strings.TrimSpace(string(csv)), "\n")[1:] {
+				f := strings.Split(row, ",")
+				instances[f[8]] = true
+				if f[9] == "true" {
+					cold++
+				}
+			}
+			st := s.PodStartup
+			switch {
+			case s.Requests != 3 || s.Completed != 3:
+				t.Errorf("%s: %d requests, %d completed; want 3 and 3", tc.name, s.Requests, s.Completed)
+			case s.ColdStarts < 2 || cold != s.ColdStarts:
+				t.Errorf("%s: %d cold starts, %d cold rows in requests.csv; want at least 2, the same:\n%s", tc.name, s.ColdStarts, cold, csv)
+			case st == nil || int64(st.Pods) != s.ColdStarts || len(instances) != st.Pods || st.FromZero < 1 || st.SpawnToListening.P50 < 50:
+				t.Errorf("%s: pod start-up %+v, instances %v; want a pod per cold start, each listening after its 50 ms init", tc.name, st, instances)
 			}
 		}()
 	}
@@ -154,8 +164,8 @@ func TestExamplesThroughRunAndBench(t *testing.T) {
 			local = &bench.Runs[i]
 		}
 	}
-	if local == nil || local.Completed != 3 || local.ColdStarts != 3 {
-		t.Fatalf("bench's local run %+v, want 3 cold requests completed", local)
+	if local == nil || local.Completed != 3 || local.ColdStarts < 2 {
+		t.Fatalf("bench's local run %+v, want 3 requests completed, at least 2 of them cold", local)
 	}
 }
 
