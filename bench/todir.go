@@ -10,11 +10,12 @@ import (
 // RunToDir runs r on b and writes dir/summary.json, dir/timeseries.csv and,
 // with requests, dir/requests.csv. dir appears only when all of it is
 // written; a failed run leaves nothing behind. It returns the result and
-// the directory's final path. A run that ended but did not pass (the
-// backend returned its result with an error, such as *platform.RunFailure)
-// is written, and its error returned with the result.
-func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool) (*Result, string, error) {
-	od, err := results.CreateOutDir(dir)
+// the directory's final path. opts say what may be replaced (results.Force)
+// and where cleaning up is reported (results.LogTo). A run that ended but
+// did not pass (the backend returned its result with an error, such as
+// *platform.RunFailure) is written, and its error returned with the result.
+func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool, opts ...results.OutOption) (*Result, string, error) {
+	od, err := results.CreateOutDir(dir, opts...)
 	if err != nil {
 		return nil, "", err
 	}
