@@ -53,6 +53,23 @@ func (s *Summary) Validate() error {
 	case s.Dropped > s.Requests:
 		return fmt.Errorf("dropped %d: more than the %d requests", s.Dropped, s.Requests)
 	}
+	if len(s.DropReasons) > 0 {
+		reasons := make([]string, 0, len(s.DropReasons))
+		for k := range s.DropReasons {
+			reasons = append(reasons, k)
+		}
+		sort.Strings(reasons)
+		var sum int64
+		for _, k := range reasons {
+			if s.DropReasons[k] < 0 {
+				return fmt.Errorf("drop_reasons.%s %d: want 0 or more", k, s.DropReasons[k])
+			}
+			sum += s.DropReasons[k]
+		}
+		if sum != s.Dropped {
+			return fmt.Errorf("drop_reasons add up to %d: want the %d dropped", sum, s.Dropped)
+		}
+	}
 	keys := make([]string, 0, len(s.Errors))
 	for k := range s.Errors {
 		keys = append(keys, k)

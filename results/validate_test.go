@@ -32,6 +32,8 @@ func TestValidate(t *testing.T) {
 		{"negative error count", func(s *Summary) { s.Errors["500"] = -2 }, "errors.500 -2"},
 		{"negative histogram count", func(s *Summary) { s.LatencyHistogram[0][1] = -7 }, "latency_histogram[0]"},
 		{"negative rate", func(s *Summary) { s.AchievedRate = -1 }, "achieved_rate"},
+		{"drop reasons that do not add up", func(s *Summary) { s.Dropped, s.DropReasons = 3, map[string]int64{"timeout": 2} }, "drop_reasons add up to 2: want the 3 dropped"},
+		{"negative drop reason", func(s *Summary) { s.Dropped, s.DropReasons = 0, map[string]int64{"timeout": -1, "queue_full": 1} }, "drop_reasons.timeout -1"},
 		{"no length", func(s *Summary) { s.DurationSeconds = 0 }, "duration_seconds 0"},
 		{"unknown kind", func(s *Summary) { s.Kind = "bench" }, `kind "bench"`},
 	} {

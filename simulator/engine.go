@@ -162,6 +162,18 @@ type fnState struct {
 	requests, completed, dropped int64
 	coldStarts, podStarts        int64
 	maxPods                      int
+	drops                        [nDropReasons]int64
+}
+
+// timedOut classifies a request that waited for capacity until its
+// deadline: the autoscaler was adding pods (timeout), or it asked for no
+// more than were already ready (replica cap: its maximum, such as the
+// OpenFaaS CE limit, or a decision to hold).
+func (f *fnState) timedOut() dropReason {
+	if f.desired > f.nReady {
+		return dropTimeout
+	}
+	return dropReplicaCap
 }
 
 func (f *fnState) waiting() int { return f.queue.len() + f.held.len() + f.inTransit + f.boundWaiting }
@@ -269,9 +281,15 @@ type engine struct {
 	totalPods, maxPods int
 	podLimit           int
 	podsRefused        int64
-	outstanding        int64
-	stop               bool
-	duration           int64
+	// podLog, when set, hears every pod created (+1) or gone (-1): a
+	// fleet run sums its functions' pods from it.
+	podLog func(now int64, delta int)
+	// rowEnd, when set, hears the end time of every requests.csv row: a
+	// fleet run merges its functions' rows in time order.
+	rowEnd      func(end int64)
+	outstanding int64
+	stop        bool
+	duration    int64
 }
 
 // Run simulates sc under the policy pol (one instance per function) and
@@ -290,6 +308,47 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	if sc.Duration <= 0 {
 		return nil, badInput("%s: duration %v, want > 0", scenarioName(sc), sc.Duration)
 	}
+	pool := opt.Pool
+	if pool == nil && opt.Workers > 1 {
+		pool = NewPool(opt.Workers)
+		defer pool.Close()
+	}
+	if sp, ok := fleetable(sc); ok && !opt.NoFleet {
+		res, fits, out, err := runFleet(ctx, sc, pol, opt, sp, pool)
+		if fits || err != nil {
+			return res, err
+		}
+		// The pod capacity could have bound: the functions are not
+		// independent after all, so they run together, the outputs going
+		// on from where the fleet run left them.
+		opt, check := out.resumeOptions(opt)
+		opt.Pool, opt.Workers, opt.NoFleet = pool, 0, true
+		if res, err = Run(ctx, sc, pol, opt); err == nil {
+			err = check()
+		}
+		return res, err
+	}
+	if pool != nil {
+		// One engine for every function: one task, so that Runs sharing a
+		// pool still keep to its number of workers.
+		var res *Result
+		var err error
+		opt.Pool, opt.Workers = nil, 0
+		pool.each(1, func(int, int) { res, err = Run(ctx, sc, pol, opt) })
+		return res, err
+	}
+	var fleet *fleetSeries
+	if opt.FleetTimeseries != nil {
+		fleet = &fleetSeries{w: bufio.NewWriterSize(opt.FleetTimeseries, 64<<10)}
+		fleet.w.WriteString(fleetHeader)
+		user := opt.Series
+		opt.Series = func(r Second) {
+			if user != nil {
+				user(r)
+			}
+			fleet.add(r)
+		}
+	}
 	wallStart := time.Now()
 	e := &engine{
 		all:      results.NewHistogram(),
@@ -302,10 +361,6 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	}
 	if e.podLimit <= 0 {
 		e.podLimit = DefaultMaxPods
-	}
-	label := pol.Label
-	if label == "" {
-		label = pol.Name
 	}
 	for i, fn := range sc.Functions {
 		f, err := newFunction(i, fn, sc, pol, opt)
@@ -332,15 +387,40 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	if err := e.loop(ctx, src, opt.Progress); err != nil {
 		return nil, err
 	}
-	for _, w := range []*bufio.Writer{e.tsW, e.reqW} {
+	if fleet != nil {
+		fleet.flush()
+	}
+	for _, w := range []*bufio.Writer{e.tsW, e.reqW, fleetWriter(fleet)} {
 		if w != nil {
 			if err := w.Flush(); err != nil {
 				return nil, fmt.Errorf("simulator: write output: %w", err)
 			}
 		}
 	}
+	return summarise(sc, pol, e.fns, e.all, e.cold, runTotals{e.maxPods, e.podLimit, e.podsRefused, e.outstanding}, wallStart), nil
+}
 
-	res := &Result{Latency: e.all, ColdLatency: e.cold}
+func fleetWriter(s *fleetSeries) *bufio.Writer {
+	if s == nil {
+		return nil
+	}
+	return s.w
+}
+
+// runTotals are the run-wide figures beside the functions' own counts.
+type runTotals struct {
+	maxPods, podLimit        int
+	podsRefused, outstanding int64
+}
+
+// summarise builds the Result from the functions' counts, in scenario
+// order, and the run's histograms.
+func summarise(sc *scenarios.Scenario, pol scenarios.Policy, fns []*fnState, all, cold *results.Histogram, t runTotals, wallStart time.Time) *Result {
+	label := pol.Label
+	if label == "" {
+		label = pol.Name
+	}
+	res := &Result{Latency: all, ColdLatency: cold}
 	s := &res.Summary
 	s.Kind = "sim"
 	s.Policy = label
@@ -348,18 +428,18 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	s.Backend = "simulator"
 	s.Seed = sc.Seed
 	s.DurationSeconds = sc.Duration.Seconds()
-	s.MaxPods = e.maxPods
-	if e.podsRefused > 0 {
-		s.PodLimit, s.PodsRefused = e.podLimit, e.podsRefused
-		s.Warnings = append(s.Warnings, fmt.Sprintf("the platform's limit of %d pods bound: %d pod creations refused", e.podLimit, e.podsRefused))
+	s.MaxPods = t.maxPods
+	if t.podsRefused > 0 {
+		s.PodLimit, s.PodsRefused = t.podLimit, t.podsRefused
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the platform's limit of %d pods bound: %d pod creations refused", t.podLimit, t.podsRefused))
 	}
-	if e.outstanding > 0 {
-		s.Unfinished = e.outstanding
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests had not finished %v after the traffic ended; the run stopped there", e.outstanding, DrainLimit))
+	if t.outstanding > 0 {
+		s.Unfinished = t.outstanding
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests had not finished %v after the traffic ended; the run stopped there", t.outstanding, DrainLimit))
 	}
-	for _, f := range e.fns {
+	for _, f := range fns {
 		fr := FunctionResult{
-			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped,
+			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped, DropReasons: f.dropReasons(),
 			ColdStarts: f.coldStarts, PodStarts: f.podStarts,
 			PodSeconds: round3(f.podSeconds), IdlePodSeconds: round3(f.idleSeconds), MaxPods: f.maxPods,
 		}
@@ -367,6 +447,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 		s.Requests += f.requests
 		s.Completed += f.completed
 		s.Dropped += f.dropped
+		for why, n := range f.drops {
+			if n > 0 {
+				if s.DropReasons == nil {
+					s.DropReasons = map[string]int64{}
+				}
+				s.DropReasons[dropReason(why).String()] += n
+			}
+		}
 		s.ColdStarts += f.coldStarts
 		s.PodStarts += f.podStarts
 		s.PodSeconds += f.podSeconds
@@ -374,13 +462,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	}
 	s.PodSeconds = round3(s.PodSeconds)
 	s.IdlePodSeconds = round3(s.IdlePodSeconds)
-	s.Fill(e.all, e.cold)
+	s.Fill(all, cold)
 	wall := time.Since(wallStart).Seconds()
 	s.SimWallSeconds = round3(wall)
 	if wall > 0 {
 		s.SimRequestsPerSecond = math.Round(float64(s.Requests) / wall)
 	}
-	return res, nil
+	return res
 }
 
 // badInput is a run that failed because of its scenario, traffic or
@@ -524,33 +612,41 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 			continue
 		}
 		ev := e.h.pop()
-		switch ev.kind {
-		case evComplete:
-			e.complete(&ev)
-		case evPodReady:
-			e.podReady(&ev)
-		case evRelease:
-			e.release(&ev)
-		case evTimeout:
-			e.timeout(&ev)
-		case evExpire:
-			e.expire(&ev)
-		case evTick:
-			e.tick(&ev)
-		case evSecond:
-			e.second(ev.at, !more)
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if progress != nil && ev.at%(16*second) == 0 {
-				if now := time.Now(); now.After(wallNext) {
-					wallNext = now.Add(time.Second)
-					progress(time.Duration(ev.at), time.Duration(e.duration))
-				}
+		if ev.kind != evSecond {
+			e.handle(&ev)
+			continue
+		}
+		e.second(ev.at, !more)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if progress != nil && ev.at%(16*second) == 0 {
+			if now := time.Now(); now.After(wallNext) {
+				wallNext = now.Add(time.Second)
+				progress(time.Duration(ev.at), time.Duration(e.duration))
 			}
 		}
 	}
 	return nil
+}
+
+// handle dispatches every event but the second's, which the loops
+// (this one and the fleet's) handle themselves.
+func (e *engine) handle(ev *event) {
+	switch ev.kind {
+	case evComplete:
+		e.complete(ev)
+	case evPodReady:
+		e.podReady(ev)
+	case evRelease:
+		e.release(ev)
+	case evTimeout:
+		e.timeout(ev)
+	case evExpire:
+		e.expire(ev)
+	case evTick:
+		e.tick(ev)
+	}
 }
 
 func (e *engine) arrive(f *fnState, now, work int64) {
@@ -583,14 +679,14 @@ func (e *engine) arrive(f *fnState, now, work int64) {
 	switch {
 	case f.family == famHPA && f.nReady == 0:
 		// No ready endpoints behind the Service: connection refused.
-		e.drop(f, now, now, id)
+		e.drop(f, now, now, id, dropNoEndpoints)
 		return
 	case f.family == famOpenFaaS && f.nReady == 0:
 		f.held.push(w)
 		e.armHeld(f)
 	case f.family == famFrontEnd || f.family == famKnative && (f.activator || f.nReady == 0):
 		if f.buffered >= f.depth {
-			e.drop(f, now, now, id)
+			e.drop(f, now, now, id, dropQueueFull)
 			return
 		}
 		w.buffered = true
@@ -674,15 +770,16 @@ func (e *engine) drainQueue(f *fnState, now int64) {
 			f.buffered--
 		}
 		if now >= w.deadline {
-			e.drop(f, w.arr, now, w.id)
+			e.drop(f, w.arr, now, w.id, f.timedOut())
 			continue
 		}
 		e.dispatch(f, f.pick(), now, w.arr, w.work, w.id)
 	}
 }
 
-func (e *engine) drop(f *fnState, arr, now, id int64) {
+func (e *engine) drop(f *fnState, arr, now, id int64, why dropReason) {
 	f.dropped++
+	f.drops[why]++
 	e.outstanding--
 	if e.reqW != nil {
 		e.requestRow(f, id, arr, now, now, false, "dropped")
@@ -713,7 +810,7 @@ func (e *engine) timeout(ev *event) {
 		f.heldTimer = false
 		for f.held.len() > 0 && f.held.front().deadline <= now {
 			w := f.held.pop()
-			e.drop(f, w.arr, now, w.id)
+			e.drop(f, w.arr, now, w.id, f.timedOut())
 		}
 		e.armHeld(f)
 		return
@@ -724,7 +821,7 @@ func (e *engine) timeout(ev *event) {
 		if w.buffered {
 			f.buffered--
 		}
-		e.drop(f, w.arr, now, w.id)
+		e.drop(f, w.arr, now, w.id, f.timedOut())
 	}
 	e.armQueue(f)
 }
@@ -746,6 +843,9 @@ func (e *engine) newPod(f *fnState, now int64, ready bool) int32 {
 	f.nStarting++
 	e.totalPods++
 	e.maxPods = max(e.maxPods, e.totalPods)
+	if e.podLog != nil {
+		e.podLog(now, +1)
+	}
 	f.maxPods = max(f.maxPods, f.nPods())
 	if ready {
 		e.becomeReady(f, p, now)
@@ -804,7 +904,7 @@ func (e *engine) release(ev *event) {
 	w := waiting{arr: ev.arr, work: ev.aux, id: ev.id, deadline: ev.arr + f.timeout}
 	switch {
 	case now >= w.deadline:
-		e.drop(f, w.arr, now, w.id)
+		e.drop(f, w.arr, now, w.id, f.timedOut())
 	case f.hasFree():
 		e.dispatch(f, f.pick(), now, w.arr, w.work, w.id)
 	case f.nReady == 0:
@@ -828,6 +928,9 @@ func (e *engine) gone(f *fnState, p int32, now int64) {
 	}
 	pd.state = podGone
 	e.totalPods--
+	if e.podLog != nil {
+		e.podLog(now, -1)
+	}
 	f.reusable = append(f.reusable, p)
 }
 
@@ -963,7 +1066,7 @@ func (e *engine) arriveLambda(f *fnState, now, work, id int64) {
 		e.podsRefused++
 	}
 	if f.buffered >= f.depth {
-		e.drop(f, now, now, id)
+		e.drop(f, now, now, id, dropQueueFull)
 		return
 	}
 	w.buffered = true
