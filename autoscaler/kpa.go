@@ -817,6 +817,14 @@ func (k *KPA) Settled() bool {
 	if !k.stable.zero() || !k.panic.zero() || k.stable.lastWrite != k.panic.lastWrite {
 		return false
 	}
+	if k.cfg.BacklogAwarePanic && (!k.stableRPS.zero() || k.stableRPS.lastWrite != k.stable.lastWrite || k.lastRPS != 0 || k.prevRPS != 0) {
+		return false
+	}
+	// A learned idle window still ahead means a pre-warm may come due: the
+	// revision is waiting, not settled.
+	if k.cfg.IdleHistogram && k.warmUntil != 0 && k.idleFrom != noWrite && float64(k.stable.lastWrite-k.idleFrom) < k.warmUntil {
+		return false
+	}
 	return k.delay == nil || k.delay.n == 0 || k.delay.val[k.delay.first] == 0
 }
 
@@ -829,5 +837,8 @@ func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
 		sec := unixSec(lastRecord.UnixNano())
 		k.stable.lastWrite = max(k.stable.lastWrite, sec)
 		k.panic.lastWrite = max(k.panic.lastWrite, sec)
+		if k.cfg.BacklogAwarePanic {
+			k.stableRPS.lastWrite = max(k.stableRPS.lastWrite, sec)
+		}
 	}
 }
