@@ -8,16 +8,20 @@ OUT     ?= out/bench
 
 all: build
 
-# Both binaries: the CLI and the function workload the local platform runs.
+# The CLI, the function workload the local platform runs, and the Go
+# example function (examples/goserver/scenario.yaml runs bin/goserver).
 build:
 	$(GO) build -o bin/scalebench ./cmd/scalebench
 	$(GO) build -o bin/fn ./cmd/fn
+	$(GO) build -o bin/goserver ./examples/goserver
 
 vet:
 	$(GO) vet ./...
 
-# Headless Chromium renders report.html in the report test. Debian's package
-# is installed when missing (CI and a fresh Debian machine run as root).
+# Headless Chromium renders report.html in the report test, and the Python
+# example function runs on Debian's python3 (/usr/bin/python3). Debian's
+# packages are installed when missing (CI and a fresh Debian machine run as
+# root).
 deps-test:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -25,6 +29,13 @@ deps-test:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
 	  else \
 	    echo "the report test needs chromium: sudo apt-get install chromium"; exit 1; \
+	  fi; }
+	@test -x /usr/bin/python3 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's python3 for the Python example function"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null); \
+	  else \
+	    echo "the Python example needs Debian's python3: sudo apt-get install python3"; exit 1; \
 	  fi; }
 
 # The conformance module checks the KPA tick by tick against Knative's own
