@@ -49,12 +49,17 @@ type LambdaConfig struct {
 type Lambda struct {
 	cfg LambdaConfig
 
-	mu      sync.Mutex
-	mru     *instance // the idle instances, most recently used first
-	byPod   map[*pods.Pod]*instance
-	alive   int                    // instances starting or ready, not retired
-	queue   []*lambdaWaiter        // requests waiting at the concurrency limit
-	backoff time.Duration          // before a crashed provisioned instance is replaced
+	mu    sync.Mutex
+	mru   *instance // the idle instances, most recently used first
+	byPod map[*pods.Pod]*instance
+	alive int             // instances starting or ready, not retired
+	queue []*lambdaWaiter // requests waiting at the concurrency limit
+	// pending are requests whose instance died before it was ready,
+	// waiting out the back-off before they are bound to another.
+	pending map[*lambdaWaiter]struct{}
+	// backoff is how long a crash holds back the next start: a function
+	// that cannot start must not be restarted in a tight loop.
+	backoff time.Duration
 	timers  map[*instance]struct{} // instances with a keep-alive running
 	closed  bool
 
@@ -108,7 +113,8 @@ func NewLambda(cfg LambdaConfig) (*Lambda, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = autoscaler.DefaultTimeout
 	}
-	l := &Lambda{cfg: cfg, byPod: map[*pods.Pod]*instance{}, timers: map[*instance]struct{}{}}
+	l := &Lambda{cfg: cfg, byPod: map[*pods.Pod]*instance{}, timers: map[*instance]struct{}{},
+		pending: map[*lambdaWaiter]struct{}{}}
 	l.start(time.Now())
 	if err := l.errorCounts.init(cfg.Revision, cfg.Registerer); err != nil {
 		return nil, err
@@ -146,9 +152,7 @@ func (l *Lambda) AddInstance(pod *pods.Pod, qp *queueproxy.Proxy) {
 		return
 	}
 	inst.qp = qp
-	if inst.provisioned {
-		l.backoff = 0
-	}
+	l.backoff = 0
 	if w := inst.bound; w != nil {
 		inst.bound = nil
 		w.got <- handoff{inst, true}
@@ -221,8 +225,10 @@ func (l *Lambda) expire(inst *instance, gen uint64) {
 // Gone is the platform's word that an instance's process has exited. An
 // instance that was not retired crashed (or never started): a request
 // bound to it is bound to another new instance, a provisioned one is
-// replaced after a back-off, and a request waiting at the limit gets the
-// room it left.
+// replaced, and a request waiting at the limit gets the room it left. After
+// a crash before readiness, or of a provisioned instance, that waits out a
+// back-off (100 ms doubling to 5 s, reset when an instance is ready), so a
+// function that cannot start is not restarted in a tight loop.
 func (l *Lambda) Gone(pod *pods.Pod) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -240,21 +246,46 @@ func (l *Lambda) Gone(pod *pods.Pod) {
 	if l.closed {
 		return
 	}
-	if w := inst.bound; w != nil {
-		inst.bound = nil
-		l.rebindLocked(w)
+	w := inst.bound
+	inst.bound = nil
+	if inst.qp != nil && !inst.provisioned {
+		if w != nil {
+			l.rebindLocked(w)
+		}
+		l.refillLocked(false)
+		return
+	}
+	if w != nil {
+		l.pending[w] = struct{}{}
+	}
+	l.backoff = min(max(2*l.backoff, 100*time.Millisecond), 5*time.Second)
+	time.AfterFunc(l.backoff, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.closed {
+			return
+		}
+		if _, waiting := l.pending[w]; w != nil && waiting {
+			// Still waiting: it did not give up during the back-off.
+			delete(l.pending, w)
+			l.rebindLocked(w)
+		}
+		l.refillLocked(inst.provisioned)
+	})
+}
+
+// refillLocked starts the provisioned instance a dead one was, and
+// instances for the requests waiting at the limit while there is room.
+func (l *Lambda) refillLocked(provisioned bool) {
+	if provisioned {
+		l.provisionLocked()
 	}
 	for len(l.queue) > 0 && l.alive < l.cfg.Instances.Max {
-		w := l.queue[0]
-		if _, err := l.startLocked(w, false); err != nil {
+		if _, err := l.startLocked(l.queue[0], false); err != nil {
 			break
 		}
 		l.queue[0] = nil
 		l.queue = l.queue[1:]
-	}
-	if inst.provisioned {
-		l.backoff = min(max(2*l.backoff, 100*time.Millisecond), 5*time.Second)
-		time.AfterFunc(l.backoff, l.provision)
 	}
 }
 
@@ -269,17 +300,15 @@ func (l *Lambda) rebindLocked(w *lambdaWaiter) {
 	l.queue = append([]*lambdaWaiter{w}, l.queue...)
 }
 
-// provision replaces a provisioned instance that crashed.
-func (l *Lambda) provision() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// provisionLocked replaces a provisioned instance that crashed.
+func (l *Lambda) provisionLocked() {
 	n := 0
 	for _, inst := range l.byPod {
 		if inst.provisioned && !inst.retired {
 			n++
 		}
 	}
-	if !l.closed && n < l.cfg.Instances.Min && l.alive < l.cfg.Instances.Max {
+	if n < l.cfg.Instances.Min && l.alive < l.cfg.Instances.Max {
 		l.startLocked(nil, true)
 	}
 }
@@ -354,6 +383,17 @@ func (l *Lambda) freed(inst *instance) {
 	}
 }
 
+// Unroute takes an instance whose pod failed its readiness probe out of
+// use and retires it; a request it is serving finishes.
+func (l *Lambda) Unroute(pod *pods.Pod) {
+	l.mu.Lock()
+	inst := l.byPod[pod]
+	l.mu.Unlock()
+	if inst != nil {
+		l.dead(inst)
+	}
+}
+
 // dead takes an instance that failed a request out of use; its pod is
 // stopped, and Gone follows.
 func (l *Lambda) dead(inst *instance) {
@@ -365,6 +405,9 @@ func (l *Lambda) dead(inst *instance) {
 	l.takeLocked(inst)
 	inst.retired = true
 	l.alive--
+	if !l.closed {
+		l.refillLocked(inst.provisioned)
+	}
 	l.mu.Unlock()
 	l.cfg.Retire(inst.pod)
 }
@@ -416,6 +459,11 @@ func (l *Lambda) acquire(r *http.Request) (handoff, string) {
 			l.mu.Unlock()
 			return handoff{}, reason
 		}
+	}
+	if _, ok := l.pending[wt]; ok {
+		delete(l.pending, wt)
+		l.mu.Unlock()
+		return handoff{}, reason
 	}
 	for i, q := range l.queue {
 		if q == wt {
