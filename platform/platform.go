@@ -239,8 +239,8 @@ func Start(cfg Config) (*Platform, error) {
 	}, []string{"revision", "phase"})
 	p.registry.MustRegister(p.crashes)
 	p.ctrl, err = controller.New(WallClock{}, p, p, controller.Options{
-		Registerer: p.registry,
-		OnError:    func(rev string, err error) { fmt.Fprintf(cfg.Log, "autoscaler %s: %v\n", rev, err) },
+		Registerer: p.registry, Deploys: true,
+		OnError: func(rev string, err error) { fmt.Fprintf(cfg.Log, "autoscaler %s: %v\n", rev, err) },
 	})
 	if err != nil {
 		return nil, err

@@ -42,6 +42,13 @@ type Options struct {
 	// controller (the Kubernetes one) exports them as gauges instead of
 	// holding an ever-growing history.
 	DiscardTicks bool
+	// Deploys is set when the controller's revisions are deployed by its
+	// first decisions, as on the local platform: each starts with
+	// autoscaler.DeployedPods, the simulator's rule (one replica for the
+	// HPA and OpenFaaS when their first decision has no data). A
+	// controller of workloads deployed elsewhere (Kubernetes) leaves an
+	// invalid first decision alone.
+	Deploys bool
 }
 
 type revision struct {
@@ -263,7 +270,7 @@ func (c *Controller) step(r *revision, now time.Time) {
 		return
 	}
 	d := r.policy.Tick(now, pods)
-	if first {
+	if first && c.opts.Deploys {
 		// The first decision has no data yet; the revision is deployed
 		// with autoscaler.DeployedPods, as in the simulator: the policy's
 		// initial scale (the KPA's initial-scale), or one replica on the

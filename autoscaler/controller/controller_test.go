@@ -323,3 +323,49 @@ func TestRemoveStopsTheRevision(t *testing.T) {
 		t.Fatalf("re-adding a removed revision: %v", err)
 	}
 }
+
+// With Deploys, an HPA whose first decision has no data is deployed with
+// its Deployment's one replica, as in the simulator; without (the
+// Kubernetes controller) the invalid decision is left alone.
+func TestDeploysStartsTheHPAWithOneReplica(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		deploys bool
+		want    []int
+	}{
+		{name: "deploys", deploys: true, want: []int{1}},
+		{name: "deployed elsewhere", deploys: false, want: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &zeroWorld{}
+			var scaled []int
+			clk := &fakeClock{now: time.Unix(1000, 0)}
+			c, err := New(clk, w, scaleLog{w, &scaled}, Options{Deploys: tc.deploys})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := autoscaler.New("hpa", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Add("fn", p); err != nil {
+				t.Fatal(err)
+			}
+			c.Step(clk.now)
+			if !equal(scaled, tc.want) {
+				t.Fatalf("first step scaled to %v, want %v", scaled, tc.want)
+			}
+		})
+	}
+}
+
+// scaleLog records every Scale of the Scaler it wraps.
+type scaleLog struct {
+	*zeroWorld
+	log *[]int
+}
+
+func (s scaleLog) Scale(name string, n int) error {
+	*s.log = append(*s.log, n)
+	return s.zeroWorld.Scale(name, n)
+}
