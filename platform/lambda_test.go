@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -181,5 +182,31 @@ func TestLambdaAtMaxQueuesWarm(t *testing.T) {
 	}
 	if cold != 1 || p.PodStats("f").Starts != 1 {
 		t.Fatalf("%d cold of 3, %d instances started: want 1 and 1 (the others queued)", cold, p.PodStats("f").Starts)
+	}
+}
+
+// A function that cannot start under keepalive: each request starts an
+// instance of its own, and one whose instance died is bound to another
+// only after a back-off, so the starts stay a few per request (without
+// it, a tight loop of restarts per waiting request), and the run reports
+// the crash loop as under any policy.
+func TestLambdaCrashLoopBacksOff(t *testing.T) {
+	pat, err := traffic.Parse("constant:rate=10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &scenarios.Scenario{Name: "crash", Duration: 2 * time.Second, Seed: 1, Traffic: pat,
+		Activator: scenarios.Activator{Timeout: time.Second},
+		Functions: []scenarios.Function{{Name: "fn", MemoryMB: scenarios.DefaultMemoryMB}}}
+	res, err := RunScenario(context.Background(), sc, scenarios.Policy{Name: "keepalive"},
+		RunOptions{FnBinary: crashingFunction(t), StopTimeout: 5 * time.Second})
+	var fail *RunFailure
+	if !errors.As(err, &fail) || res == nil || !fail.NoneCompleted || fail.CrashLoop == nil {
+		t.Fatalf("err %v, result %v; want a RunFailure with a crash loop and none completed", err, res)
+	}
+	s := res.Summary
+	t.Logf("%d requests, %d pod starts, %d crashes", s.Requests, s.PodStarts, s.PodCrashes)
+	if s.PodStarts > 6*s.Requests {
+		t.Fatalf("%d instances started for %d requests, want a few per request at most (back-off)", s.PodStarts, s.Requests)
 	}
 }
