@@ -28,8 +28,9 @@ type LambdaConfig struct {
 	// Start creates one instance (a pod); the platform calls AddInstance
 	// when it is ready and Gone when its process has exited.
 	Start func() (*pods.Pod, error)
-	// Retire stops an instance whose keep-alive has passed. It must not
-	// wait for the pod to exit.
+	// Retire stops an instance the front end no longer uses: its
+	// keep-alive passed, or it failed a request or its readiness probe.
+	// It must not wait for the pod to exit.
 	Retire func(*pods.Pod)
 	// Registerer receives the error counters; nil registers nothing.
 	Registerer prometheus.Registerer
