@@ -42,6 +42,7 @@ func badInput(err error) error {
 }
 
 func main() {
+	root.AddCommand(newQueueProxyCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	err := root.Execute()
 	if err == nil {
