@@ -2,7 +2,7 @@ package queueproxy
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
