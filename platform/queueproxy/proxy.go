@@ -72,6 +72,11 @@ type Proxy struct {
 	mu       sync.Mutex
 	inflight int
 	area     float64 // request-nanoseconds since lastCollect
+	// busy is every request-nanosecond since the proxy was made. A
+	// scraper that reads it twice gets the exact average concurrency in
+	// between, whoever else scrapes or collects meanwhile (Collect resets
+	// area, so its gauge is only right for the one caller that collects).
+	busy float64
 	// idle sums the time with nothing in flight while the pod is routed
 	// to, for idle_pod_seconds; it stops growing at Retire.
 	idle        time.Duration
@@ -148,8 +153,12 @@ func New(cfg Config) (*Proxy, error) {
 		Namespace: "scalebench", Subsystem: "queueproxy", Name: "in_flight_requests",
 		Help: "Requests in flight at the pod now.", ConstLabels: labels,
 	}, func() float64 { return float64(p.InFlight()) })
+	busy := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "scalebench", Subsystem: "queueproxy", Name: "request_seconds_total",
+		Help: "In-flight requests integrated over time (request-seconds): its rate is the average concurrency.", ConstLabels: labels,
+	}, func() float64 { return p.BusySeconds(time.Now()) })
 	p.registry = prometheus.NewRegistry()
-	p.registry.MustRegister(p.avgConcurrency, p.rps, p.total, inflight)
+	p.registry.MustRegister(p.avgConcurrency, p.rps, p.total, inflight, busy)
 	return p, nil
 }
 
@@ -167,6 +176,15 @@ func (p *Proxy) InFlight() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.inflight
+}
+
+// BusySeconds is the request-seconds served up to now: in-flight requests
+// integrated over the proxy's life.
+func (p *Proxy) BusySeconds(now time.Time) float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.advance(now)
+	return p.busy / float64(time.Second)
 }
 
 // TryAcquire takes a slot if the pod has room.
@@ -206,6 +224,7 @@ func (p *Proxy) Release() {
 func (p *Proxy) advance(now time.Time) {
 	if dt := now.Sub(p.lastChange); dt > 0 {
 		p.area += float64(p.inflight) * float64(dt)
+		p.busy += float64(p.inflight) * float64(dt)
 		if p.inflight == 0 && !p.retired {
 			p.idle += dt
 		}
