@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need_engine
 need kind
-for target in fn scalebench; do
+for target in fn fn-openfaas scalebench; do
   image="scalebench.dev/$target:$IMAGE_TAG"
   step "image $image"
   run docker build --target "$target" -t "$image" -f "$KIND_CONFIG_DIR/Dockerfile" "$REPO_ROOT"

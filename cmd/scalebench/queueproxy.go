@@ -18,6 +18,7 @@ import (
 // process node run in-process.
 func newQueueProxyCmd() *cobra.Command {
 	var cfg queueproxy.SidecarConfig
+	var watchdogEnv bool
 	cmd := &cobra.Command{
 		Use:   "queue-proxy [flags] [-- FUNCTION-COMMAND...]",
 		Short: "Run one pod's queue-proxy in front of its function (for container images)",
@@ -43,6 +44,15 @@ all interfaces (--listen :8080).`,
 				return badInput(errors.New("queue-proxy: --container-concurrency and --queue-depth must be >= 0"))
 			}
 			cfg.Command = args
+			if watchdogEnv {
+				if len(args) > 0 {
+					return badInput(errors.New("queue-proxy: --of-watchdog-env reads the command from $fprocess; give no command after --"))
+				}
+				var err error
+				if cfg.Command, cfg.ContainerConcurrency, err = queueproxy.WatchdogEnv(os.Getenv); err != nil {
+					return badInput(err)
+				}
+			}
 			if cfg.Pod == "" {
 				cfg.Pod, _ = os.Hostname()
 			}
@@ -59,6 +69,7 @@ all interfaces (--listen :8080).`,
 	f.StringVar(&cfg.Upstream, "upstream", "127.0.0.1:8080", "the function's host:port")
 	f.IntVar(&cfg.ContainerConcurrency, "container-concurrency", 0, "most requests the function serves at once; 0 = unlimited")
 	f.IntVar(&cfg.QueueDepth, "queue-depth", 100, "most requests waiting for a slot before 503")
+	f.BoolVar(&watchdogEnv, "of-watchdog-env", false, "read the function's command from $fprocess and containerConcurrency from $max_inflight, as OpenFaaS's of-watchdog does")
 	f.DurationVar(&cfg.Grace, "grace", 30*time.Second, "termination grace period: drain, then the function's SIGTERM-to-SIGKILL")
 	return cmd
 }

@@ -2,12 +2,15 @@ package queueproxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -168,4 +171,24 @@ loop:
 		}
 	}
 	return runErr
+}
+
+// WatchdogEnv reads a function's command and concurrency limit the way
+// OpenFaaS's of-watchdog does, from the environment variables fprocess (the
+// command line, split on white space) and max_inflight (0 or unset =
+// unlimited). OpenFaaS's REST API sets these, and no container command.
+func WatchdogEnv(getenv func(string) string) ([]string, int, error) {
+	cmd := strings.Fields(getenv("fprocess"))
+	if len(cmd) == 0 {
+		return nil, 0, errors.New("queue-proxy: $fprocess is empty: it names the function's command")
+	}
+	cc := 0
+	if v := strings.TrimSpace(getenv("max_inflight")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, 0, fmt.Errorf("queue-proxy: $max_inflight: want a whole number >= 0, got %q", v)
+		}
+		cc = n
+	}
+	return cmd, cc, nil
 }
