@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -22,6 +23,9 @@ type Config struct {
 	URLs []string
 	// Method is the HTTP method; GET when empty.
 	Method string
+	// Header is sent with every request; a "Host" entry names the virtual
+	// host, as an ingress (Kourier, say) routes by it.
+	Header http.Header
 	// Pattern, Duration and Seed fix the arrivals, as in the simulator.
 	Pattern  traffic.Pattern
 	Duration time.Duration
@@ -194,6 +198,7 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
+	targeter = withHeader(targeter, cfg.Header)
 	attacker := vegeta.NewAttacker(
 		vegeta.Client(client),
 		vegeta.Workers(uint64(cfg.Workers)),
