@@ -42,7 +42,7 @@ func badInput(err error) error {
 }
 
 func main() {
-	root.AddCommand(newQueueProxyCmd())
+	root.AddCommand(newQueueProxyCmd(), newKindCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	err := root.Execute()
 	if err == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 )
 
@@ -129,7 +131,7 @@ func appInit(f scenarios.Function) time.Duration {
 	if f.Startup.AppInit == nil {
 		return 0
 	}
-	return f.Startup.AppInit.Mean()
+	return f.Startup.AppInit.Mean().Round(time.Millisecond)
 }
 
 // knativeAnnotations are the per-revision annotations Knative takes, by
@@ -554,3 +556,46 @@ func joinKV(m map[string]string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// WriteDir writes the set into dir atomically: targets.yaml (kubectl apply),
+// openfaas.json (the CE gateway's POST /system/functions) and notes.md (how
+// each peer was configured, for the report).
+func (s *Set) WriteDir(dir string, opts ...results.OutOption) error {
+	out, err := results.CreateOutDir(dir, opts...)
+	if err != nil {
+		return err
+	}
+	y, err := s.YAML()
+	if err == nil {
+		err = os.WriteFile(out.Path("targets.yaml"), y, 0o644)
+	}
+	if err == nil {
+		var j []byte
+		if j, err = s.OpenFaaSJSON(); err == nil {
+			err = os.WriteFile(out.Path("openfaas.json"), append(j, '\n'), 0o644)
+		}
+	}
+	if err == nil {
+		err = os.WriteFile(out.Path("notes.md"), []byte(s.NotesMarkdown()), 0o644)
+	}
+	if err == nil {
+		err = out.Commit()
+	}
+	if err != nil {
+		out.Abort()
+	}
+	return err
+}
+
+// NotesMarkdown is the notes as a markdown list per target.
+func (s *Set) NotesMarkdown() string {
+	var b strings.Builder
+	b.WriteString("# How each target was configured\n")
+	for _, t := range []string{Knative, OpenFaaS, HPA, Scalebench} {
+		fmt.Fprintf(&b, "\n## %s\n\n", t)
+		for _, n := range s.Notes[t] {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	return b.String()
+}
