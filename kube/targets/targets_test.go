@@ -209,3 +209,30 @@ func TestRenderLibrary(t *testing.T) {
 		}
 	}
 }
+
+// The OpenFaaS payload uses only the fields of the gateway's
+// FunctionDeployment (faas-provider's types.FunctionDeployment).
+func TestOpenFaaSPayloadFields(t *testing.T) {
+	known := map[string]bool{"service": true, "image": true, "namespace": true, "envProcess": true, "envVars": true,
+		"constraints": true, "secrets": true, "labels": true, "annotations": true, "limits": true, "requests": true,
+		"readOnlyRootFilesystem": true}
+	s, err := Render(load(t, tuned), 0, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.OpenFaaSJSON()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for k := range m {
+		if !known[k] {
+			t.Errorf("field %q is not one the gateway reads", k)
+		}
+	}
+	for _, k := range []string{"service", "image", "envProcess"} {
+		if m[k] == "" || m[k] == nil {
+			t.Errorf("field %q is empty", k)
+		}
+	}
+}
