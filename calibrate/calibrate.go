@@ -7,14 +7,13 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net/http"
+	"path/filepath"
 	"sort"
 	"text/tabwriter"
 	"time"
 
+	"github.com/scalebench/scalebench/bench"
 	"github.com/scalebench/scalebench/dist"
-	"github.com/scalebench/scalebench/platform"
-	"github.com/scalebench/scalebench/platform/pods"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/simulator"
@@ -22,8 +21,6 @@ import (
 
 // Options tune a calibration.
 type Options struct {
-	// FnBinary is the cmd/fn executable.
-	FnBinary string
 	// ProbeRequests is how many requests the overhead probe sends each way
 	// (direct to a pod, and through the activator); default 400.
 	ProbeRequests int
@@ -90,23 +87,28 @@ type Result struct {
 
 	// The two worlds' time series, for finding where they diverge (see
 	// WriteSeries); not part of calibration.json.
-	local    *platform.RunResult
+	local    *bench.Result
 	simulSec []simulator.Second
 }
 
 // TargetPercent is the largest acceptable difference on the target rows.
 const TargetPercent = 15
 
-// Run calibrates sc under pol.
-func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opts Options) (*Result, error) {
+// Run calibrates the simulator against real, a backend on a real platform
+// that can time its own request path (bench.PathProber), on sc under pol.
+func Run(ctx context.Context, real bench.Backend, sc *scenarios.Scenario, pol scenarios.Policy, opts Options) (*Result, error) {
 	if opts.ProbeRequests <= 0 {
 		opts.ProbeRequests = 400
 	}
-	direct, proxied, err := probe(ctx, opts.FnBinary, opts.ProbeRequests)
+	prober, ok := real.(bench.PathProber)
+	if !ok {
+		return nil, fmt.Errorf("the %s backend cannot time its request path, which calibration needs", real.Name())
+	}
+	direct, proxied, err := prober.ProbePath(ctx, opts.ProbeRequests)
 	if err != nil {
 		return nil, fmt.Errorf("overhead probe: %w", err)
 	}
-	loc, err := platform.RunScenario(ctx, sc, pol, platform.RunOptions{FnBinary: opts.FnBinary, Progress: opts.Progress, Log: opts.Log, Deployed: true, FullDuration: true})
+	loc, err := real.Run(ctx, bench.Run{Scenario: sc, Policy: pol, Progress: opts.Progress, Log: opts.Log, Deployed: true})
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +158,8 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opts
 		return nil, fmt.Errorf("simulate: %w", err)
 	}
 	res := &Result{Scenario: sc.Name, Policy: loc.Summary.Policy, DurationSeconds: sc.Duration.Seconds(),
-		Measured: m, Local: loc.Summary, Simulated: &sim.Summary, local: loc, simulSec: secs}
-	l, s := loc.Summary, &sim.Summary
+		Measured: m, Local: &loc.Summary, Simulated: &sim.Summary, local: loc, simulSec: secs}
+	l, s := &loc.Summary, &sim.Summary
 	res.Rows = []Row{
 		row("cold_starts", float64(l.ColdStarts), float64(s.ColdStarts), true),
 		row("latency_ms.p95", l.Latency.P95, s.Latency.P95, true),
@@ -185,6 +187,26 @@ func row(metric string, local, sim float64, target bool) Row {
 }
 
 func round(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// WriteText prints what was measured, then the comparison (WriteTable).
+func (r *Result) WriteText(w io.Writer) error {
+	m := r.Measured
+	fmt.Fprintf(w, "\n%s under %s, %s of traffic\n", r.Scenario, r.Policy, time.Duration(r.DurationSeconds*float64(time.Second)))
+	fmt.Fprintf(w, "pod start-up (decision → ready), %d pods: p10 %.1f ms, p50 %.1f ms, p90 %.1f ms, max %.1f ms (before exec p50 %.1f ms; fn process start + init + readiness p50 %.1f ms)\n",
+		m.Startup.N, m.Startup.P10, m.Startup.P50, m.Startup.P90, m.Startup.Max, m.Delay.P50, m.Process.P50)
+	fmt.Fprintf(w, "request path, zero work: direct p50 %.3f ms p99 %.3f ms; via activator+queue-proxy p50 %.3f ms p99 %.3f ms; added p50 %.3f ms p99 %.3f ms\n\n",
+		m.Direct.P50, m.Direct.P99, m.Proxied.P50, m.Proxied.P99, m.Overhead.P50, m.Overhead.P99)
+	return r.WriteTable(w)
+}
+
+// WriteDir writes calibration.json and the two worlds' time series
+// (WriteSeries) into dir.
+func (r *Result) WriteDir(dir string) error {
+	if err := results.WriteJSON(filepath.Join(dir, "calibration.json"), r); err != nil {
+		return err
+	}
+	return r.WriteSeries(dir)
+}
 
 // WriteTable prints the comparison.
 func (r *Result) WriteTable(w io.Writer) error {
@@ -290,72 +312,4 @@ func overhead(direct, proxied []time.Duration) Quantiles {
 	d, p := quantiles(direct), quantiles(proxied)
 	return Quantiles{N: min(d.N, p.N), P0: round(p.P0 - d.P0), P10: round(p.P10 - d.P10), P25: round(p.P25 - d.P25),
 		P50: round(p.P50 - d.P50), P75: round(p.P75 - d.P75), P90: round(p.P90 - d.P90), P99: round(p.P99 - d.P99), Max: round(p.Max - d.Max)}
-}
-
-// probe starts a one-pod platform with a zero-work fn and times n requests
-// straight to the pod and n through the activator, interleaved so both see
-// the same machine load.
-func probe(ctx context.Context, bin string, n int) (direct, proxied []time.Duration, err error) {
-	p, err := platform.Start(platform.Config{FnBinary: bin, Functions: []platform.Function{{
-		Name: "probe", Args: []string{"--init=0s", "--work=0s"}, Policy: "kpa",
-		Settings: map[string]string{"min-scale": "1", "initial-scale": "1"},
-	}}})
-	if err != nil {
-		return nil, nil, err
-	}
-	defer p.Close(context.Background())
-	var pod *pods.Pod
-	for deadline := time.Now().Add(30 * time.Second); pod == nil; {
-		if ps, _ := p.Pods("probe"); ps.Ready > 0 {
-			if l := p.PodList("probe"); len(l) > 0 {
-				pod = l[0]
-			}
-		}
-		if pod == nil {
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return nil, nil, errors.New("the probe pod did not become ready in 30s")
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	defer client.CloseIdleConnections()
-	get := func(url string) (time.Duration, error) {
-		start := time.Now()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return 0, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("%s: status %d", url, resp.StatusCode)
-		}
-		return time.Since(start), nil
-	}
-	urls := []string{"http://" + pod.Addr + "/", p.URL() + "/"}
-	// Warm both connections first.
-	for _, u := range urls {
-		if _, err := get(u); err != nil {
-			return nil, nil, err
-		}
-	}
-	for i := 0; i < n; i++ {
-		for j, u := range urls {
-			d, err := get(u)
-			if err != nil {
-				return nil, nil, err
-			}
-			if j == 0 {
-				direct = append(direct, d)
-			} else {
-				proxied = append(proxied, d)
-			}
-		}
-	}
-	return direct, proxied, nil
 }

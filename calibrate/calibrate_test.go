@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalebench/scalebench/bench"
 	"github.com/scalebench/scalebench/platform/pods"
 	"github.com/scalebench/scalebench/scenarios"
 )
@@ -48,6 +49,16 @@ func TestEmpiricalQuantiles(t *testing.T) {
 // TestRunTinyScenario runs a few seconds for real and in simulation and
 // checks the measured start-up against the scenario's own phases: every pod
 // must take at least its schedule + app init (200 ms) and not absurdly more.
+// TestRunNeedsAPathProber: calibration times the real request path, so a
+// backend that cannot (the simulator itself) is refused before any run.
+func TestRunNeedsAPathProber(t *testing.T) {
+	sc := &scenarios.Scenario{Name: "s", Duration: time.Second}
+	_, err := Run(context.Background(), bench.Simulator{}, sc, scenarios.Policy{Name: "kpa"}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "cannot time its request path") {
+		t.Fatalf("err = %v, want a refusal naming the request path", err)
+	}
+}
+
 func TestRunTinyScenario(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes for several seconds")
@@ -75,7 +86,7 @@ functions:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	res, err := Run(ctx, sc, scenarios.Policy{Name: "kpa"}, Options{FnBinary: fn, ProbeRequests: 50})
+	res, err := Run(ctx, bench.Local{FnBinary: fn}, sc, scenarios.Policy{Name: "kpa"}, Options{ProbeRequests: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

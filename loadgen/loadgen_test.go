@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/traffic"
 )
@@ -406,9 +406,8 @@ func TestRemoteTargetsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Attack(context.Background(), Config{URLs: []string{tc.url}, Pattern: p, Duration: time.Second})
-			var ce *ConfigError
-			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "--allow-remote") {
-				t.Errorf("err = %v, want a ConfigError naming --allow-remote", err)
+			if !badinput.Is(err) || !strings.Contains(err.Error(), "--allow-remote") {
+				t.Errorf("err = %v, want a bad-input error naming --allow-remote", err)
 			}
 		})
 	}
@@ -437,9 +436,8 @@ func TestConfigErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Attack(context.Background(), tc.cfg)
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Errorf("err = %v, want a ConfigError", err)
+			if !badinput.Is(err) {
+				t.Errorf("err = %v, want a bad-input error", err)
 			}
 		})
 	}

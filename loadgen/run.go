@@ -13,6 +13,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/traffic"
 )
@@ -73,17 +74,10 @@ type Config struct {
 	Scenario, Backend string
 }
 
-// ConfigError is a mistake in a Config: the caller's input, not a failure
-// of the attack.
-type ConfigError struct{ Err error }
-
-func (e *ConfigError) Error() string { return e.Err.Error() }
-func (e *ConfigError) Unwrap() error { return e.Err }
-
 func (c *Config) defaults() error {
-	bad := func(format string, args ...any) error {
-		return &ConfigError{fmt.Errorf(format, args...)}
-	}
+	// A mistake in a Config is the caller's input, not a failure of the
+	// attack.
+	bad := badinput.Errorf
 	switch {
 	case c.Pattern == nil:
 		return bad("no traffic pattern")
@@ -104,7 +98,7 @@ func (c *Config) defaults() error {
 		}
 		if !c.AllowRemote {
 			if err := CheckLoopback(u); err != nil {
-				return &ConfigError{err}
+				return badinput.Wrap(err)
 			}
 		}
 	}
@@ -196,7 +190,7 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 	pacer := NewPacer(cfg.Pattern, cfg.Seed, cfg.Duration, cfg.MaxWorkers+2, stop)
 	targeter, err := NewTargeter(pacer, cfg.Method, cfg.URLs)
 	if err != nil {
-		return nil, &ConfigError{err}
+		return nil, badinput.Wrap(err)
 	}
 	targeter = withHeader(targeter, cfg.Header)
 	attacker := vegeta.NewAttacker(

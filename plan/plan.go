@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/simulator"
 )
@@ -38,7 +39,7 @@ type Options struct {
 	// Policy is the autoscaler whose settings are searched (Policies()).
 	Policy string
 	// SLOs the chosen settings must meet; at least one.
-	SLOs []scenarios.SLO
+	SLOs []results.SLO
 	// Budget bounds the simulations of the whole plan, traffic scales
 	// included; 0 means DefaultBudget.
 	Budget int
@@ -136,7 +137,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*Plan, error
 		return nil, errors.New("plan: no SLO; give --slo or list slos in the scenario")
 	}
 	for _, o := range opt.SLOs {
-		if _, err := scenarios.ParseSLO(o.String()); err != nil {
+		if _, err := results.ParseSLO(o.String()); err != nil {
 			return nil, fmt.Errorf("plan: %v", err)
 		}
 	}
@@ -280,7 +281,7 @@ func podHoursPerDay(podSeconds float64, sc *scenarios.Scenario) float64 {
 	return podSeconds / sc.Duration.Seconds() * 24
 }
 
-func margins(slos []scenarios.SLO, metrics map[string]float64) []Margin {
+func margins(slos []results.SLO, metrics map[string]float64) []Margin {
 	out := make([]Margin, len(slos))
 	for i, o := range slos {
 		v := metrics[o.Metric]

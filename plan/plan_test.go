@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/traffic"
 )
@@ -34,9 +35,9 @@ traffic: ` + pattern + `
 	return sc
 }
 
-func slos(t testing.TB, s string) []scenarios.SLO {
+func slos(t testing.TB, s string) []results.SLO {
 	t.Helper()
-	o, err := scenarios.ParseSLOs(s)
+	o, err := results.ParseSLOs(s)
 	if err != nil {
 		t.Fatal(err)
 	}

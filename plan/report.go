@@ -3,11 +3,15 @@ package plan
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/scalebench/scalebench/results"
 )
 
 // annotation maps a KPA setting to its Knative per-revision annotation.
@@ -65,6 +69,23 @@ func searchedKeys(settings map[string]string) []string {
 
 // WriteText writes the plan as the table scalebench plan prints.
 func WriteText(w io.Writer, p *Plan) error { return write(w, p, false) }
+
+// WriteDir writes plan.json (every candidate evaluated) and plan.md (the
+// report) into dir.
+func WriteDir(dir string, p *Plan) error {
+	if err := results.WriteJSON(filepath.Join(dir, "plan.json"), p); err != nil {
+		return err
+	}
+	md, err := os.Create(filepath.Join(dir, "plan.md"))
+	if err != nil {
+		return err
+	}
+	if err := WriteMarkdown(md, p); err != nil {
+		md.Close()
+		return err
+	}
+	return md.Close()
+}
 
 // WriteMarkdown writes the plan as plan.md.
 func WriteMarkdown(w io.Writer, p *Plan) error { return write(w, p, true) }

@@ -39,7 +39,8 @@ type Function struct {
 	Policy   string
 	Settings map[string]string
 	// QueueDepth and QueueTimeout bound the activator's buffer; 0 means
-	// the activator's defaults.
+	// the platform defaults (autoscaler.DefaultQueueDepth and
+	// DefaultTimeout), the simulator's too.
 	QueueDepth   int
 	QueueTimeout time.Duration
 	// Startup is the scenario's start-up model. Each new pod waits the
@@ -87,6 +88,17 @@ type revision struct {
 	qps map[*pods.Pod]*queueproxy.Proxy
 	// idle is the idle time of pods already out of routing.
 	idle time.Duration
+}
+
+// inFlight is the number of requests a ready pod's queue-proxy holds.
+func (r *revision) inFlight(pod *pods.Pod) int {
+	r.mu.Lock()
+	qp := r.qps[pod]
+	r.mu.Unlock()
+	if qp == nil {
+		return 0
+	}
+	return qp.InFlight()
 }
 
 // launch draws the next pod's start-up from the function's phases.
@@ -222,6 +234,7 @@ func (p *Platform) addRevision(fn Function) error {
 		OnReady:    func(pod *pods.Pod) { p.podReady(r, pod) },
 		OnStopping: func(pod *pods.Pod) { p.podStopping(r, pod, stopTimeout) },
 		OnGone:     func(pod *pods.Pod) { p.podGone(r, pod) },
+		InFlight:   r.inFlight,
 	})
 	if err != nil {
 		return err

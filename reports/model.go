@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/scalebench/scalebench/results"
-	"github.com/scalebench/scalebench/scenarios"
 )
 
 // Suite is everything one bench run produced: the input a report renders.
@@ -40,7 +39,7 @@ type Scenario struct {
 	// Setup is the scenario's run parameters in words (duration, seed,
 	// functions), shown under its description.
 	Setup string
-	SLOs  []scenarios.SLO
+	SLOs  []results.SLO
 	Runs  []Run
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/scalebench/scalebench/results"
-	"github.com/scalebench/scalebench/scenarios"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -56,7 +55,7 @@ func fixture() Suite {
 		Scenarios: []Scenario{
 			{
 				Name: "spike", Description: "A flash crowd.", Setup: "5m simulated, seed 4", Traffic: "spike:base=5,peak=150,at=2m,length=60s",
-				SLOs: []scenarios.SLO{{Metric: "latency_ms.p99", Max: 1000}, {Metric: "cold_start_ratio", Max: 0.01}},
+				SLOs: []results.SLO{{Metric: "latency_ms.p99", Max: 1000}, {Metric: "cold_start_ratio", Max: 0.01}},
 				Runs: []Run{
 					{Label: "kpa", Backend: "sim", Summary: summary(10000, 40, 100*time.Millisecond, 1100*time.Millisecond, 900, 200, 0), Series: series(150)},
 					{Label: "hpa", Backend: "sim", Summary: summary(10000, 300, 100*time.Millisecond, 2500*time.Millisecond, 700, 100, 120), Series: series(150)},

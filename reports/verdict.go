@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/scalebench/scalebench/results"
-	"github.com/scalebench/scalebench/scenarios"
 )
 
 // Verdict is the plain-language judgement of one scenario, computed from the
@@ -61,7 +60,7 @@ func Verdict(s Scenario) []string {
 
 // tradeOff says what the fewest cold starts cost against the cheapest run,
 // the choice a platform engineer tunes keep-alive and min-scale for.
-func tradeOff(slos []scenarios.SLO, fewest, cheapest []Run) string {
+func tradeOff(slos []results.SLO, fewest, cheapest []Run) string {
 	for _, f := range fewest {
 		for _, c := range cheapest {
 			if f.Label == c.Label {
@@ -120,7 +119,7 @@ func is(runs []Run) string {
 	return "are"
 }
 
-func sloVerdict(slos []scenarios.SLO, runs []Run) []string {
+func sloVerdict(slos []results.SLO, runs []Run) []string {
 	var meet []Run
 	var misses []string
 	for _, r := range runs {
@@ -154,7 +153,7 @@ func sloVerdict(slos []scenarios.SLO, runs []Run) []string {
 }
 
 // missed names the first objective the summary misses, with its value.
-func missed(slos []scenarios.SLO, s *results.Summary) string {
+func missed(slos []results.SLO, s *results.Summary) string {
 	for _, o := range slos {
 		ok, v, err := o.Met(s)
 		if err != nil {

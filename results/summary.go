@@ -2,6 +2,7 @@ package results
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -110,4 +111,34 @@ func ReadSummary(path string) (*Summary, error) {
 		return nil, fmt.Errorf("%s: not a summary.json: %v", path, err)
 	}
 	return &s, nil
+}
+
+// ReadSummaries reads either shape of summary.json: a single run's (kind
+// sim, load or run) or a bench's (kind bench, every run under "runs").
+func ReadSummaries(path string) ([]Summary, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	var probe struct {
+		Kind string    `json:"kind"`
+		Runs []Summary `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("%s: not a summary.json: %v", path, err)
+	}
+	switch probe.Kind {
+	case "bench":
+		if len(probe.Runs) == 0 {
+			return nil, fmt.Errorf("%s: bench summary with no runs", path)
+		}
+		return probe.Runs, nil
+	case "sim", "load", "run":
+		var s Summary
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("%s: not a summary.json: %v", path, err)
+		}
+		return []Summary{s}, nil
+	}
+	return nil, fmt.Errorf("%s: kind %q, want sim, load, run or bench", path, probe.Kind)
 }

@@ -4,7 +4,7 @@
 // (library/). A scenario is defined once and means the same to the
 // simulator, the load generator and every backend.
 //
-// Load and Parse report every mistake as a *ParseError naming the file, the
+// Load and Parse report every mistake as a *badinput.Error naming the file, the
 // line and the key, because a scenario is user input and a bench that fails
 // ten minutes in on a typo wastes the whole run.
 package scenarios

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/scalebench/scalebench/badinput"
 )
 
 // FuzzParse checks that no input panics and that every rejection is a
-// one-line *ParseError, the only kind of error a user should ever see.
+// one-line *badinput.Error, the only kind of error a user should ever see.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add([]byte("duration: 1m\ntraffic:\n  trace:\n    format: sparse\n    options: {functions: 3}\n"))
@@ -17,9 +19,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.yaml", data)
 		if err != nil {
-			var pe *ParseError
+			var pe *badinput.Error
 			if !errors.As(err, &pe) {
-				t.Fatalf("error %T %q is not a *ParseError", err, err)
+				t.Fatalf("error %T %q is not a *badinput.Error", err, err)
 			}
 			if strings.Contains(pe.Msg, "\n") {
 				t.Fatalf("multi-line error %q", err)

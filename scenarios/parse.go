@@ -12,7 +12,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -42,20 +44,20 @@ var KnownBackends = []string{"sim", "local", "kubernetes"}
 func Load(path string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("scenario %s: %w", path, errors.Unwrap(err))
+		return nil, badinput.Errorf("scenario %s: %w", path, errors.Unwrap(err))
 	}
 	return Parse(path, data)
 }
 
 // Parse parses a scenario from data; file names it in errors and anchors
-// relative paths. Every error is a *ParseError naming file, line and key.
+// relative paths. Every error is a *badinput.Error naming file, line and key.
 func Parse(file string, data []byte) (*Scenario, error) {
 	w := &walker{file: file}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
-			return nil, &ParseError{File: file, Msg: "empty file, want a scenario mapping (see scenarios/SCHEMA.md)"}
+			return nil, &badinput.Error{File: file, Msg: "empty file, want a scenario mapping (see scenarios/SCHEMA.md)"}
 		}
 		return nil, yamlError(file, err)
 	}
@@ -65,10 +67,10 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		if err == nil {
 			line = extra.Line
 		}
-		return nil, &ParseError{File: file, Line: line, Msg: "more than one YAML document; want exactly one scenario"}
+		return nil, &badinput.Error{File: file, Line: line, Msg: "more than one YAML document; want exactly one scenario"}
 	}
 	if len(doc.Content) == 0 {
-		return nil, &ParseError{File: file, Msg: "empty file, want a scenario mapping (see scenarios/SCHEMA.md)"}
+		return nil, &badinput.Error{File: file, Msg: "empty file, want a scenario mapping (see scenarios/SCHEMA.md)"}
 	}
 	root := doc.Content[0]
 	if err := rejectAliases(w, root); err != nil {
@@ -156,7 +158,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 }
 
 // yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a
-// ParseError with the line pulled out.
+// *badinput.Error with the line pulled out.
 func yamlError(file string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
@@ -167,7 +169,7 @@ func yamlError(file string, err error) error {
 			msg = strings.TrimSpace(rest[strings.Index(rest, ":")+1:])
 		}
 	}
-	return &ParseError{File: file, Line: line, Msg: "invalid YAML: " + msg}
+	return &badinput.Error{File: file, Line: line, Msg: "invalid YAML: " + msg}
 }
 
 // rejectAliases refuses anchors and aliases: they buy nothing in a scenario
@@ -333,23 +335,23 @@ func (w *walker) activator(n *yaml.Node, path string, a *Activator) error {
 	})
 }
 
-func (w *walker) slos(n *yaml.Node, path string) ([]SLO, error) {
+func (w *walker) slos(n *yaml.Node, path string) ([]results.SLO, error) {
 	items, err := w.list(n, path)
 	if err != nil {
 		return nil, err
 	}
-	var out []SLO
+	var out []results.SLO
 	for i, item := range items {
 		key := fmt.Sprintf("%s[%d]", path, i)
 		if item.Kind == yaml.ScalarNode {
-			slo, err := ParseSLO(item.Value)
+			slo, err := results.ParseSLO(item.Value)
 			if err != nil {
 				return nil, w.errf(item, key, "%v", err)
 			}
 			out = append(out, slo)
 			continue
 		}
-		var slo SLO
+		var slo results.SLO
 		var haveMax bool
 		if err := w.mapping(item, key, []field{
 			{"metric", func(k string, v *yaml.Node) (err error) { slo.Metric, err = w.str(v, k); return }},
@@ -364,8 +366,8 @@ func (w *walker) slos(n *yaml.Node, path string) ([]SLO, error) {
 		if slo.Metric == "" || !haveMax {
 			return nil, w.errf(item, key, "want both metric and max")
 		}
-		if !knownMetric(slo.Metric) {
-			return nil, w.errf(item, key+".metric", "unknown metric %q (known: %s)", slo.Metric, strings.Join(MetricNames(), ", "))
+		if !results.KnownMetric(slo.Metric) {
+			return nil, w.errf(item, key+".metric", "unknown metric %q (known: %s)", slo.Metric, strings.Join(results.MetricNames(), ", "))
 		}
 		out = append(out, slo)
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/results"
 )
 
 const minimal = `
@@ -94,7 +97,7 @@ slos:
 	if s.Activator.QueueDepth != 50 || s.Activator.Timeout != 10*time.Second {
 		t.Errorf("activator %+v", s.Activator)
 	}
-	want := []SLO{{"latency_ms.p99", 300}, {"cold_start_ratio", 0.01}}
+	want := []results.SLO{{Metric: "latency_ms.p99", Max: 300}, {Metric: "cold_start_ratio", Max: 0.01}}
 	if len(s.SLOs) != 2 || s.SLOs[0] != want[0] || s.SLOs[1] != want[1] {
 		t.Errorf("slos %+v, want %+v", s.SLOs, want)
 	}
@@ -136,56 +139,15 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error, want %q", c.want)
 			}
-			var pe *ParseError
+			var pe *badinput.Error
 			if !errors.As(err, &pe) {
-				t.Errorf("error %T is not a *ParseError", err)
+				t.Errorf("error %T is not a *badinput.Error", err)
 			}
 			if !strings.HasPrefix(err.Error(), c.want) {
 				t.Errorf("error %q\nwant prefix %q", err, c.want)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q spans lines; want one line", err)
-			}
-		})
-	}
-}
-
-func TestParseSLO(t *testing.T) {
-	cases := []struct {
-		name, in string
-		want     SLO
-		bad      bool
-	}{
-		{"latency shorthand", "p99<=300ms", SLO{"latency_ms.p99", 300}, false},
-		{"seconds", "p95<=2s", SLO{"latency_ms.p95", 2000}, false},
-		{"cold shorthand", "cold_p99<=1.5s", SLO{"cold_latency_ms.p99", 1500}, false},
-		{"full path bare ms", "latency_ms.p50<=40", SLO{"latency_ms.p50", 40}, false},
-		{"ratio", "cold_start_ratio<=0.01", SLO{"cold_start_ratio", 0.01}, false},
-		{"percent", "cold_start_ratio<=1%", SLO{"cold_start_ratio", 0.01}, false},
-		{"spaces", " dropped <= 0 ", SLO{"dropped", 0}, false},
-		{"lower bound", "p99>=3ms", SLO{}, true},
-		{"unknown metric", "p42<=3ms", SLO{}, true},
-		{"negative", "dropped<=-1", SLO{}, true},
-		{"nan", "dropped<=NaN", SLO{}, true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := ParseSLO(c.in)
-			if c.bad {
-				if err == nil {
-					t.Fatalf("ParseSLO(%q) = %+v, want an error", c.in, got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != c.want {
-				t.Errorf("ParseSLO(%q) = %+v, want %+v", c.in, got, c.want)
-			}
-			back, err := ParseSLO(got.String())
-			if err != nil || back != got {
-				t.Errorf("round trip %q -> %+v, %v", got.String(), back, err)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -30,7 +31,7 @@ type Scenario struct {
 	// Activator bounds the request buffer in front of a revision.
 	Activator Activator
 	// SLOs are the objectives a plan or report judges runs by.
-	SLOs []SLO
+	SLOs []results.SLO
 }
 
 // Function is one revision's workload and pod model.
@@ -75,12 +76,4 @@ type Activator struct {
 	// Timeout is how long a request may wait for capacity before a 503.
 	// 0 means the platform default.
 	Timeout time.Duration
-}
-
-// SLO is one objective such as p99<=300ms or cold_start_ratio<=0.01.
-type SLO struct {
-	// Metric is a summary.json path: "latency_ms.p99", "cold_start_ratio", ...
-	Metric string
-	// Max is the largest acceptable value, in the metric's own unit.
-	Max float64
 }

@@ -8,31 +8,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/scalebench/scalebench/badinput"
 )
-
-// ParseError is a scenario error at a place in a file: the one line a user
-// needs to find and fix the mistake.
-type ParseError struct {
-	File string
-	Line int
-	// Key is the dotted path of the offending key ("functions[0].service").
-	Key string
-	Msg string
-}
-
-func (e *ParseError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	if e.Key != "" {
-		fmt.Fprintf(&b, ": %s", e.Key)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	return b.String()
-}
 
 // walker decodes a yaml.v3 node tree by hand so that every error can name
 // the file, line and key; struct decoding would lose the line of a bad value.
@@ -47,7 +25,7 @@ func (w *walker) errf(n *yaml.Node, key, format string, args ...any) error {
 	}
 	// Messages from other packages may span lines; a user's error is one.
 	msg := strings.Join(strings.Fields(fmt.Sprintf(format, args...)), " ")
-	return &ParseError{File: w.file, Line: line, Key: key, Msg: msg}
+	return &badinput.Error{File: w.file, Line: line, Key: key, Msg: msg}
 }
 
 // field is one allowed key of a mapping and what to do with its value.

@@ -48,7 +48,8 @@
 // start, app init, each a distribution) and becomes ready at the first
 // readiness probe, every ReadinessPeriod from its creation, after they end.
 // On scale-down the engine removes starting pods first (newest first), then
-// ready pods with the fewest in-flight requests (newest first); a removed
+// ready pods with the fewest in-flight requests (newest first), as the local
+// platform does (autoscaler.ScaleDownOrder); a removed
 // pod takes no new requests, finishes its in-flight ones and is then gone.
 // pod_seconds counts every pod from creation until it is gone;
 // idle_pod_seconds counts the time ready pods served no request.

@@ -11,20 +11,18 @@ import (
 	"time"
 
 	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/dist"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/traffic"
 )
 
-// Platform defaults when a scenario's Activator leaves them at 0.
+// The OpenFaaS gateway's own request path. A scenario's Activator at 0
+// takes autoscaler.DefaultQueueDepth and autoscaler.DefaultTimeout, the
+// platform defaults every world shares, except that the OpenFaaS gateway
+// times out at its own upstream timeout.
 const (
-	// DefaultQueueDepth is the activator's per-revision buffer (Knative's
-	// breaker queue depth).
-	DefaultQueueDepth = 10000
-	// DefaultTimeout is Knative's revision timeout, used by every family
-	// but OpenFaaS.
-	DefaultTimeout = 300 * time.Second
 	// OpenFaaSTimeout is the OpenFaaS gateway's upstream timeout.
 	OpenFaaSTimeout = 60 * time.Second
 	// OpenFaaSPoll is how often the OpenFaaS gateway polls for a ready
@@ -301,16 +299,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	return res, nil
 }
 
-// InputError is a run that failed because of its scenario, traffic or
-// policy settings rather than the simulator: a CLI maps it to exit status 2.
-type InputError struct{ Err error }
-
-func (e *InputError) Error() string { return e.Err.Error() }
-func (e *InputError) Unwrap() error { return e.Err }
-
-func badInput(format string, a ...any) error {
-	return &InputError{Err: fmt.Errorf(format, a...)}
-}
+// badInput is a run that failed because of its scenario, traffic or
+// policy settings rather than the simulator: a *badinput.Error.
+func badInput(format string, a ...any) error { return badinput.Errorf(format, a...) }
 
 func scenarioName(sc *scenarios.Scenario) string {
 	switch {
@@ -339,7 +330,7 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 		p, err = autoscaler.NewForRevision(pol.Name, pol.Settings, autoscaler.Revision{ContainerConcurrency: fn.ContainerConcurrency})
 	}
 	if err != nil {
-		return nil, &InputError{Err: err}
+		return nil, badinput.Wrap(err)
 	}
 	if p.Interval() <= 0 {
 		return nil, badInput("policy %s: interval %v, want > 0", p.Name(), p.Interval())
@@ -361,10 +352,10 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 		podRNG: rand.New(rand.NewPCG(uint64(sc.Seed), uint64(2*i+1))),
 	}
 	if f.depth <= 0 {
-		f.depth = DefaultQueueDepth
+		f.depth = autoscaler.DefaultQueueDepth
 	}
 	if f.timeout <= 0 {
-		f.timeout = int64(DefaultTimeout)
+		f.timeout = int64(autoscaler.DefaultTimeout)
 		if f.family == famOpenFaaS {
 			f.timeout = int64(OpenFaaSTimeout)
 		}
@@ -734,22 +725,13 @@ func (e *engine) scale(f *fnState, now int64, want int) {
 			cand = append(cand, int32(i))
 		}
 	}
-	// Starting pods go first, then the least busy; newest first among equals.
+	// The platforms' shared choice: starting pods first, then the least
+	// busy, newest first among equals.
 	slices.SortFunc(cand, func(a, b int32) int {
 		pa, pb := &f.pods[a], &f.pods[b]
-		if pa.state != pb.state {
-			return int(pa.state) - int(pb.state)
-		}
-		if pa.inflight != pb.inflight {
-			return int(pa.inflight - pb.inflight)
-		}
-		switch {
-		case pa.id > pb.id:
-			return -1
-		case pa.id < pb.id:
-			return 1
-		}
-		return 0
+		return autoscaler.ScaleDownOrder(
+			autoscaler.PodState{Ready: pa.state == podReady, InFlight: int(pa.inflight), Seq: int64(pa.id)},
+			autoscaler.PodState{Ready: pb.state == podReady, InFlight: int(pb.inflight), Seq: int64(pb.id)})
 	})
 	for _, p := range cand[:cur-want] {
 		pd := &f.pods[p]

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/dist"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/traffic"
@@ -350,9 +351,8 @@ func TestBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Run(context.Background(), tc.sc, scenarios.Policy{Name: tc.pol}, Options{})
-			var ie *InputError
-			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want an *InputError", err)
+			if !badinput.Is(err) {
+				t.Fatalf("got %v, want a *badinput.Error", err)
 			}
 		})
 	}

@@ -10,9 +10,10 @@ import (
 
 	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/autoscaler/replay"
+	"github.com/scalebench/scalebench/badinput"
 )
 
-func init() {
+func newDecideCmd() *cobra.Command {
 	var (
 		policy string
 		sets   []string
@@ -47,29 +48,29 @@ nothing written to stdout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if input == "" {
-				return badInput(fmt.Errorf("--input is required (a CSV file, or - for stdin)"))
+				return badinput.Wrap(fmt.Errorf("--input is required (a CSV file, or - for stdin)"))
 			}
 			settings, err := autoscaler.ParseSettings(sets)
 			if err != nil {
-				return badInput(fmt.Errorf("--set: %w", err))
+				return badinput.Wrap(fmt.Errorf("--set: %w", err))
 			}
 			p, err := autoscaler.New(policy, settings)
 			if err != nil {
-				return badInput(err)
+				return badinput.Wrap(err)
 			}
 			var r io.Reader = os.Stdin
 			name := "stdin"
 			if input != "-" {
 				f, err := os.Open(input)
 				if err != nil {
-					return badInput(err)
+					return badinput.Wrap(err)
 				}
 				defer f.Close()
 				r, name = f, input
 			}
 			series, err := replay.ParseSeries(name, r)
 			if err != nil {
-				return badInput(err)
+				return badinput.Wrap(err)
 			}
 			// Decide everything before printing, so a failure leaves no
 			// partial output.
@@ -84,5 +85,5 @@ nothing written to stdout.`,
 	cmd.Flags().StringVar(&policy, "policy", "kpa", "policy name (see scalebench policies)")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "policy setting key=value (repeatable, or comma-separated)")
 	cmd.Flags().StringVar(&input, "input", "", "per-second series CSV (- for stdin)")
-	root.AddCommand(cmd)
+	return cmd
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scalebench/scalebench/badinput"
+
 	"github.com/scalebench/scalebench/kube/targets"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -42,11 +44,11 @@ which settings a peer cannot take per function.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if scenario == "" || out == "" {
-				return badInput(errors.New("kind manifests: --scenario FILE and --out DIR are required"))
+				return badinput.Wrap(errors.New("kind manifests: --scenario FILE and --out DIR are required"))
 			}
 			sc, err := scenarios.Load(scenario)
 			if err != nil {
-				return badInput(err)
+				return badinput.Wrap(err)
 			}
 			fn := 0
 			if function != "" {
@@ -57,16 +59,16 @@ which settings a peer cannot take per function.`,
 					}
 				}
 				if fn < 0 {
-					return badInput(fmt.Errorf("kind manifests: %s has no function %q", scenario, function))
+					return badinput.Wrap(fmt.Errorf("kind manifests: %s has no function %q", scenario, function))
 				}
 			}
 			set, err := targets.Render(sc, fn, opt)
 			if err != nil {
-				return badInput(fmt.Errorf("%s: %w", scenario, err))
+				return badinput.Wrap(fmt.Errorf("%s: %w", scenario, err))
 			}
 			err = set.WriteDir(out, results.Force(force), results.LogTo(os.Stderr))
 			if errors.Is(err, results.ErrNotOutput) {
-				return badInput(err)
+				return badinput.Wrap(err)
 			}
 			if err != nil {
 				return err

@@ -7,21 +7,19 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sort"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/loadgen"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/traffic"
 )
 
-func init() {
+func newLoadCmd() *cobra.Command {
 	var (
 		targets      []string
 		headers      []string
@@ -75,12 +73,12 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 				AllowRemote: allowRemote, StdTransport: stdTransport, Seed: seed, Duration: duration, Log: os.Stderr,
 			}
 			if out == "" {
-				return badInput(errors.New("--out DIR is required"))
+				return badinput.Wrap(errors.New("--out DIR is required"))
 			}
 			for _, h := range headers {
 				k, v, err := loadgen.ParseHeader(h)
 				if err != nil {
-					return badInput(fmt.Errorf("--header: %w", err))
+					return badinput.Wrap(fmt.Errorf("--header: %w", err))
 				}
 				if cfg.Header == nil {
 					cfg.Header = http.Header{}
@@ -88,22 +86,22 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 				cfg.Header.Add(k, v)
 			}
 			if len(targets) == 0 {
-				return badInput(errors.New("--target is required"))
+				return badinput.Wrap(errors.New("--target is required"))
 			}
 			switch {
 			case scenarioFile != "" && pattern != "":
-				return badInput(errors.New("give --pattern or --scenario, not both"))
+				return badinput.Wrap(errors.New("give --pattern or --scenario, not both"))
 			case scenarioFile != "":
 				sc, err := scenarios.Load(scenarioFile)
 				if err != nil {
-					return badInput(err)
+					return badinput.Wrap(err)
 				}
 				names := make([]string, len(sc.Functions))
 				for i, f := range sc.Functions {
 					names[i] = f.Name
 				}
 				if cfg.URLs, err = loadgen.MapTargets(names, targets); err != nil {
-					return badInput(err)
+					return badinput.Wrap(err)
 				}
 				cfg.Pattern, cfg.Scenario = sc.Traffic, sc.Name
 				if !cmd.Flags().Changed("duration") {
@@ -115,24 +113,24 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			case pattern != "":
 				p, err := traffic.Parse(pattern)
 				if err != nil {
-					return badInput(err)
+					return badinput.Wrap(err)
 				}
 				cfg.Pattern = p
 				for _, t := range targets {
 					name, u, err := loadgen.ParseTarget(t)
 					if err != nil {
-						return badInput(err)
+						return badinput.Wrap(err)
 					}
 					if name != "" {
-						return badInput(fmt.Errorf("--target %s: function names need --scenario; with --pattern give URLs (one URL serves every function, or one per function in order)", t))
+						return badinput.Wrap(fmt.Errorf("--target %s: function names need --scenario; with --pattern give URLs (one URL serves every function, or one per function in order)", t))
 					}
 					cfg.URLs = append(cfg.URLs, u)
 				}
 			default:
-				return badInput(errors.New("--pattern SPEC or --scenario FILE is required"))
+				return badinput.Wrap(errors.New("--pattern SPEC or --scenario FILE is required"))
 			}
 			if cfg.Duration <= 0 {
-				return badInput(fmt.Errorf("--duration %s: want more than 0", cfg.Duration))
+				return badinput.Wrap(fmt.Errorf("--duration %s: want more than 0", cfg.Duration))
 			}
 			if term.IsTerminal(int(os.Stderr.Fd())) {
 				cfg.Progress = os.Stderr
@@ -145,9 +143,8 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			sum, err := loadgen.RunToDir(ctx, cfg, out)
-			var ce *loadgen.ConfigError
-			if errors.As(err, &ce) {
-				return badInput(err)
+			if badinput.Is(err) {
+				return badinput.Wrap(err)
 			}
 			if err != nil {
 				return err
@@ -157,8 +154,8 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			if sum.Aborted != "" {
 				return fmt.Errorf("aborted: %s (summary written to %s)", sum.Aborted, out)
 			}
-			if unreached := transportErrors(sum.Errors); sum.Requests > 0 && unreached == sum.Requests {
-				return fmt.Errorf("no request reached the target (%s); is it running? (summary written to %s)", describeErrors(sum.Errors), out)
+			if err := loadgen.Reached(sum); err != nil {
+				return fmt.Errorf("%w (summary written to %s)", err, out)
 			}
 			return nil
 		},
@@ -177,30 +174,5 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 	f.StringVar(&method, "method", "GET", "HTTP method")
 	f.BoolVar(&allowRemote, "allow-remote", false, "allow targets that are not on this machine")
 	f.BoolVar(&stdTransport, "std-transport", false, "send http:// requests through net/http's Transport instead of the leaner built-in HTTP/1.1 one")
-	root.AddCommand(cmd)
-}
-
-// transportErrors counts the requests that got no HTTP answer at all: error
-// classes such as connection_refused, as opposed to status codes.
-func transportErrors(errs map[string]int64) int64 {
-	var n int64
-	for k, v := range errs {
-		if _, err := strconv.Atoi(k); err != nil {
-			n += v
-		}
-	}
-	return n
-}
-
-func describeErrors(errs map[string]int64) string {
-	keys := make([]string, 0, len(errs))
-	for k := range errs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%d %s", errs[k], k)
-	}
-	return strings.Join(parts, ", ")
+	return cmd
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,33 +11,17 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
 	"github.com/scalebench/scalebench/results"
 )
 
-// runLoadCmd runs scalebench with args in process, with the load command's
-// flags back at their defaults (cobra keeps values between executions).
+// runLoadCmd runs scalebench with args in process, on a fresh root
+// command as main builds it.
 func runLoadCmd(t *testing.T, args ...string) error {
 	t.Helper()
-	for _, c := range root.Commands() {
-		if c.Name() != "load" {
-			continue
-		}
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if s, ok := f.Value.(pflag.SliceValue); ok {
-				s.Replace(nil)
-			} else {
-				f.Value.Set(f.DefValue)
-			}
-			f.Changed = false
-		})
-	}
+	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(io.Discard)
 	root.SetErr(io.Discard)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	return root.Execute()
 }
 
@@ -74,15 +57,7 @@ func TestLoadCommandExitStatus(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := runLoadCmd(t, tc.args...)
-			code := 0
-			if err != nil {
-				code = 1
-				var ee *exitError
-				if errors.As(err, &ee) {
-					code = ee.code
-				}
-			}
-			if code != tc.code {
+			if code := exitCode(err); code != tc.code {
 				t.Errorf("exit %d (%v), want %d", code, err, tc.code)
 			}
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/plan"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -27,8 +28,6 @@ type planFlags struct {
 
 // errInfeasible is the exit-1 outcome: the plan ran, no setting met the SLO.
 var errInfeasible = errors.New("plan: no setting meets the SLO")
-
-func init() { root.AddCommand(newPlanCmd()) }
 
 // newPlanCmd builds the command with fresh flags, so tests can run it
 // more than once.
@@ -64,14 +63,16 @@ evaluated and DIR/plan.md the report.`,
 	f.StringVar(&fl.cost, "cost", string(plan.PodSeconds), "what to minimise: pod-seconds or gb-seconds (memory-weighted)")
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.IntVar(&fl.budget, "budget", plan.DefaultBudget, "most simulations for the whole plan, traffic scales included")
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
+	// Set here too, so the command run on its own (tests) maps flag
+	// mistakes to exit status 2 as under the root.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badinput.Wrap(err) })
 	return cmd
 }
 
 func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.Writer, stderr *os.File) error {
 	sc, opt, err := planInput(cmd, fl)
 	if err != nil {
-		return badInput(err)
+		return badinput.Wrap(err)
 	}
 	// Create the directory before the search so an unwritable --out fails
 	// in a second, not after minutes of simulation.
@@ -96,18 +97,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.W
 		return err
 	}
 	if od != nil {
-		if err := results.WriteJSON(od.Path("plan.json"), p); err != nil {
-			return err
-		}
-		md, err := os.Create(od.Path("plan.md"))
-		if err != nil {
-			return err
-		}
-		if err := plan.WriteMarkdown(md, p); err != nil {
-			md.Close()
-			return err
-		}
-		if err := md.Close(); err != nil {
+		if err := plan.WriteDir(od.Path(""), p); err != nil {
 			return err
 		}
 		if err := od.Commit(); err != nil {
@@ -116,7 +106,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.W
 		fmt.Fprintf(stdout, "\nPlan written to %s\n", od.Final())
 	}
 	if !p.Feasible {
-		return &exitError{code: 1, err: errInfeasible}
+		return errInfeasible
 	}
 	return nil
 }
@@ -150,7 +140,7 @@ func planInput(cmd *cobra.Command, fl *planFlags) (*scenarios.Scenario, plan.Opt
 	}
 	opt.SLOs = sc.SLOs
 	if cmd.Flags().Changed("slo") {
-		if opt.SLOs, err = scenarios.ParseSLOs(fl.slo); err != nil {
+		if opt.SLOs, err = results.ParseSLOs(fl.slo); err != nil {
 			return nil, opt, fmt.Errorf("plan: --slo: %w", err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,14 +38,10 @@ func runPlanCmd(t *testing.T, args ...string) (string, int) {
 	if err == nil {
 		return out.String(), 0
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if strings.Contains(ee.Error(), "\n") {
-			t.Errorf("error is not one line: %q", ee.Error())
-		}
-		return out.String(), ee.code
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
 	}
-	return out.String() + err.Error(), 1
+	return out.String() + "\n" + err.Error(), exitCode(err)
 }
 
 func TestPlanCommand(t *testing.T) {

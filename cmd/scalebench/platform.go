@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/platform"
 )
 
@@ -48,8 +49,8 @@ func (fl *fnFlags) register(cmd *cobra.Command, withFunction bool) {
 	f.DurationVar(&fl.spin, "spin", 0, "default per-request CPU spin (?spin= overrides)")
 	f.Int64Var(&fl.alloc, "alloc", 0, "default bytes allocated per request (?alloc= overrides)")
 	f.IntVar(&fl.concurrency, "concurrency", 0, "containerConcurrency, 0 = unlimited")
-	f.IntVar(&fl.queueDepth, "queue-depth", 0, "activator queue depth, 0 = default (1000)")
-	f.DurationVar(&fl.timeout, "timeout", 0, "longest wait for capacity in the activator, 0 = default (30s)")
+	f.IntVar(&fl.queueDepth, "queue-depth", 0, fmt.Sprintf("activator queue depth, 0 = platform default (%d)", autoscaler.DefaultQueueDepth))
+	f.DurationVar(&fl.timeout, "timeout", 0, "longest wait for capacity in the activator, 0 = platform default ("+autoscaler.DefaultTimeout.String()+")")
 }
 
 // function builds the platform function from the flags.
@@ -73,11 +74,6 @@ func (fl *fnFlags) function() (platform.Function, error) {
 		ContainerConcurrency: fl.concurrency, Policy: fl.policyName(), Settings: set,
 		QueueDepth: fl.queueDepth, QueueTimeout: fl.timeout,
 	}, nil
-}
-
-// noArgs is cobra.NoArgs as bad input: a stray argument exits 2.
-func noArgs(cmd *cobra.Command, args []string) error {
-	return badInput(cobra.NoArgs(cmd, args))
 }
 
 func (fl *fnFlags) policyName() string {
@@ -106,7 +102,7 @@ func (fl *fnFlags) fnBinary() (string, error) {
 	return "", fmt.Errorf("fn binary: want an executable at %s (run make build, or pass --fn-binary)", strings.Join(candidates, " or "))
 }
 
-func init() {
+func newPlatformCmd() *cobra.Command {
 	var fl fnFlags
 	var addr string
 	cmd := &cobra.Command{
@@ -124,16 +120,16 @@ the per-request work). Ctrl-C drains and stops every pod.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fn, err := fl.function()
 			if err != nil {
-				return badInput(fmt.Errorf("platform: %w", err))
+				return badinput.Wrap(fmt.Errorf("platform: %w", err))
 			}
 			bin, err := fl.fnBinary()
 			if err != nil {
-				return badInput(fmt.Errorf("platform: %w", err))
+				return badinput.Wrap(fmt.Errorf("platform: %w", err))
 			}
 			p, err := platform.Start(platform.Config{Addr: addr, FnBinary: bin, Functions: []platform.Function{fn},
 				Log: cmd.ErrOrStderr(), PodOutput: cmd.ErrOrStderr()})
 			if err != nil {
-				return badInput(fmt.Errorf("platform: %w", err))
+				return badinput.Wrap(fmt.Errorf("platform: %w", err))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "platform: %s (policy %s) at %s — metrics at %s/metrics; Ctrl-C to stop\n", fn.Name, fn.Policy, p.URL(), p.URL())
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -148,5 +144,5 @@ the per-request work). Ctrl-C drains and stops every pod.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "activator listen address (loopback only)")
 	fl.register(cmd, true)
-	root.AddCommand(cmd)
+	return cmd
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scalebench/scalebench/badinput"
+
 	"github.com/scalebench/scalebench/platform/queueproxy"
 )
 
@@ -38,19 +40,19 @@ all interfaces (--listen :8080).`,
 		Example: `  scalebench queue-proxy --listen :8080 --metrics-listen :9091 --upstream 127.0.0.1:8081 --container-concurrency 10 -- /fn --addr 127.0.0.1:8081`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() > 0 || (cmd.ArgsLenAtDash() < 0 && len(args) > 0) {
-				return badInput(errors.New("queue-proxy: the function's command goes after --"))
+				return badinput.Wrap(errors.New("queue-proxy: the function's command goes after --"))
 			}
 			if cfg.ContainerConcurrency < 0 || cfg.QueueDepth < 0 {
-				return badInput(errors.New("queue-proxy: --container-concurrency and --queue-depth must be >= 0"))
+				return badinput.Wrap(errors.New("queue-proxy: --container-concurrency and --queue-depth must be >= 0"))
 			}
 			cfg.Command = args
 			if watchdogEnv {
 				if len(args) > 0 {
-					return badInput(errors.New("queue-proxy: --of-watchdog-env reads the command from $fprocess; give no command after --"))
+					return badinput.Wrap(errors.New("queue-proxy: --of-watchdog-env reads the command from $fprocess; give no command after --"))
 				}
 				var err error
 				if cfg.Command, cfg.ContainerConcurrency, err = queueproxy.WatchdogEnv(os.Getenv); err != nil {
-					return badInput(err)
+					return badinput.Wrap(err)
 				}
 			}
 			if cfg.Pod == "" {

@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/scalebench/scalebench/autoscaler/controller"
-	"github.com/scalebench/scalebench/loadgen"
-	"github.com/scalebench/scalebench/platform"
-	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/bench"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/traffic"
 )
@@ -27,7 +27,7 @@ type runFlags struct {
 	requests                        bool
 }
 
-func init() {
+func newRunCmd() *cobra.Command {
 	var fl runFlags
 	cmd := &cobra.Command{
 		Use:   "run (--scenario FILE | --pattern SPEC --duration D) --backend local --policy NAME --out DIR",
@@ -51,79 +51,49 @@ work come from the flags.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.scenario, "scenario", "", "scenario YAML file")
-	f.StringVar(&fl.backend, "backend", "local", "platform to run on: local")
+	f.StringVar(&fl.backend, "backend", "local", "platform to run on: "+strings.Join(bench.RealBackends(), ", "))
 	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
 	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.BoolVar(&fl.requests, "requests", false, "also write requests.csv, one row per request")
 	fl.register(cmd, true)
-	root.AddCommand(cmd)
+	return cmd
 }
 
 func runRun(cmd *cobra.Command, fl *runFlags) error {
 	if fl.out == "" {
-		return badInput(errors.New("run: --out DIR is required"))
+		return badinput.Wrap(errors.New("run: --out DIR is required"))
 	}
-	if fl.backend != "local" {
-		return badInput(fmt.Errorf("run: --backend %q: want local", fl.backend))
+	if !slices.Contains(bench.RealBackends(), fl.backend) {
+		return badinput.Errorf("run: --backend %q: want %s", fl.backend, strings.Join(bench.RealBackends(), " or "))
 	}
 	sc, pol, err := runScenario(cmd, fl)
 	if err != nil {
-		return badInput(err)
+		return badinput.Wrap(err)
 	}
 	bin, err := fl.fnBinary()
 	if err != nil {
-		return badInput(fmt.Errorf("run: %w", err))
+		return badinput.Wrap(fmt.Errorf("run: %w", err))
 	}
-	od, err := results.CreateOutDir(fl.out)
-	if err != nil {
-		return err
-	}
-	defer od.Abort()
-	opts := platform.RunOptions{FnBinary: bin, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}
+	cfg := bench.Config{FnBinary: bin}
 	if fl.pattern != "" {
 		fn, _ := fl.function()
-		opts.FnArgs = fn.Args
+		cfg.FnArgs = fn.Args
 	}
-	if fl.requests {
-		f, err := os.Create(od.Path("requests.csv"))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		opts.Requests = f
+	b, err := bench.NewReal(fl.backend, cfg)
+	if err != nil {
+		return badinput.Wrap(fmt.Errorf("run: %w", err))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := platform.RunScenario(ctx, sc, pol, opts)
+	res, dir, err := bench.RunToDir(ctx, b, bench.Run{Scenario: sc, Policy: pol, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}, fl.out, fl.requests)
 	if err != nil {
-		var ce *loadgen.ConfigError
-		if errors.As(err, &ce) {
-			return badInput(fmt.Errorf("run: %w", err))
-		}
 		return fmt.Errorf("run: %w", err)
 	}
-	if err := results.WriteJSON(od.Path("summary.json"), res.Summary); err != nil {
-		return err
-	}
-	ts, err := os.Create(od.Path("timeseries.csv"))
-	if err != nil {
-		return err
-	}
-	if err := controller.WriteCSV(ts, res.Started, res.Ticks); err != nil {
-		ts.Close()
-		return err
-	}
-	if err := ts.Close(); err != nil {
-		return err
-	}
-	if err := od.Commit(); err != nil {
-		return err
-	}
 	s := res.Summary
-	fmt.Fprintf(cmd.OutOrStdout(), "%s on local: %d requests, %d completed, %d cold starts (%.4f), p50 %.1f ms, p99 %.1f ms, %d pod starts, %.1f pod-seconds, max %d pods → %s\n",
-		s.Policy, s.Requests, s.Completed, s.ColdStarts, s.ColdStartRatio, s.Latency.P50, s.Latency.P99, s.PodStarts, s.PodSeconds, s.MaxPods, od.Final())
+	fmt.Fprintf(cmd.OutOrStdout(), "%s on %s: %d requests, %d completed, %d cold starts (%.4f), p50 %.1f ms, p99 %.1f ms, %d pod starts, %.1f pod-seconds, max %d pods → %s\n",
+		s.Policy, b.Name(), s.Requests, s.Completed, s.ColdStarts, s.ColdStartRatio, s.Latency.P50, s.Latency.P99, s.PodStarts, s.PodSeconds, s.MaxPods, dir)
 	return nil
 }
 
@@ -169,7 +139,7 @@ func runScenario(cmd *cobra.Command, fl *runFlags) (*scenarios.Scenario, scenari
 	if fl.duration > 0 {
 		sc.Duration = fl.duration
 	}
-	if pol, err = choosePolicy(sc, fl.policy, fl.set); err != nil {
+	if pol, err = bench.ChoosePolicy(sc, fl.policy, fl.set); err != nil {
 		return nil, pol, fmt.Errorf("run: %w", err)
 	}
 	if fl.pattern != "" {

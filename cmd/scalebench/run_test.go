@@ -3,15 +3,11 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/scalebench/scalebench/platform/pods"
 )
@@ -33,37 +29,16 @@ func buildFn(t *testing.T, scalebench bool) string {
 	return dir
 }
 
-// execCommand runs scalebench with args in process, with the named
-// subcommand's flags back at their defaults (cobra keeps values between
-// executions), and returns the exit status main would give.
+// execCommand runs scalebench sub args... in process, on a fresh root
+// command as main builds it, and returns the exit status main would give.
 func execCommand(t *testing.T, sub string, args ...string) (int, error) {
 	t.Helper()
-	for _, c := range root.Commands() {
-		if c.Name() != sub {
-			continue
-		}
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if s, ok := f.Value.(pflag.SliceValue); ok {
-				s.Replace(nil)
-			} else {
-				f.Value.Set(f.DefValue)
-			}
-			f.Changed = false
-		})
-	}
+	root := newRootCmd()
 	root.SetArgs(append([]string{sub}, args...))
 	root.SetOut(io.Discard)
 	root.SetErr(io.Discard)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	err := root.Execute()
-	if err == nil {
-		return 0, nil
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code, err
-	}
-	return 1, err
+	return exitCode(err), err
 }
 
 func TestRunCommandRejectsBadInput(t *testing.T) {

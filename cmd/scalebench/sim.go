@@ -10,13 +10,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/bench"
 	"github.com/scalebench/scalebench/dist"
-	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
-	"github.com/scalebench/scalebench/simulator"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -33,7 +32,7 @@ type simFlags struct {
 	timeout                   time.Duration
 }
 
-func init() {
+func newSimCmd() *cobra.Command {
 	var fl simFlags
 	cmd := &cobra.Command{
 		Use:   "sim (--scenario FILE | --pattern SPEC --duration D) --policy NAME --out DIR",
@@ -67,79 +66,34 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.IntVar(&fl.concurrency, "concurrency", 0, "containerConcurrency, 0 = unlimited (no scenario)")
 	f.IntVar(&fl.queueDepth, "queue-depth", 0, "activator queue depth, 0 = platform default (no scenario)")
 	f.DurationVar(&fl.timeout, "timeout", 0, "request timeout while waiting, 0 = platform default (no scenario)")
-	root.AddCommand(cmd)
+	return cmd
 }
 
 func runSim(cmd *cobra.Command, fl *simFlags) error {
 	if fl.out == "" {
-		return badInput(errors.New("sim: --out DIR is required"))
+		return badinput.Wrap(errors.New("sim: --out DIR is required"))
 	}
 	sc, err := simScenario(cmd, fl)
 	if err != nil {
-		return badInput(err)
+		return badinput.Wrap(err)
 	}
-	pol, err := simPolicy(sc, fl)
+	pol, err := bench.ChoosePolicy(sc, fl.policy, fl.set)
 	if err != nil {
-		return badInput(err)
+		return badinput.Wrap(fmt.Errorf("sim: %w", err))
 	}
-	od, err := results.CreateOutDir(fl.out)
-	if err != nil {
-		return err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			od.Abort()
-		}
-	}()
-	ts, err := os.Create(od.Path("timeseries.csv"))
-	if err != nil {
-		return err
-	}
-	defer ts.Close()
-	opt := simulator.Options{Timeseries: ts}
-	if fl.requests {
-		rq, err := os.Create(od.Path("requests.csv"))
-		if err != nil {
-			return err
-		}
-		defer rq.Close()
-		opt.Requests = rq
-	}
-	tty := term.IsTerminal(int(os.Stderr.Fd()))
-	if tty {
-		opt.Progress = func(done, total time.Duration) {
-			fmt.Fprintf(os.Stderr, "\rsim: %v of %v simulated (%.0f%%)  ", done, total, 100*done.Seconds()/total.Seconds())
-		}
+	r := bench.Run{Scenario: sc, Policy: pol}
+	if bench.IsTerminal(os.Stderr) {
+		r.Progress = os.Stderr
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := simulator.Run(ctx, sc, pol, opt)
-	if tty && opt.Progress != nil {
-		fmt.Fprint(os.Stderr, "\r\033[K")
-	}
+	res, dir, err := bench.RunToDir(ctx, bench.Simulator{}, r, fl.out, fl.requests)
 	if err != nil {
-		var ie *simulator.InputError
-		if errors.As(err, &ie) {
-			return badInput(err)
-		}
 		return err
 	}
-	for _, f := range []*os.File{ts} {
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	if err := results.WriteJSON(od.Path("summary.json"), res.Summary); err != nil {
-		return err
-	}
-	if err := od.Commit(); err != nil {
-		return err
-	}
-	committed = true
 	s := res.Summary
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d requests, %d dropped, %d cold starts (%.4f), p99 %.1f ms, %.1f pod-seconds, %d pod starts, max %d pods; %.0f simulated requests/s → %s\n",
-		s.Policy, s.Requests, s.Dropped, s.ColdStarts, s.ColdStartRatio, s.Latency.P99, s.PodSeconds, s.PodStarts, s.MaxPods, s.SimRequestsPerSecond, od.Final())
+		s.Policy, s.Requests, s.Dropped, s.ColdStarts, s.ColdStartRatio, s.Latency.P99, s.PodSeconds, s.PodStarts, s.MaxPods, s.SimRequestsPerSecond, dir)
 	return nil
 }
 
@@ -225,13 +179,4 @@ func patternScenario(fl *simFlags) (*scenarios.Scenario, error) {
 		Functions: []scenarios.Function{{Name: "fn", ContainerConcurrency: fl.concurrency, MemoryMB: scenarios.DefaultMemoryMB, Service: svc, Startup: st}},
 		Activator: scenarios.Activator{QueueDepth: fl.queueDepth, Timeout: fl.timeout},
 	}, nil
-}
-
-// simPolicy picks the policy: see choosePolicy.
-func simPolicy(sc *scenarios.Scenario, fl *simFlags) (scenarios.Policy, error) {
-	pol, err := choosePolicy(sc, fl.policy, fl.set)
-	if err != nil {
-		return pol, fmt.Errorf("sim: %w", err)
-	}
-	return pol, nil
 }

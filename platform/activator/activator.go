@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/platform/queueproxy"
 )
 
@@ -16,9 +17,11 @@ import (
 type Config struct {
 	Revision string
 	// QueueDepth is the most requests held while no pod has room; more
-	// get 503. Default 1000.
+	// get 503. 0 means the platform default, autoscaler.DefaultQueueDepth,
+	// as in the simulator.
 	QueueDepth int
-	// Timeout is the longest a request waits for capacity. Default 30 s.
+	// Timeout is the longest a request waits for capacity. 0 means the
+	// platform default, autoscaler.DefaultTimeout.
 	Timeout time.Duration
 	// ContainerConcurrency is the revision's per-pod limit (0 = none); it
 	// chooses the load-balancing policy as Knative's activator does:
@@ -97,10 +100,10 @@ func New(cfg Config) (*Activator, error) {
 		return nil, errors.New("activator: queue depth and timeout must be >= 0")
 	}
 	if cfg.QueueDepth == 0 {
-		cfg.QueueDepth = 1000
+		cfg.QueueDepth = autoscaler.DefaultQueueDepth
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = autoscaler.DefaultTimeout
 	}
 	now := time.Now()
 	a := &Activator{cfg: cfg, lastChange: now, lastCollect: now, errors: map[string]int64{}}

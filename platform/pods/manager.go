@@ -10,10 +10,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/scalebench/scalebench/autoscaler"
 )
 
 // Config describes a revision's pods.
@@ -42,6 +45,10 @@ type Config struct {
 	// OnGone is called once a pod's process has exited, for whatever reason,
 	// or once a pod is abandoned before its process started.
 	OnGone func(*Pod)
+	// InFlight, when set, says how many requests a ready pod is serving,
+	// so that a scale-down removes pods in autoscaler.ScaleDownOrder (the
+	// simulator's choice); without it every pod counts as idle.
+	InFlight func(*Pod) int
 	// Prepare, when set, is called once per new pod, in creation order, for
 	// its start-up: how long the pod waits before its process is started
 	// and which fn flags it gets on top of Args. It runs on the reconcile
@@ -72,6 +79,7 @@ type Startup struct {
 // Pod is one fn process, or one waiting for its start-up delay.
 type Pod struct {
 	Name string
+	seq  int // creation order within the revision
 	// Addr is set when the process has started (Pods lists only those).
 	Addr string
 	// Started is when the pod was created, before any start-up delay:
@@ -301,30 +309,39 @@ func (m *Manager) reconcileLoop() {
 func (m *Manager) reconcile() {
 	m.mu.Lock()
 	var live []*Pod
+	var states []autoscaler.PodState
 	for p := range m.pods {
 		if !p.stopping {
 			live = append(live, p)
+			states = append(states, autoscaler.PodState{Ready: p.ready, Seq: int64(p.seq)})
 		}
 	}
 	diff := m.desired - len(live)
+	m.mu.Unlock()
 	var victims []*Pod
 	if diff < 0 {
-		// Stop pods that are not serving yet first: they hold no requests.
-		for _, p := range live {
-			if len(victims) < -diff && !p.ready {
-				victims = append(victims, p)
+		// In-flight counts come from the queue-proxies, asked without
+		// holding mu. A pod that turns ready or exits meanwhile costs at
+		// worst a less apt victim; stop copes with a pod already gone.
+		for i, p := range live {
+			if states[i].Ready && m.cfg.InFlight != nil {
+				states[i].InFlight = m.cfg.InFlight(p)
 			}
 		}
-		for _, p := range live {
-			if len(victims) < -diff && p.ready {
-				victims = append(victims, p)
-			}
+		order := make([]int, len(live))
+		for i := range order {
+			order[i] = i
 		}
+		slices.SortFunc(order, func(a, b int) int { return autoscaler.ScaleDownOrder(states[a], states[b]) })
+		for _, i := range order[:-diff] {
+			victims = append(victims, live[i])
+		}
+		m.mu.Lock()
 		for _, p := range victims {
 			p.stopping = true
 		}
+		m.mu.Unlock()
 	}
-	m.mu.Unlock()
 	for _, p := range victims {
 		m.wg.Add(1)
 		go func() {
@@ -345,7 +362,7 @@ func (m *Manager) start() {
 	}
 	m.mu.Lock()
 	m.seq++
-	p := &Pod{Name: m.cfg.Revision + "-" + strconv.Itoa(m.seq), Started: time.Now(),
+	p := &Pod{Name: m.cfg.Revision + "-" + strconv.Itoa(m.seq), seq: m.seq, Started: time.Now(),
 		done: make(chan struct{}), abort: make(chan struct{}), launched: make(chan struct{})}
 	m.pods[p] = struct{}{}
 	m.stats.Starts++

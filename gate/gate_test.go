@@ -1,4 +1,4 @@
-package main
+package gate
 
 import (
 	"testing"
@@ -23,8 +23,8 @@ func TestMannWhitneyGreater(t *testing.T) {
 			if !ok {
 				t.Fatal("test did not apply")
 			}
-			if (p < gateAlpha) != c.significant {
-				t.Errorf("p = %.4g, significant = %v, want %v", p, p < gateAlpha, c.significant)
+			if (p < Alpha) != c.significant {
+				t.Errorf("p = %.4g, significant = %v, want %v", p, p < Alpha, c.significant)
 			}
 		})
 	}
@@ -39,7 +39,7 @@ func TestGateMeasuredNeedsSignificance(t *testing.T) {
 		s.Fill(all, cold)
 		return s
 	}
-	bounds, err := parseBounds("latency_ms.p99=10%")
+	bounds, err := ParseBounds("latency_ms.p99=10%")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestGateMeasuredNeedsSignificance(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, failed := gate([]results.Summary{c.base}, []results.Summary{c.cur}, bounds)
+			_, failed := Check([]results.Summary{c.base}, []results.Summary{c.cur}, bounds)
 			if failed != c.failed {
 				t.Errorf("failed = %d, want %d", failed, c.failed)
 			}
@@ -68,7 +68,7 @@ func TestParseBounds(t *testing.T) {
 		name, in string
 		bad      bool
 	}{
-		{"defaults", defaultMaxRegress, false},
+		{"defaults", DefaultBounds, false},
 		{"absolute", "dropped=5", false},
 		{"unknown metric", "latency.p99=10%", true},
 		{"no value", "latency_ms.p99", true},
@@ -77,9 +77,9 @@ func TestParseBounds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := parseBounds(c.in)
+			_, err := ParseBounds(c.in)
 			if (err != nil) != c.bad {
-				t.Errorf("parseBounds(%q) error %v, want error %v", c.in, err, c.bad)
+				t.Errorf("ParseBounds(%q) error %v, want error %v", c.in, err, c.bad)
 			}
 		})
 	}

@@ -1,38 +1,18 @@
-package scenarios
+package results
 
 import (
-	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/scalebench/scalebench/results"
 )
 
-// MetricNames lists the summary.json paths an SLO or a gate may name, in
-// the order reports show them.
-func MetricNames() []string {
-	out := []string{
-		"requests", "completed", "dropped", "cold_starts", "cold_start_ratio",
-		"pod_starts", "pod_seconds", "idle_pod_seconds", "max_pods",
-	}
-	for _, h := range []string{"latency_ms", "cold_latency_ms"} {
-		for _, p := range []string{"p50", "p95", "p99", "max", "mean"} {
-			out = append(out, h+"."+p)
-		}
-	}
-	return out
-}
-
-func knownMetric(m string) bool {
-	for _, k := range MetricNames() {
-		if k == m {
-			return true
-		}
-	}
-	return false
+// SLO is one objective such as p99<=300ms or cold_start_ratio<=0.01.
+type SLO struct {
+	// Metric is a summary.json path: "latency_ms.p99", "cold_start_ratio", ...
+	Metric string
+	// Max is the largest acceptable value, in the metric's own unit.
+	Max float64
 }
 
 // shorthand maps the names people write in an SLO to summary paths.
@@ -55,7 +35,7 @@ func ParseSLO(s string) (SLO, error) {
 	if full, ok := shorthand[metric]; ok {
 		metric = full
 	}
-	if !knownMetric(metric) {
+	if !KnownMetric(metric) {
 		return SLO{}, fmt.Errorf("SLO %q: unknown metric %q (known: p50, p95, p99, cold_p99, %s)", s, metric, strings.Join(MetricNames(), ", "))
 	}
 	v, err := parseBound(metric, bound)
@@ -115,49 +95,10 @@ func (o SLO) String() string {
 }
 
 // Met reports whether a run's summary meets the objective, and the value.
-func (o SLO) Met(s *results.Summary) (bool, float64, error) {
-	v, err := MetricValue(s, o.Metric)
+func (o SLO) Met(s *Summary) (bool, float64, error) {
+	v, err := s.Metric(o.Metric)
 	if err != nil {
 		return false, 0, err
 	}
 	return v <= o.Max, v, nil
-}
-
-// MetricValue reads a dotted summary.json path from a summary. It goes
-// through the JSON form so that the names match the file users read.
-func MetricValue(s *results.Summary, path string) (float64, error) {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return 0, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return 0, err
-	}
-	var cur any = m
-	for _, part := range strings.Split(path, ".") {
-		obj, ok := cur.(map[string]any)
-		if !ok {
-			return 0, fmt.Errorf("metric %q: %q is not an object", path, part)
-		}
-		cur, ok = obj[part]
-		if !ok {
-			// Zero-valued fields are omitted from summary.json only when
-			// marked omitempty; a known metric missing is simply zero.
-			if knownMetric(path) {
-				return 0, nil
-			}
-			keys := make([]string, 0, len(obj))
-			for k := range obj {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			return 0, fmt.Errorf("metric %q: no %q (have: %s)", path, part, strings.Join(keys, ", "))
-		}
-	}
-	f, ok := cur.(float64)
-	if !ok {
-		return 0, fmt.Errorf("metric %q is not a number", path)
-	}
-	return f, nil
 }

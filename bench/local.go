@@ -1,0 +1,166 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/scalebench/scalebench/autoscaler/controller"
+	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/platform"
+	"github.com/scalebench/scalebench/platform/pods"
+)
+
+// Local is the embedded local platform as a Backend (package platform:
+// pods of cmd/fn behind queue-proxies and an activator on 127.0.0.1, scaled
+// by the policy through the controller), driven by the load generator.
+type Local struct {
+	// FnBinary is the cmd/fn executable.
+	FnBinary string
+	// FnArgs are extra cmd/fn flags for every function.
+	FnArgs []string
+}
+
+var (
+	_ Backend    = Local{}
+	_ PathProber = Local{}
+)
+
+func newLocal(cfg Config) (Backend, error) {
+	if st, err := os.Stat(cfg.FnBinary); cfg.FnBinary == "" || err != nil || st.IsDir() {
+		return nil, badinput.Errorf("the local backend needs cmd/fn built beside scalebench (%s); run make build", cfg.FnBinary)
+	}
+	return Local{FnBinary: cfg.FnBinary, FnArgs: cfg.FnArgs}, nil
+}
+
+func (Local) Name() string { return "local" }
+
+func (b Local) Run(ctx context.Context, r Run) (*Result, error) {
+	res, err := platform.RunScenario(ctx, r.Scenario, r.Policy, platform.RunOptions{
+		FnBinary: b.FnBinary, FnArgs: b.FnArgs, Requests: r.Requests, Progress: r.Progress, Log: r.Log,
+		Deployed: r.Deployed, FullDuration: r.Deployed,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.Summary == nil {
+		return nil, errors.New("local platform returned no summary")
+	}
+	if r.Timeseries != nil {
+		if err := controller.WriteCSV(r.Timeseries, res.Started, res.Ticks); err != nil {
+			return nil, err
+		}
+	}
+	// Pods come from the controller's ticks; traffic, cold starts and
+	// latency from the load generator's requests.csv.
+	if r.Second != nil {
+		for sec, c := range podsPerSecond(res.Ticks, res.Started, r.Scenario.Duration) {
+			r.Second(Second{T: int64(sec), Desired: c.desired, Ready: c.ready})
+		}
+	}
+	out := &Result{Summary: *res.Summary, Ticks: res.Ticks, Started: res.Started, Began: res.Began,
+		Startups: map[string][]PodStartup{}}
+	for name, sts := range res.Startups {
+		for _, s := range sts {
+			out.Startups[name] = append(out.Startups[name], PodStartup{Pod: s.Pod, Created: s.Created, Exec: s.Exec, Ready: s.Ready})
+		}
+	}
+	return out, nil
+}
+
+type podCount struct{ desired, ready int }
+
+// podsPerSecond turns the controller's ticks into one row per second of
+// the run: a policy ticks every 2 s (KPA) or 15 s (HPA), and between ticks
+// the pods are what the last tick left, not zero. Revisions add up.
+func podsPerSecond(ticks []controller.Tick, started time.Time, d time.Duration) []podCount {
+	n := int(math.Ceil(d.Seconds()))
+	out := make([]podCount, n)
+	last := map[string]podCount{}
+	i := 0
+	for sec := 0; sec < n; sec++ {
+		end := started.Add(time.Duration(sec+1) * time.Second)
+		for ; i < len(ticks) && ticks[i].Time.Before(end); i++ {
+			t := ticks[i]
+			last[t.Revision] = podCount{desired: t.Decision.Desired, ready: t.Pods.Ready}
+		}
+		for _, c := range last {
+			out[sec].desired += c.desired
+			out[sec].ready += c.ready
+		}
+	}
+	return out
+}
+
+// ProbePath starts a one-pod platform with a zero-work fn and times n
+// requests straight to the pod and n through the activator, interleaved so
+// both see the same machine load.
+func (b Local) ProbePath(ctx context.Context, n int) (direct, proxied []time.Duration, err error) {
+	p, err := platform.Start(platform.Config{FnBinary: b.FnBinary, Functions: []platform.Function{{
+		Name: "probe", Args: []string{"--init=0s", "--work=0s"}, Policy: "kpa",
+		Settings: map[string]string{"min-scale": "1", "initial-scale": "1"},
+	}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer p.Close(context.Background())
+	var pod *pods.Pod
+	for deadline := time.Now().Add(30 * time.Second); pod == nil; {
+		if ps, _ := p.Pods("probe"); ps.Ready > 0 {
+			if l := p.PodList("probe"); len(l) > 0 {
+				pod = l[0]
+			}
+		}
+		if pod == nil {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return nil, nil, errors.New("the probe pod did not become ready in 30s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	defer client.CloseIdleConnections()
+	get := func(url string) (time.Duration, error) {
+		start := time.Now()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return 0, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("%s: status %d", url, resp.StatusCode)
+		}
+		return time.Since(start), nil
+	}
+	urls := []string{"http://" + pod.Addr + "/", p.URL() + "/"}
+	// Warm both connections first.
+	for _, u := range urls {
+		if _, err := get(u); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i := 0; i < n; i++ {
+		for j, u := range urls {
+			d, err := get(u)
+			if err != nil {
+				return nil, nil, err
+			}
+			if j == 0 {
+				direct = append(direct, d)
+			} else {
+				proxied = append(proxied, d)
+			}
+		}
+	}
+	return direct, proxied, nil
+}

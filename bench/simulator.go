@@ -1,0 +1,60 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/scalebench/scalebench/simulator"
+)
+
+// Simulator is the discrete-event simulator as a Backend: the run takes
+// virtual time, so an hour of traffic costs seconds, and the same scenario
+// and seed give the same files.
+type Simulator struct{}
+
+var _ Backend = Simulator{}
+
+func (Simulator) Name() string { return "sim" }
+
+func (Simulator) Run(ctx context.Context, r Run) (*Result, error) {
+	opt := simulator.Options{Timeseries: r.Timeseries, Requests: r.Requests}
+	if r.Progress != nil {
+		opt.Progress = progressLine(r.Progress)
+	}
+	// The simulator gives one row per function per second, the functions
+	// of a second together; they are added up here.
+	cur := Second{T: -1}
+	if r.Second != nil {
+		opt.Series = func(s simulator.Second) {
+			if s.T != cur.T && cur.T >= 0 {
+				r.Second(cur)
+				cur = Second{}
+			}
+			cur.T = s.T
+			cur.Arrivals += s.Arrivals
+			cur.Desired += s.Desired
+			cur.Ready += s.Ready
+		}
+	}
+	res, err := simulator.Run(ctx, r.Scenario, r.Policy, opt)
+	if opt.Progress != nil {
+		fmt.Fprint(r.Progress, "\r\033[K")
+	}
+	if r.Second != nil && cur.T >= 0 {
+		r.Second(cur)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Summary: res.Summary}, nil
+}
+
+// progressLine rewrites one status line on w as the simulation goes; the
+// caller gives w only when it is a terminal.
+func progressLine(w io.Writer) func(done, total time.Duration) {
+	return func(done, total time.Duration) {
+		fmt.Fprintf(w, "\rsim: %v of %v simulated (%.0f%%)  ", done, total, 100*done.Seconds()/total.Seconds())
+	}
+}

@@ -1,0 +1,48 @@
+package bench
+
+import (
+	"context"
+	"os"
+
+	"github.com/scalebench/scalebench/results"
+)
+
+// RunToDir runs r on b and writes dir/summary.json, dir/timeseries.csv and,
+// with requests, dir/requests.csv. dir appears only when all of it is
+// written; a failed run leaves nothing behind. It returns the result and
+// the directory's final path.
+func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool) (*Result, string, error) {
+	od, err := results.CreateOutDir(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	defer od.Abort()
+	ts, err := os.Create(od.Path("timeseries.csv"))
+	if err != nil {
+		return nil, "", err
+	}
+	defer ts.Close()
+	r.Timeseries = ts
+	if requests {
+		rq, err := os.Create(od.Path("requests.csv"))
+		if err != nil {
+			return nil, "", err
+		}
+		defer rq.Close()
+		r.Requests = rq
+	}
+	res, err := b.Run(ctx, r)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := ts.Close(); err != nil {
+		return nil, "", err
+	}
+	if err := results.WriteJSON(od.Path("summary.json"), res.Summary); err != nil {
+		return nil, "", err
+	}
+	if err := od.Commit(); err != nil {
+		return nil, "", err
+	}
+	return res, od.Final(), nil
+}
