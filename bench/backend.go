@@ -103,6 +103,9 @@ type Config struct {
 	// FnArgs are extra cmd/fn flags for every function, after (and so over)
 	// those derived from the scenario.
 	FnArgs []string
+	// Kubeconfig and Namespace point cluster backends at their cluster
+	// (empty: $KUBECONFIG or ~/.kube/config; the backend's own namespace).
+	Kubeconfig, Namespace string
 }
 
 // backends is the registry: a new backend is a constructor and one line.
@@ -115,6 +118,7 @@ var backends = []struct {
 }{
 	{"sim", false, func(Config) (Backend, error) { return Simulator{}, nil }},
 	{"local", true, newLocal},
+	{"kind", true, newKind},
 }
 
 // Backends lists the registered backend names.

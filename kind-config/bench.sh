@@ -42,5 +42,6 @@ else
 fi
 
 step "traffic to each target in turn, pods from the API, one report"
-run "$SCALEBENCH" bench --backend kind --suite "$SCENARIO" --kind-namespace "$NAMESPACE" --out "$OUT"
+run "$SCALEBENCH" bench --backend kind --suite "$SCENARIO" --kind-namespace "$NAMESPACE" \
+  --real 1 --real-scenarios "" --real-policies knative,openfaas-ce,hpa,kpa --real-duration 0 --out "$OUT"
 step "report: $OUT/report.html"

@@ -84,6 +84,8 @@ func (c *Counter) Run(ctx context.Context, every time.Duration) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Close the last interval, so pod-seconds cover the whole run.
+			c.Sample(time.Now())
 			return nil
 		case now := <-t.C:
 			c.Sample(now)

@@ -90,7 +90,7 @@ func Render(sc *scenarios.Scenario, fn int, opt Options) (*Set, error) {
 		return nil, fmt.Errorf("targets: scenario %s has %d functions, no function %d", sc.Name, len(sc.Functions), fn)
 	}
 	f := sc.Functions[fn]
-	name := dnsName(f.Name)
+	name := ObjectName(f.Name)
 	s := &Set{Notes: map[string][]string{}}
 	s.Objects = append(s.Objects, Object{"", &corev1.Namespace{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
@@ -513,8 +513,9 @@ func (s *Set) YAML() ([]byte, error) {
 // OpenFaaSJSON is the gateway deployment request.
 func (s *Set) OpenFaaSJSON() ([]byte, error) { return json.MarshalIndent(s.OpenFaaS, "", "  ") }
 
-// dnsName turns a function name into a Kubernetes object name.
-func dnsName(s string) string {
+// ObjectName is a function's name as a Kubernetes object name (lower case,
+// dashes, at most 40 characters), the stem of every target's objects.
+func ObjectName(s string) string {
 	s = strings.ToLower(s)
 	var b strings.Builder
 	for _, r := range s {
