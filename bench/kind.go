@@ -29,7 +29,8 @@ import (
 //   - knative: the Knative Service, through Kourier, by its Host;
 //   - openfaas-ce: the OpenFaaS CE function, through the gateway;
 //   - hpa: the Deployment under the real HPA, through its Service;
-//   - kpa: the Deployment under scalebench's controller, through the activator.
+//   - kpa: the Deployment under scalebench's controller, through the
+//     activator (/NAMESPACE/SERVICE/...).
 //
 // kind-config/bench.sh deploys the targets first (scalebench kind
 // manifests). Traffic comes from the load generator, cold starts and latency
@@ -66,7 +67,8 @@ func KindDoors(function, ns string) map[string]Door {
 			Namespace: "openfaas-fn", Selector: "faas_function=" + name},
 		"hpa": {URL: "http://127.0.0.1:31091/",
 			Namespace: ns, Selector: "app.kubernetes.io/name=" + name + ",scalebench.dev/target=" + targets.HPA},
-		"kpa": {URL: "http://127.0.0.1:31090/", Host: name + "-" + targets.Scalebench + "." + ns,
+		// The activator routes /NAMESPACE/SERVICE/... to the revision.
+		"kpa": {URL: "http://127.0.0.1:31090/" + ns + "/" + name + "-" + targets.Scalebench + "/",
 			Namespace: ns, Selector: "app.kubernetes.io/name=" + name + ",scalebench.dev/target=" + targets.Scalebench},
 	}
 }
