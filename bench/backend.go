@@ -40,7 +40,8 @@ type Run struct {
 	// autoscaler tick from a real platform.
 	Timeseries io.Writer
 	// Second, when set, is called once per second of the run, in order,
-	// with the pods and arrivals of every function added up.
+	// with the pods and arrivals of every function added up: as the
+	// simulation goes, or after a real run, from the autoscaler's ticks.
 	Second func(Second)
 	// Progress receives a progress line on a terminal, Log warnings and
 	// platform errors (nil: none).

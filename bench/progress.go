@@ -25,12 +25,12 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, total int) *progress {
-	return &progress{w: w, tty: IsTerminal(w), total: total, running: map[string]bool{}, begin: time.Now()}
+	return &progress{w: w, tty: isTerminal(w), total: total, running: map[string]bool{}, begin: time.Now()}
 }
 
-// IsTerminal reports whether w is a terminal, where progress rewrites one
+// isTerminal reports whether w is a terminal, where progress rewrites one
 // line instead of adding lines.
-func IsTerminal(w io.Writer) bool {
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

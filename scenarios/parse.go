@@ -140,7 +140,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		s.Functions = fns
 	}
 	if len(s.Functions) == 0 {
-		f, err := defaultFunction("fn")
+		f, err := DefaultFunction("fn")
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +186,10 @@ func rejectAliases(w *walker, n *yaml.Node) error {
 	return nil
 }
 
-func defaultFunction(name string) (Function, error) {
+// DefaultFunction is a function with every default the schema gives one
+// that says nothing: service time, start-up phases, readiness period and
+// memory.
+func DefaultFunction(name string) (Function, error) {
 	f := Function{Name: name, MemoryMB: DefaultMemoryMB, Startup: Startup{ReadinessPeriod: DefaultReadinessPeriod}}
 	var err error
 	for _, d := range []struct {
@@ -218,7 +221,7 @@ func (w *walker) distv(n *yaml.Node, key string) (dist.Dist, error) {
 }
 
 func (w *walker) function(n *yaml.Node, path string) (Function, error) {
-	f, err := defaultFunction("")
+	f, err := DefaultFunction("")
 	if err != nil {
 		return Function{}, err
 	}

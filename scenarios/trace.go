@@ -89,7 +89,7 @@ func mapTrace(tfs []traffic.TraceFunction, given []Function) ([]Function, error)
 	if len(given) > 1 && len(given) != len(tfs) {
 		return nil, fmt.Errorf("the trace has %d functions but the scenario lists %d; list one (a template for all) or one per trace function", len(tfs), len(given))
 	}
-	tmpl, err := defaultFunction("fn")
+	tmpl, err := DefaultFunction("fn")
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/badinput"
@@ -82,7 +83,7 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 		return badinput.Wrap(fmt.Errorf("sim: %w", err))
 	}
 	r := bench.Run{Scenario: sc, Policy: pol}
-	if bench.IsTerminal(os.Stderr) {
+	if term.IsTerminal(int(os.Stderr.Fd())) {
 		r.Progress = os.Stderr
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -148,35 +149,24 @@ func patternScenario(fl *simFlags) (*scenarios.Scenario, error) {
 	if fl.concurrency < 0 {
 		return nil, fmt.Errorf("sim: --concurrency %d, want >= 0", fl.concurrency)
 	}
-	st := scenarios.Startup{ReadinessPeriod: fl.readiness}
-	if fl.startup == "default" {
-		for _, ph := range []struct {
-			spec string
-			to   *dist.Dist
-		}{
-			{scenarios.DefaultSchedule, &st.Schedule},
-			{scenarios.DefaultContainerStart, &st.ContainerStart},
-			{scenarios.DefaultAppInit, &st.AppInit},
-		} {
-			d, err := dist.Parse(ph.spec)
-			if err != nil {
-				return nil, err
-			}
-			*ph.to = d
-		}
-	} else {
+	fn, err := scenarios.DefaultFunction("fn")
+	if err != nil {
+		return nil, err
+	}
+	fn.Service, fn.ContainerConcurrency, fn.Startup.ReadinessPeriod = svc, fl.concurrency, fl.readiness
+	if fl.startup != "default" {
 		d, err := dist.Parse(fl.startup)
 		if err != nil {
 			return nil, fmt.Errorf("sim: --startup: %w", err)
 		}
-		st.AppInit = d
+		fn.Startup = scenarios.Startup{ReadinessPeriod: fl.readiness, AppInit: d}
 	}
 	return &scenarios.Scenario{
 		Name:      "pattern " + pat.String(),
 		Duration:  fl.duration,
 		Seed:      scenarios.DefaultSeed,
 		Traffic:   pat,
-		Functions: []scenarios.Function{{Name: "fn", ContainerConcurrency: fl.concurrency, MemoryMB: scenarios.DefaultMemoryMB, Service: svc, Startup: st}},
+		Functions: []scenarios.Function{fn},
 		Activator: scenarios.Activator{QueueDepth: fl.queueDepth, Timeout: fl.timeout},
 	}, nil
 }

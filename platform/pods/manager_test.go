@@ -227,3 +227,59 @@ func TestStartupDelayPrecedesExec(t *testing.T) {
 		})
 	}
 }
+
+// TestScaleDownStopsTheLeastBusy: with InFlight, a scale-down picks its
+// victims in autoscaler.ScaleDownOrder, as the simulator does: the idle
+// pods go, the busy one stays, and among idle ones the newest goes first.
+func TestScaleDownStopsTheLeastBusy(t *testing.T) {
+	busy := "order-1" // the oldest pod serves requests
+	m, err := New(Config{Revision: "order", Binary: fnBinary, InFlight: func(p *Pod) int {
+		if p.Name == busy {
+			return 3
+		}
+		return 0
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	names := func() map[string]bool {
+		out := map[string]bool{}
+		for _, p := range m.Pods() {
+			out[p.Name] = true
+		}
+		return out
+	}
+	steps := []struct {
+		name    string
+		desired int
+		want    []string
+	}{
+		{"up to three", 3, []string{"order-1", "order-2", "order-3"}},
+		{"down to two: the newest idle pod goes", 2, []string{"order-1", "order-2"}},
+		{"down to one: the busy pod stays", 1, []string{"order-1"}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := m.Scale(st.desired); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Wait(ctx(t, 10*time.Second), st.desired); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for len(m.Pods()) != st.desired && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			got := names()
+			for _, n := range st.want {
+				if !got[n] {
+					t.Fatalf("pods %v, want %v", got, st.want)
+				}
+			}
+			if len(got) != len(st.want) {
+				t.Fatalf("pods %v, want %v", got, st.want)
+			}
+		})
+	}
+}
