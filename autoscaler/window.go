@@ -101,6 +101,19 @@ func (w *bucketWindow) average(sec int64) float64 {
 	}
 }
 
+// peak is the largest single second in the window at sec.
+func (w *bucketWindow) peak(sec int64) float64 {
+	if w.lastWrite == noWrite {
+		return 0
+	}
+	n := int64(len(w.buckets))
+	p := 0.0
+	for i := max(sec-n+1, w.firstWrite); i <= min(sec, w.lastWrite); i++ {
+		p = max(p, w.buckets[w.slot(i)])
+	}
+	return p
+}
+
 // round6 rounds to 6 decimals as Knative's linear average does, so a
 // stable window of exact multiples of the target decides exactly.
 func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
@@ -162,4 +175,19 @@ func (m *maxWindow) record(index int64, v int) int {
 	m.idx[j], m.val[j] = index, v
 	m.n++
 	return m.val[m.first]
+}
+
+// zero reports a written window whose buckets are all zero and whose
+// running total is too small to show in a rounded average, so that more
+// zero records leave its averages at exactly 0.
+func (w *bucketWindow) zero() bool {
+	if w.lastWrite == noWrite || math.Abs(w.total) >= 1e-9 {
+		return false
+	}
+	for _, b := range w.buckets {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }

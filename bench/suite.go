@@ -18,6 +18,7 @@ import (
 	"github.com/scalebench/scalebench/reports"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/simulator"
 )
 
 // chartPoints is how many time buckets a run's chart gets: enough to see a
@@ -44,6 +45,9 @@ type SuiteOptions struct {
 	Progress io.Writer
 	// Command is the command line, for the report's "what was run".
 	Command string
+	// OutOptions say whether Out may replace what is not a scalebench
+	// output (results.Force) and where cleaning up is reported.
+	OutOptions []results.OutOption
 }
 
 // SuiteResult is a written report.
@@ -111,7 +115,7 @@ func RunSuite(ctx context.Context, opt SuiteOptions) (*SuiteResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := results.CreateOutDir(opt.Out)
+	out, err := results.CreateOutDir(opt.Out, opt.OutOptions...)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +271,11 @@ func cpuModel() string {
 
 // simulateAll runs the jobs on workers goroutines. Each simulation is
 // deterministic on its own, so the order they finish in changes nothing.
+// The simulations share one pool of workers: a many-function scenario's
+// functions spread over it instead of each job starting a pool of its own.
 func simulateAll(ctx context.Context, suite []*scenarios.Scenario, jobs []*job, workers int, prog *progress) {
+	pool := simulator.NewPool(workers)
+	defer pool.Close()
 	ch := make(chan *job)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -277,7 +285,7 @@ func simulateAll(ctx context.Context, suite []*scenarios.Scenario, jobs []*job, 
 			for j := range ch {
 				sc := suite[j.sc]
 				prog.start(sc.Name + "/" + j.policy.Label)
-				j.run = runOne(ctx, Simulator{}, sc, j.policy)
+				j.run = runOne(ctx, Simulator{Pool: pool}, sc, j.policy)
 				prog.finish(sc.Name+"/"+j.policy.Label, j.run.Err)
 			}
 		}()

@@ -10,19 +10,22 @@ import (
 // RunToDir runs r on b and writes dir/summary.json, dir/timeseries.csv and,
 // with requests, dir/requests.csv. dir appears only when all of it is
 // written; a failed run leaves nothing behind. It returns the result and
-// the directory's final path.
-func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool) (*Result, string, error) {
-	od, err := results.CreateOutDir(dir)
+// the directory's final path. opts say what may be replaced (results.Force)
+// and where cleaning up is reported (results.LogTo).
+func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool, opts ...results.OutOption) (*Result, string, error) {
+	od, err := results.CreateOutDir(dir, opts...)
 	if err != nil {
 		return nil, "", err
 	}
 	defer od.Abort()
-	ts, err := os.Create(od.Path("timeseries.csv"))
-	if err != nil {
-		return nil, "", err
+	var ts *os.File
+	if r.TimeseriesRows != NoTimeseries {
+		if ts, err = os.Create(od.Path("timeseries.csv")); err != nil {
+			return nil, "", err
+		}
+		defer ts.Close()
+		r.Timeseries = ts
 	}
-	defer ts.Close()
-	r.Timeseries = ts
 	if requests {
 		rq, err := os.Create(od.Path("requests.csv"))
 		if err != nil {
@@ -35,8 +38,10 @@ func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool) 
 	if err != nil {
 		return nil, "", err
 	}
-	if err := ts.Close(); err != nil {
-		return nil, "", err
+	if ts != nil {
+		if err := ts.Close(); err != nil {
+			return nil, "", err
+		}
 	}
 	if err := results.WriteJSON(od.Path("summary.json"), res.Summary); err != nil {
 		return nil, "", err

@@ -121,7 +121,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad distribution", "duration: 1m\ntraffic: constant:rate=1\nfunctions:\n  - name: a\n    service: gauss:1\n", "e.yaml:5: functions[0].service:"},
 		{"bad traffic spec", "duration: 1m\ntraffic: wobble:rate=1\n", "e.yaml:2: traffic:"},
 		{"unknown policy", "duration: 1m\ntraffic: constant:rate=1\npolicies: [nope]\n", "e.yaml:3: policies[0]: unknown policy"},
-		{"bad policy setting", "duration: 1m\ntraffic: constant:rate=1\npolicies:\n  - name: kpa\n    settings: {stable-window: soon}\n", "e.yaml:4: policies[0]: setting stable-window"},
+		{"bad policy setting", "duration: 1m\ntraffic: constant:rate=1\npolicies:\n  - name: kpa\n    settings: {stable-window: soon}\n", "e.yaml:5: policies[0].settings.stable-window: setting stable-window"},
+		{"unknown policy setting", "duration: 1m\ntraffic: constant:rate=1\npolicies:\n  - name: openfaas-pro\n    settings:\n      type: capacity\n      tagret: \"10\"\n", "e.yaml:7: policies[0].settings.tagret: policy openfaas-pro has no setting \"tagret\""},
+		{"settings wrong only together", "duration: 1m\ntraffic: constant:rate=1\npolicies:\n  - name: kpa\n    settings:\n      min-scale: \"5\"\n      max-scale: \"2\"\n", "e.yaml:4: policies[0]: policy kpa: need 0 <= min-scale <= max-scale"},
 		{"duplicate label", "duration: 1m\ntraffic: constant:rate=1\npolicies: [kpa, kpa]\n", "e.yaml:3: policies[1].label: label \"kpa\" used twice"},
 		{"unknown backend", "duration: 1m\ntraffic: constant:rate=1\nbackends: [mars]\n", "e.yaml:3: backends[0]: unknown backend"},
 		{"bad slo", "duration: 1m\ntraffic: constant:rate=1\nslos: ['p99>300ms']\n", "e.yaml:3: slos[0]: SLO"},
@@ -191,5 +193,45 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 	if _, statErr := os.Stat("absent.yaml"); statErr == nil {
 		t.Fatal("Load created a file")
+	}
+}
+
+// TestSchemaExample parses the annotated example at the top of SCHEMA.md,
+// so the documentation shows only what the parser accepts (its spike used
+// for=, which the pattern parser refuses).
+func TestSchemaExample(t *testing.T) {
+	doc, err := os.ReadFile("SCHEMA.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("SCHEMA.md has no ```yaml example")
+	}
+	if _, err := Parse("SCHEMA.md", []byte(example)); err != nil {
+		t.Errorf("SCHEMA.md's example does not parse: %v", err)
+	}
+}
+
+// TestAzure2019OptionKeys wants a bad trace option reported under its own
+// key (a negative firstMinute was reported as "minutes").
+func TestAzure2019OptionKeys(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/invocations.csv", []byte("HashOwner,HashApp,HashFunction,Trigger,1,2,3\no,a,f,http,1,2,3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, option, want string }{
+		{"negative firstMinute", `firstMinute: "-5"`, "firstMinute: want a non-negative minute, got -5"},
+		{"negative minutes", `minutes: -1`, "minutes: want a non-negative count, got -1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "duration: 1m\ntraffic:\n  trace:\n    format: azure2019\n    path: " + dir + "\n    options:\n      " + tc.option + "\n"
+			_, err := Parse("t.yaml", []byte(doc))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/scalebench/scalebench/autoscaler"
@@ -28,6 +27,14 @@ const (
 	// OpenFaaSPoll is how often the OpenFaaS gateway polls for a ready
 	// replica while it holds a request at zero.
 	OpenFaaSPoll = 100 * time.Millisecond
+	// DefaultMaxPods is the platform's capacity in pods when Options
+	// leaves it at 0: the largest revision a policy may ask for.
+	DefaultMaxPods = autoscaler.MaxPods
+	// DrainLimit is how long the run may go on after the traffic ends for
+	// the last requests to complete; those still unfinished then are
+	// reported as such. Service times are bounded at parse time, so only a
+	// pathological tail reaches it.
+	DrainLimit = 24 * time.Hour
 )
 
 // epoch is the wall time the virtual clock starts at: fixed, so policies
@@ -41,26 +48,41 @@ type family uint8
 
 const (
 	famKnative family = iota
-	famKeepalive
+	famFrontEnd
 	famHPA
 	famOpenFaaS
+	famLambda
 )
 
-// familyOf maps a policy's registry name to its platform's request path.
-func familyOf(name string) family {
-	switch {
-	case name == "hpa" || strings.HasPrefix(name, "hpa-"):
-		return famHPA
-	case strings.HasPrefix(name, "openfaas"):
-		return famOpenFaaS
-	case name == "keepalive" || strings.HasPrefix(name, "keepalive-"):
-		return famKeepalive
+// familyOf is the request path policy p declared in the registry (the
+// activator's for a name that is not registered), and for a policy on the
+// Lambda path the platform's rules from its Instances.
+func familyOf(p autoscaler.Policy) (family, autoscaler.Instances, error) {
+	path, _ := autoscaler.PathOf(p.Name())
+	switch path {
+	case autoscaler.PathDirect:
+		return famHPA, autoscaler.Instances{}, nil
+	case autoscaler.PathGateway:
+		return famOpenFaaS, autoscaler.Instances{}, nil
+	case autoscaler.PathLambda:
+		ip, ok := p.(autoscaler.InstancePolicy)
+		if !ok {
+			return 0, autoscaler.Instances{}, fmt.Errorf("policy %s is on the Lambda request path but does not give the platform its keep-alive and limits (autoscaler.InstancePolicy)", p.Name())
+		}
+		in := ip.Instances()
+		if in.FirstFree {
+			return famFrontEnd, in, nil
+		}
+		if in.KeepAlive <= 0 || in.Min < 0 || in.Max < 1 || in.Max < in.Min {
+			return 0, in, fmt.Errorf("policy %s: Lambda instances %+v: want keep-alive > 0 and 0 <= min <= max, max >= 1", p.Name(), in)
+		}
+		return famLambda, in, nil
 	}
-	return famKnative
+	return famKnative, autoscaler.Instances{}, nil
 }
 
 func (f family) String() string {
-	return [...]string{"knative", "keepalive", "hpa", "openfaas"}[f]
+	return [...]string{"knative", "front end", "hpa", "openfaas", "lambda"}[f]
 }
 
 // Pod states.
@@ -76,8 +98,15 @@ type pod struct {
 	created  int64
 	readyAt  int64
 	inflight int32
-	freePos  int32 // index in fnState.free, -1 when not there
+	freePos  int32 // index in fnState.free, -1 when not there (Lambda: 0 when in the idle list)
 	state    uint8
+
+	// The Lambda path's instance bookkeeping.
+	prev, next    int32   // neighbours in the most-recently-used list
+	idleSince     int64   // when the instance last went idle
+	expiryPending bool    // an evExpire for this instance is in the heap
+	provisioned   bool    // one of min: never retired
+	bound         waiting // the request waiting for this starting instance
 }
 
 // fnState is one function's revision: its policy, pods and queues.
@@ -104,10 +133,18 @@ type fnState struct {
 	idleReady                    int
 	inflight                     int
 
+	// The Lambda path: idle instances most recently used first (mru is
+	// the head, -1 when none), the keep-alive and the limits.
+	lambda           bool
+	mru              int32
+	keep             int64
+	minInst, maxInst int
+
 	queue                 ring // waiting for a slot (activator buffer or pod queues)
 	held                  ring // OpenFaaS gateway, at zero
 	buffered              int  // queue entries counted against depth
 	inTransit             int  // OpenFaaS requests between a poll's release and dispatch
+	boundWaiting          int  // Lambda requests waiting for their own new instance
 	queueTimer, heldTimer bool
 	tickNowPending        bool
 
@@ -125,9 +162,21 @@ type fnState struct {
 	requests, completed, dropped int64
 	coldStarts, podStarts        int64
 	maxPods                      int
+	drops                        [nDropReasons]int64
 }
 
-func (f *fnState) waiting() int { return f.queue.len() + f.held.len() + f.inTransit }
+// timedOut classifies a request that waited for capacity until its
+// deadline: the autoscaler was adding pods (timeout), or it asked for no
+// more than were already ready (replica cap: its maximum, such as the
+// OpenFaaS CE limit, or a decision to hold).
+func (f *fnState) timedOut() dropReason {
+	if f.desired > f.nReady {
+		return dropTimeout
+	}
+	return dropReplicaCap
+}
+
+func (f *fnState) waiting() int { return f.queue.len() + f.held.len() + f.inTransit + f.boundWaiting }
 func (f *fnState) nPods() int   { return f.nStarting + f.nReady + f.nDraining }
 
 // advance integrates the function's state up to now; every handler calls it
@@ -145,6 +194,15 @@ func (f *fnState) advance(now int64) {
 }
 
 func (f *fnState) addFree(p int32) {
+	if f.lambda {
+		pd := &f.pods[p]
+		pd.prev, pd.next, pd.freePos = -1, f.mru, 0
+		if f.mru >= 0 {
+			f.pods[f.mru].prev = p
+		}
+		f.mru = p
+		return
+	}
 	f.pods[p].freePos = int32(len(f.free))
 	f.free = append(f.free, p)
 }
@@ -154,6 +212,19 @@ func (f *fnState) removeFree(p int32) {
 	if i < 0 {
 		return
 	}
+	if f.lambda {
+		pd := &f.pods[p]
+		if pd.prev >= 0 {
+			f.pods[pd.prev].next = pd.next
+		} else {
+			f.mru = pd.next
+		}
+		if pd.next >= 0 {
+			f.pods[pd.next].prev = pd.prev
+		}
+		pd.freePos = -1
+		return
+	}
 	last := f.free[len(f.free)-1]
 	f.free[i] = last
 	f.pods[last].freePos = i
@@ -161,8 +232,19 @@ func (f *fnState) removeFree(p int32) {
 	f.pods[p].freePos = -1
 }
 
-// pick takes the next pod with a free slot, round robin.
+func (f *fnState) hasFree() bool {
+	if f.lambda {
+		return f.mru >= 0
+	}
+	return len(f.free) > 0
+}
+
+// pick takes the next pod with a free slot: round robin, or on the Lambda
+// path the most recently used.
 func (f *fnState) pick() int32 {
+	if f.lambda {
+		return f.mru
+	}
 	f.rr++
 	if f.rr >= len(f.free) {
 		f.rr = 0
@@ -197,9 +279,17 @@ type engine struct {
 	multi  bool
 
 	totalPods, maxPods int
-	outstanding        int64
-	stop               bool
-	duration           int64
+	podLimit           int
+	podsRefused        int64
+	// podLog, when set, hears every pod created (+1) or gone (-1): a
+	// fleet run sums its functions' pods from it.
+	podLog func(now int64, delta int)
+	// rowEnd, when set, hears the end time of every requests.csv row: a
+	// fleet run merges its functions' rows in time order.
+	rowEnd      func(end int64)
+	outstanding int64
+	stop        bool
+	duration    int64
 }
 
 // Run simulates sc under the policy pol (one instance per function) and
@@ -218,6 +308,47 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	if sc.Duration <= 0 {
 		return nil, badInput("%s: duration %v, want > 0", scenarioName(sc), sc.Duration)
 	}
+	pool := opt.Pool
+	if pool == nil && opt.Workers > 1 {
+		pool = NewPool(opt.Workers)
+		defer pool.Close()
+	}
+	if sp, ok := fleetable(sc); ok && !opt.NoFleet {
+		res, fits, out, err := runFleet(ctx, sc, pol, opt, sp, pool)
+		if fits || err != nil {
+			return res, err
+		}
+		// The pod capacity could have bound: the functions are not
+		// independent after all, so they run together, the outputs going
+		// on from where the fleet run left them.
+		opt, check := out.resumeOptions(opt)
+		opt.Pool, opt.Workers, opt.NoFleet = pool, 0, true
+		if res, err = Run(ctx, sc, pol, opt); err == nil {
+			err = check()
+		}
+		return res, err
+	}
+	if pool != nil {
+		// One engine for every function: one task, so that Runs sharing a
+		// pool still keep to its number of workers.
+		var res *Result
+		var err error
+		opt.Pool, opt.Workers = nil, 0
+		pool.each(1, func(int, int) { res, err = Run(ctx, sc, pol, opt) })
+		return res, err
+	}
+	var fleet *fleetSeries
+	if opt.FleetTimeseries != nil {
+		fleet = &fleetSeries{w: bufio.NewWriterSize(opt.FleetTimeseries, 64<<10)}
+		fleet.w.WriteString(fleetHeader)
+		user := opt.Series
+		opt.Series = func(r Second) {
+			if user != nil {
+				user(r)
+			}
+			fleet.add(r)
+		}
+	}
 	wallStart := time.Now()
 	e := &engine{
 		all:      results.NewHistogram(),
@@ -226,10 +357,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 		multi:    len(sc.Functions) > 1,
 		duration: int64(sc.Duration),
 		buf:      make([]byte, 0, 256),
+		podLimit: opt.MaxPods,
 	}
-	label := pol.Label
-	if label == "" {
-		label = pol.Name
+	if e.podLimit <= 0 {
+		e.podLimit = DefaultMaxPods
 	}
 	for i, fn := range sc.Functions {
 		f, err := newFunction(i, fn, sc, pol, opt)
@@ -256,15 +387,40 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	if err := e.loop(ctx, src, opt.Progress); err != nil {
 		return nil, err
 	}
-	for _, w := range []*bufio.Writer{e.tsW, e.reqW} {
+	if fleet != nil {
+		fleet.flush()
+	}
+	for _, w := range []*bufio.Writer{e.tsW, e.reqW, fleetWriter(fleet)} {
 		if w != nil {
 			if err := w.Flush(); err != nil {
 				return nil, fmt.Errorf("simulator: write output: %w", err)
 			}
 		}
 	}
+	return summarise(sc, pol, e.fns, e.all, e.cold, runTotals{e.maxPods, e.podLimit, e.podsRefused, e.outstanding}, wallStart), nil
+}
 
-	res := &Result{Latency: e.all, ColdLatency: e.cold}
+func fleetWriter(s *fleetSeries) *bufio.Writer {
+	if s == nil {
+		return nil
+	}
+	return s.w
+}
+
+// runTotals are the run-wide figures beside the functions' own counts.
+type runTotals struct {
+	maxPods, podLimit        int
+	podsRefused, outstanding int64
+}
+
+// summarise builds the Result from the functions' counts, in scenario
+// order, and the run's histograms.
+func summarise(sc *scenarios.Scenario, pol scenarios.Policy, fns []*fnState, all, cold *results.Histogram, t runTotals, wallStart time.Time) *Result {
+	label := pol.Label
+	if label == "" {
+		label = pol.Name
+	}
+	res := &Result{Latency: all, ColdLatency: cold}
 	s := &res.Summary
 	s.Kind = "sim"
 	s.Policy = label
@@ -272,10 +428,18 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	s.Backend = "simulator"
 	s.Seed = sc.Seed
 	s.DurationSeconds = sc.Duration.Seconds()
-	s.MaxPods = e.maxPods
-	for _, f := range e.fns {
+	s.MaxPods = t.maxPods
+	if t.podsRefused > 0 {
+		s.PodLimit, s.PodsRefused = t.podLimit, t.podsRefused
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the platform's limit of %d pods bound: %d pod creations refused", t.podLimit, t.podsRefused))
+	}
+	if t.outstanding > 0 {
+		s.Unfinished = t.outstanding
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests had not finished %v after the traffic ended; the run stopped there", t.outstanding, DrainLimit))
+	}
+	for _, f := range fns {
 		fr := FunctionResult{
-			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped,
+			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped, DropReasons: f.dropReasons(),
 			ColdStarts: f.coldStarts, PodStarts: f.podStarts,
 			PodSeconds: round3(f.podSeconds), IdlePodSeconds: round3(f.idleSeconds), MaxPods: f.maxPods,
 		}
@@ -283,6 +447,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 		s.Requests += f.requests
 		s.Completed += f.completed
 		s.Dropped += f.dropped
+		for why, n := range f.drops {
+			if n > 0 {
+				if s.DropReasons == nil {
+					s.DropReasons = map[string]int64{}
+				}
+				s.DropReasons[dropReason(why).String()] += n
+			}
+		}
 		s.ColdStarts += f.coldStarts
 		s.PodStarts += f.podStarts
 		s.PodSeconds += f.podSeconds
@@ -290,13 +462,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	}
 	s.PodSeconds = round3(s.PodSeconds)
 	s.IdlePodSeconds = round3(s.IdlePodSeconds)
-	s.Fill(e.all, e.cold)
+	s.Fill(all, cold)
 	wall := time.Since(wallStart).Seconds()
 	s.SimWallSeconds = round3(wall)
 	if wall > 0 {
 		s.SimRequestsPerSecond = math.Round(float64(s.Requests) / wall)
 	}
-	return res, nil
+	return res
 }
 
 // badInput is a run that failed because of its scenario, traffic or
@@ -335,6 +507,10 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 	if p.Interval() <= 0 {
 		return nil, badInput("policy %s: interval %v, want > 0", p.Name(), p.Interval())
 	}
+	fam, inst, err := familyOf(p)
+	if err != nil {
+		return nil, badinput.Wrap(err)
+	}
 	f := &fnState{
 		idx:     int32(i),
 		name:    fn.Name,
@@ -342,7 +518,8 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 		service: fn.Service,
 		startup: fn.Startup,
 		pol:     p,
-		family:  familyOf(p.Name()),
+		family:  fam,
+		mru:     -1,
 		depth:   sc.Activator.QueueDepth,
 		timeout: int64(sc.Activator.Timeout),
 		// Separate streams per function and purpose: service times stay the
@@ -350,6 +527,13 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 		// are compared on identical work.
 		svcRNG: rand.New(rand.NewPCG(uint64(sc.Seed), uint64(2*i))),
 		podRNG: rand.New(rand.NewPCG(uint64(sc.Seed), uint64(2*i+1))),
+	}
+	if fam == famLambda {
+		f.lambda = true
+		f.keep, f.minInst, f.maxInst = int64(inst.KeepAlive), inst.Min, inst.Max
+		// An instance serves one request at a time, as on Lambda, whatever
+		// the function's containerConcurrency (a Knative setting).
+		f.cc = 1
 	}
 	if f.depth <= 0 {
 		f.depth = autoscaler.DefaultQueueDepth
@@ -367,6 +551,19 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 // schedules the periodic events.
 func (e *engine) start() {
 	for _, f := range e.fns {
+		if f.lambda {
+			// The platform sizes the revision per request; only the
+			// provisioned instances exist at deploy time.
+			for range f.minInst {
+				if !e.podRoom() {
+					e.podsRefused++
+					continue
+				}
+				f.pods[e.newPod(f, 0, true)].provisioned = true
+			}
+			f.desired = f.minInst
+			continue
+		}
 		d := f.pol.Tick(epoch, autoscaler.Pods{})
 		// Desired is the policy's scale even when it had no data yet: the
 		// KPA reports its initial scale, as a freshly deployed revision
@@ -378,6 +575,10 @@ func (e *engine) start() {
 		f.desired, f.panic = n, d.Panic
 		f.activator = d.ActivatorInPath || n == 0
 		for range n {
+			if !e.podRoom() {
+				e.podsRefused++
+				continue
+			}
 			e.newPod(f, 0, true)
 		}
 		e.h.push(event{at: int64(f.pol.Interval()), kind: evTick, fn: f.idx})
@@ -389,7 +590,15 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 	next, more := src.Next()
 	var lastAt time.Duration
 	wallNext := time.Now().Add(time.Second)
+	// ctx is checked every simulated second and every 64k events, so an
+	// interrupt ends even a second with millions of events at once.
+	steps := 0
 	for !e.stop {
+		if steps++; steps&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if more && int64(next.At) < e.h.top().at {
 			if next.At < lastAt {
 				return badInput("traffic: arrival at %v comes before the previous one at %v; want arrivals in time order", next.At, lastAt)
@@ -403,31 +612,41 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 			continue
 		}
 		ev := e.h.pop()
-		switch ev.kind {
-		case evComplete:
-			e.complete(&ev)
-		case evPodReady:
-			e.podReady(&ev)
-		case evRelease:
-			e.release(&ev)
-		case evTimeout:
-			e.timeout(&ev)
-		case evTick:
-			e.tick(&ev)
-		case evSecond:
-			e.second(ev.at, !more)
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if progress != nil && ev.at%(16*second) == 0 {
-				if now := time.Now(); now.After(wallNext) {
-					wallNext = now.Add(time.Second)
-					progress(time.Duration(ev.at), time.Duration(e.duration))
-				}
+		if ev.kind != evSecond {
+			e.handle(&ev)
+			continue
+		}
+		e.second(ev.at, !more)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if progress != nil && ev.at%(16*second) == 0 {
+			if now := time.Now(); now.After(wallNext) {
+				wallNext = now.Add(time.Second)
+				progress(time.Duration(ev.at), time.Duration(e.duration))
 			}
 		}
 	}
 	return nil
+}
+
+// handle dispatches every event but the second's, which the loops
+// (this one and the fleet's) handle themselves.
+func (e *engine) handle(ev *event) {
+	switch ev.kind {
+	case evComplete:
+		e.complete(ev)
+	case evPodReady:
+		e.podReady(ev)
+	case evRelease:
+		e.release(ev)
+	case evTimeout:
+		e.timeout(ev)
+	case evExpire:
+		e.expire(ev)
+	case evTick:
+		e.tick(ev)
+	}
 }
 
 func (e *engine) arrive(f *fnState, now, work int64) {
@@ -439,8 +658,15 @@ func (e *engine) arrive(f *fnState, now, work int64) {
 	if work <= 0 {
 		work = max(0, int64(f.service.Sample(f.svcRNG)))
 	}
-	if len(f.free) > 0 {
+	if f.hasFree() {
 		e.dispatch(f, f.pick(), now, now, work, id)
+		if c := f.inflight + f.waiting(); c > f.maxConc {
+			f.maxConc = c
+		}
+		return
+	}
+	if f.lambda {
+		e.arriveLambda(f, now, work, id)
 		if c := f.inflight + f.waiting(); c > f.maxConc {
 			f.maxConc = c
 		}
@@ -453,14 +679,14 @@ func (e *engine) arrive(f *fnState, now, work int64) {
 	switch {
 	case f.family == famHPA && f.nReady == 0:
 		// No ready endpoints behind the Service: connection refused.
-		e.drop(f, now, now, id)
+		e.drop(f, now, now, id, dropNoEndpoints)
 		return
 	case f.family == famOpenFaaS && f.nReady == 0:
 		f.held.push(w)
 		e.armHeld(f)
-	case f.family == famKeepalive || f.family == famKnative && (f.activator || f.nReady == 0):
+	case f.family == famFrontEnd || f.family == famKnative && (f.activator || f.nReady == 0):
 		if f.buffered >= f.depth {
-			e.drop(f, now, now, id)
+			e.drop(f, now, now, id, dropQueueFull)
 			return
 		}
 		w.buffered = true
@@ -476,8 +702,14 @@ func (e *engine) arrive(f *fnState, now, work int64) {
 	}
 }
 
-// dispatch starts a request on pod p, which has a free slot.
+// dispatch starts a request on pod p, which has a free slot. It is a cold
+// start when the pod became ready after the request arrived; on the Lambda
+// path only a request bound to its own new instance is (runBound).
 func (e *engine) dispatch(f *fnState, p int32, now, arr, work, id int64) {
+	e.run(f, p, now, arr, work, id, !f.lambda && f.pods[p].readyAt > arr)
+}
+
+func (e *engine) run(f *fnState, p int32, now, arr, work, id int64, cold bool) {
 	pd := &f.pods[p]
 	if pd.inflight == 0 {
 		f.idleReady--
@@ -487,7 +719,7 @@ func (e *engine) dispatch(f *fnState, p int32, now, arr, work, id int64) {
 	if f.cc > 0 && pd.inflight >= f.cc {
 		f.removeFree(p)
 	}
-	e.h.push(event{at: now + work, kind: evComplete, fn: f.idx, pod: p, arr: arr, aux: now, id: id, cold: pd.readyAt > arr})
+	e.h.push(event{at: now + work, kind: evComplete, fn: f.idx, pod: p, arr: arr, aux: now, id: id, cold: cold})
 }
 
 func (e *engine) complete(ev *event) {
@@ -517,6 +749,10 @@ func (e *engine) complete(ev *event) {
 		if pd.inflight == 0 {
 			f.idleReady++
 		}
+		if f.lambda {
+			e.freedLambda(f, ev.pod, now)
+			break
+		}
 		if pd.freePos < 0 && (f.cc == 0 || pd.inflight < f.cc) {
 			f.addFree(ev.pod)
 		}
@@ -528,21 +764,22 @@ func (e *engine) complete(ev *event) {
 
 // drainQueue starts waiting requests, oldest first, while pods have room.
 func (e *engine) drainQueue(f *fnState, now int64) {
-	for f.queue.len() > 0 && len(f.free) > 0 {
+	for f.queue.len() > 0 && f.hasFree() {
 		w := f.queue.pop()
 		if w.buffered {
 			f.buffered--
 		}
 		if now >= w.deadline {
-			e.drop(f, w.arr, now, w.id)
+			e.drop(f, w.arr, now, w.id, f.timedOut())
 			continue
 		}
 		e.dispatch(f, f.pick(), now, w.arr, w.work, w.id)
 	}
 }
 
-func (e *engine) drop(f *fnState, arr, now, id int64) {
+func (e *engine) drop(f *fnState, arr, now, id int64, why dropReason) {
 	f.dropped++
+	f.drops[why]++
 	e.outstanding--
 	if e.reqW != nil {
 		e.requestRow(f, id, arr, now, now, false, "dropped")
@@ -573,7 +810,7 @@ func (e *engine) timeout(ev *event) {
 		f.heldTimer = false
 		for f.held.len() > 0 && f.held.front().deadline <= now {
 			w := f.held.pop()
-			e.drop(f, w.arr, now, w.id)
+			e.drop(f, w.arr, now, w.id, f.timedOut())
 		}
 		e.armHeld(f)
 		return
@@ -584,12 +821,15 @@ func (e *engine) timeout(ev *event) {
 		if w.buffered {
 			f.buffered--
 		}
-		e.drop(f, w.arr, now, w.id)
+		e.drop(f, w.arr, now, w.id, f.timedOut())
 	}
 	e.armQueue(f)
 }
 
-func (e *engine) newPod(f *fnState, now int64, ready bool) {
+// podRoom reports whether the platform has room for one more pod.
+func (e *engine) podRoom() bool { return e.totalPods < e.podLimit }
+
+func (e *engine) newPod(f *fnState, now int64, ready bool) int32 {
 	var p int32
 	if n := len(f.reusable); n > 0 {
 		p = f.reusable[n-1]
@@ -599,17 +839,21 @@ func (e *engine) newPod(f *fnState, now int64, ready bool) {
 		p = int32(len(f.pods) - 1)
 	}
 	f.nextPod++
-	f.pods[p] = pod{id: f.nextPod, created: now, freePos: -1, state: podStarting}
+	f.pods[p] = pod{id: f.nextPod, created: now, freePos: -1, state: podStarting, prev: -1, next: -1}
 	f.nStarting++
 	e.totalPods++
 	e.maxPods = max(e.maxPods, e.totalPods)
+	if e.podLog != nil {
+		e.podLog(now, +1)
+	}
 	f.maxPods = max(f.maxPods, f.nPods())
 	if ready {
 		e.becomeReady(f, p, now)
-		return
+		return p
 	}
 	f.podStarts++
 	e.h.push(event{at: now + f.startupDelay(), kind: evPodReady, fn: f.idx, pod: p, arr: f.nextPod})
+	return p
 }
 
 func (e *engine) podReady(ev *event) {
@@ -630,6 +874,10 @@ func (e *engine) becomeReady(f *fnState, p int32, now int64) {
 	f.nStarting--
 	f.nReady++
 	f.idleReady++
+	if f.lambda {
+		e.readyLambda(f, p, now)
+		return
+	}
 	f.addFree(p)
 	if f.queue.len() > 0 {
 		e.drainQueue(f, now)
@@ -656,8 +904,8 @@ func (e *engine) release(ev *event) {
 	w := waiting{arr: ev.arr, work: ev.aux, id: ev.id, deadline: ev.arr + f.timeout}
 	switch {
 	case now >= w.deadline:
-		e.drop(f, w.arr, now, w.id)
-	case len(f.free) > 0:
+		e.drop(f, w.arr, now, w.id, f.timedOut())
+	case f.hasFree():
 		e.dispatch(f, f.pick(), now, w.arr, w.work, w.id)
 	case f.nReady == 0:
 		f.held.push(w)
@@ -680,6 +928,9 @@ func (e *engine) gone(f *fnState, p int32, now int64) {
 	}
 	pd.state = podGone
 	e.totalPods--
+	if e.podLog != nil {
+		e.podLog(now, -1)
+	}
 	f.reusable = append(f.reusable, p)
 }
 
@@ -714,6 +965,10 @@ func (e *engine) tick(ev *event) {
 func (e *engine) scale(f *fnState, now int64, want int) {
 	cur := f.nStarting + f.nReady
 	for ; cur < want; cur++ {
+		if !e.podRoom() {
+			e.podsRefused += int64(want - cur)
+			break
+		}
 		e.newPod(f, now, false)
 	}
 	if cur <= want {
@@ -762,7 +1017,8 @@ func (e *engine) second(t int64, srcDone bool) {
 			RPS:            float64(f.arrivals),
 			CPU:            float64(f.execArea) / float64(second) * 1000,
 		}
-		if f.pol.Record(epoch.Add(time.Duration(t)), st) {
+		// On the Lambda path the platform sizes the revision itself.
+		if !f.lambda && f.pol.Record(epoch.Add(time.Duration(t)), st) {
 			e.tickNow(f, t)
 		}
 		f.podSeconds += float64(f.podArea) / float64(second)
@@ -782,7 +1038,7 @@ func (e *engine) second(t int64, srcDone bool) {
 		f.arrivals = 0
 		f.maxConc = f.inflight + f.waiting()
 	}
-	if srcDone && e.outstanding == 0 && t >= e.duration {
+	if srcDone && t >= e.duration && (e.outstanding == 0 || t >= e.duration+int64(DrainLimit)) {
 		e.stop = true
 		return
 	}
@@ -790,3 +1046,86 @@ func (e *engine) second(t int64, srcDone bool) {
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// arriveLambda is Lambda's path for a request that found no idle
+// instance: it is bound to a new instance and waits for exactly that one,
+// even if another frees up first. At the concurrency limit it waits in the
+// front end (bounded and timed out like the activator) for the first
+// instance that frees.
+func (e *engine) arriveLambda(f *fnState, now, work, id int64) {
+	w := waiting{arr: now, work: work, id: id, deadline: now + f.timeout}
+	if f.nStarting+f.nReady < f.maxInst {
+		if e.podRoom() {
+			p := e.newPod(f, now, false)
+			f.pods[p].bound = w
+			f.boundWaiting++
+			f.desired = f.nStarting + f.nReady
+			return
+		}
+		// A full platform: the request waits for an instance to free.
+		e.podsRefused++
+	}
+	if f.buffered >= f.depth {
+		e.drop(f, now, now, id, dropQueueFull)
+		return
+	}
+	w.buffered = true
+	f.buffered++
+	f.queue.push(w)
+	e.armQueue(f)
+}
+
+// readyLambda starts the request bound to a new instance; a provisioned
+// instance, deployed ready, has none and goes idle.
+func (e *engine) readyLambda(f *fnState, p int32, now int64) {
+	if w := f.pods[p].bound; w.id != 0 {
+		f.boundWaiting--
+		e.run(f, p, now, w.arr, w.work, w.id, true)
+		return
+	}
+	e.freedLambda(f, p, now)
+}
+
+// freedLambda puts an instance that went idle at the head of the idle
+// list (it is now the most recently used), lets it take a queued request,
+// and starts its keep-alive when it has nothing left to do.
+func (e *engine) freedLambda(f *fnState, p int32, now int64) {
+	f.addFree(p)
+	if f.queue.len() > 0 {
+		e.drainQueue(f, now)
+	}
+	pd := &f.pods[p]
+	if pd.inflight > 0 || pd.provisioned {
+		return
+	}
+	pd.idleSince = now
+	if !pd.expiryPending {
+		pd.expiryPending = true
+		e.h.push(event{at: now + f.keep, kind: evExpire, fn: f.idx, pod: p, arr: pd.id})
+	}
+}
+
+// expire retires an instance idle for the keep-alive. Each instance has at
+// most one expiry in the heap: one that finds the instance used since is
+// moved to the end of its new idle period.
+func (e *engine) expire(ev *event) {
+	f := e.fns[ev.fn]
+	pd := &f.pods[ev.pod]
+	if pd.id != ev.arr || pd.state != podReady {
+		return
+	}
+	pd.expiryPending = false
+	if pd.inflight > 0 || pd.provisioned {
+		return
+	}
+	if end := pd.idleSince + f.keep; end > ev.at {
+		pd.expiryPending = true
+		e.h.push(event{at: end, kind: evExpire, fn: f.idx, pod: ev.pod, arr: pd.id})
+		return
+	}
+	f.advance(ev.at)
+	f.removeFree(ev.pod)
+	f.idleReady--
+	e.gone(f, ev.pod, ev.at)
+	f.desired = f.nStarting + f.nReady
+}

@@ -25,6 +25,7 @@ func newBenchCmd() *cobra.Command {
 		realPolicies        string
 		workers             int
 		realDuration        time.Duration
+		force               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench --suite DIR|FILE --out DIR",
@@ -51,6 +52,7 @@ The output directory appears only when the whole report is written.`,
 				Suite: suite, Out: out, Workers: workers, Real: real,
 				RealScenarios: splitList(realScenarios), RealPolicies: splitList(realPolicies), RealDuration: realDuration,
 				Progress: cmd.ErrOrStderr(), Command: strings.Join(os.Args, " "),
+				OutOptions: outOptions(cmd, force),
 			}
 			if real > 0 {
 				b, err := bench.NewReal(backend, bench.Config{FnBinary: fnBesideExecutable(), Kubeconfig: kubeconfig, Namespace: kindNS})
@@ -77,6 +79,7 @@ The output directory appears only when the whole report is written.`,
 	f := cmd.Flags()
 	f.StringVar(&suite, "suite", "", "directory of scenario files (*.yaml), or one scenario file")
 	f.StringVar(&out, "out", "", "directory to write the report into (replaced atomically)")
+	addForce(cmd, &force)
 	f.StringVar(&backend, "backend", "local", "backend for the real runs: "+strings.Join(bench.RealBackends(), ", "))
 	f.IntVar(&real, "real", 2, "how many scenarios also run for real on --backend")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "cluster backends: kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")

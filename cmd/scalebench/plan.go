@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +24,8 @@ import (
 type planFlags struct {
 	scenario, slo, policy, out, cost string
 	seed                             int64
-	budget                           int
+	budget, workers                  int
+	force                            bool
 }
 
 // errInfeasible is the exit-1 outcome: the plan ran, no setting met the SLO.
@@ -60,9 +62,11 @@ evaluated and DIR/plan.md the report.`,
 	f.StringVar(&fl.slo, "slo", "", "objectives, comma-separated, e.g. 'p99<=300ms,cold_start_ratio<=0.01' (default: the scenario's slos)")
 	f.StringVar(&fl.policy, "policy", "kpa", "autoscaler to plan: "+strings.Join(plan.Policies(), ", "))
 	f.StringVar(&fl.out, "out", "", "output directory for plan.json and plan.md (written atomically)")
+	addForce(cmd, &fl.force)
 	f.StringVar(&fl.cost, "cost", string(plan.PodSeconds), "what to minimise: pod-seconds or gb-seconds (memory-weighted)")
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.IntVar(&fl.budget, "budget", plan.DefaultBudget, "most simulations for the whole plan, traffic scales included")
+	f.IntVar(&fl.workers, "workers", runtime.NumCPU(), "simulate on this many goroutines, shared by candidates and their functions (the plan does not depend on it)")
 	// Set here too, so the command run on its own (tests) maps flag
 	// mistakes to exit status 2 as under the root.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badinput.Wrap(err) })
@@ -78,7 +82,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.W
 	// in a second, not after minutes of simulation.
 	var od *results.OutDir
 	if fl.out != "" {
-		if od, err = results.CreateOutDir(fl.out); err != nil {
+		if od, err = results.CreateOutDir(fl.out, outOptions(cmd, fl.force)...); err != nil {
 			return err
 		}
 		defer od.Abort()
@@ -114,9 +118,12 @@ func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.W
 // planInput checks every flag before anything runs, so bad input costs no
 // simulation and leaves no directory.
 func planInput(cmd *cobra.Command, fl *planFlags) (*scenarios.Scenario, plan.Options, error) {
-	opt := plan.Options{Policy: fl.policy, Budget: fl.budget, Cost: plan.CostUnit(fl.cost)}
+	opt := plan.Options{Policy: fl.policy, Budget: fl.budget, Cost: plan.CostUnit(fl.cost), Workers: fl.workers}
 	if fl.scenario == "" {
 		return nil, opt, errors.New("plan: --scenario FILE is required")
+	}
+	if fl.workers < 1 {
+		return nil, opt, fmt.Errorf("plan: --workers %d, want at least 1", fl.workers)
 	}
 	if fl.budget < 1 {
 		return nil, opt, fmt.Errorf("plan: --budget %d, want at least 1 simulation", fl.budget)

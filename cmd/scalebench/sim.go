@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/scalebench/scalebench/bench"
 	"github.com/scalebench/scalebench/dist"
 	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/simulator"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -25,12 +27,16 @@ type simFlags struct {
 	set                   []string
 	seed                  int64
 	requests              bool
+	timeseries            string
+	workers               int
 	// Scenario-less form.
 	pattern, service, startup string
 	duration, readiness       time.Duration
 	concurrency               int
 	queueDepth                int
 	timeout                   time.Duration
+	maxPods                   int
+	force                     bool
 }
 
 func newSimCmd() *cobra.Command {
@@ -42,13 +48,21 @@ func newSimCmd() *cobra.Command {
 OpenFaaS's or a keep-alive platform's request path, chosen by the policy) in
 virtual time, and writes DIR/summary.json, DIR/timeseries.csv and, with
 --requests, DIR/requests.csv. The same scenario and seed give identical files
-(except summary.json's sim_wall_seconds and sim_requests_per_second).
+(except summary.json's sim_wall_seconds and sim_requests_per_second), whatever
+--workers.
+
+timeseries.csv has one row per function per second (--timeseries functions,
+the default), one row per second summed over the functions (fleet; a fleet's
+day is then 86,400 rows rather than one per function per second), or is not
+written (none). A scenario of several functions simulates them in parallel
+on --workers goroutines.
 
 Without --scenario, --pattern and --duration describe one function whose
 service time, containerConcurrency and start-up come from the flags.`,
 		Example: `  scalebench sim --scenario scenarios/library/spike.yaml --policy kpa --out out/spike-kpa
   scalebench sim --pattern constant:rate=100 --duration 10m --policy knative --set stable-window=30s --out out/q
-  scalebench sim --pattern poisson:rate=2 --duration 1h --policy keepalive --service exp:mean=50ms --startup fixed:1s --out out/ka`,
+  scalebench sim --pattern poisson:rate=2 --duration 1h --policy keepalive --service exp:mean=50ms --startup fixed:1s --out out/ka
+  scalebench sim --scenario scenarios/fleet/fleet-day.yaml --policy knative --timeseries fleet --out out/fleet-day`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSim(cmd, &fl) },
 	}
@@ -59,6 +73,8 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
 	f.BoolVar(&fl.requests, "requests", false, "also write requests.csv, one row per request")
+	f.StringVar(&fl.timeseries, "timeseries", string(bench.PerFunction), "timeseries.csv: functions (a row per function per second), fleet (a row per second, summed) or none")
+	f.IntVar(&fl.workers, "workers", runtime.NumCPU(), "simulate a scenario's functions on this many goroutines (the output does not depend on it)")
 	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
 	f.StringVar(&fl.service, "service", scenarios.DefaultService, "service time distribution (no scenario)")
@@ -67,12 +83,24 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.IntVar(&fl.concurrency, "concurrency", 0, "containerConcurrency, 0 = unlimited (no scenario)")
 	f.IntVar(&fl.queueDepth, "queue-depth", 0, "activator queue depth, 0 = platform default (no scenario)")
 	f.DurationVar(&fl.timeout, "timeout", 0, "request timeout while waiting, 0 = platform default (no scenario)")
+	addForce(cmd, &fl.force)
+	f.IntVar(&fl.maxPods, "max-pods", simulator.DefaultMaxPods, "the platform's capacity: most pods of all functions at once (summary.json reports it when it binds)")
 	return cmd
 }
 
 func runSim(cmd *cobra.Command, fl *simFlags) error {
 	if fl.out == "" {
 		return badinput.Wrap(errors.New("sim: --out DIR is required"))
+	}
+	rows := bench.TimeseriesRows(fl.timeseries)
+	if rows != bench.PerFunction && rows != bench.Fleet && rows != bench.NoTimeseries {
+		return badinput.Wrap(fmt.Errorf("sim: --timeseries %q, want %s, %s or %s", fl.timeseries, bench.PerFunction, bench.Fleet, bench.NoTimeseries))
+	}
+	if fl.workers < 1 {
+		return badinput.Wrap(fmt.Errorf("sim: --workers %d, want at least 1", fl.workers))
+	}
+	if fl.maxPods < 1 || fl.maxPods > simulator.DefaultMaxPods {
+		return badinput.Errorf("sim: --max-pods %d: want 1 to %d", fl.maxPods, simulator.DefaultMaxPods)
 	}
 	sc, err := simScenario(cmd, fl)
 	if err != nil {
@@ -82,13 +110,13 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 	if err != nil {
 		return badinput.Wrap(fmt.Errorf("sim: %w", err))
 	}
-	r := bench.Run{Scenario: sc, Policy: pol}
+	r := bench.Run{Scenario: sc, Policy: pol, TimeseriesRows: rows}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		r.Progress = os.Stderr
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, dir, err := bench.RunToDir(ctx, bench.Simulator{}, r, fl.out, fl.requests)
+	res, dir, err := bench.RunToDir(ctx, bench.Simulator{MaxPods: fl.maxPods, Workers: fl.workers}, r, fl.out, fl.requests, outOptions(cmd, fl.force)...)
 	if err != nil {
 		return err
 	}
@@ -134,7 +162,7 @@ func simScenario(cmd *cobra.Command, fl *simFlags) (*scenarios.Scenario, error) 
 	if fl.duration > 0 {
 		sc.Duration = fl.duration
 	}
-	return sc, nil
+	return sc, scenarios.CheckLimits(sc)
 }
 
 func patternScenario(fl *simFlags) (*scenarios.Scenario, error) {
