@@ -121,6 +121,9 @@ type Config struct {
 	// Kubeconfig and Namespace point cluster backends at their cluster
 	// (empty: $KUBECONFIG or ~/.kube/config; the backend's own namespace).
 	Kubeconfig, Namespace string
+	// Command, when set, is the user's own function for every function of
+	// the scenario, over the scenario's function: blocks (--function-cmd).
+	Command *scenarios.Command
 }
 
 // backends is the registry: a new backend is a constructor and one line.

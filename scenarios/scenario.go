@@ -46,6 +46,9 @@ type Function struct {
 	Service dist.Dist
 	// Startup is how long a new pod takes to become ready.
 	Startup Startup
+	// Command is the user's own function for real platforms (the
+	// `function:` block); nil runs the project's cmd/fn.
+	Command *Command
 }
 
 // Startup is a pod's cold-start path, phase by phase. A nil phase takes no

@@ -34,6 +34,7 @@ reports cold starts, latency and cost.`,
 		newPoliciesCmd(), newDecideCmd(), newSimCmd(), newLoadCmd(), newPlatformCmd(),
 		newRunCmd(), newBenchCmd(), newPlanCmd(), newGateCmd(), newCalibrateCmd(),
 		newQueueProxyCmd(), newKindCmd(),
+		newClusterCmd(), newNodeCmd(), newControllerCmd(), newMetricsAdapterCmd(),
 	)
 	return root
 }

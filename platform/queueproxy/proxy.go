@@ -34,6 +34,12 @@ type Config struct {
 	// OnRelease is called after a slot frees, so a waiting activator can
 	// dispatch. It must be cheap.
 	OnRelease func()
+	// InitMs is the pod's start-up in milliseconds, sent as X-Init-Ms when
+	// the function sends none.
+	InitMs string
+	// OnFirstRequest, when set, is called once, with the time the pod's
+	// first request took a slot: the end of a cold start's wait.
+	OnFirstRequest func(time.Time)
 }
 
 // ErrNotReached reports that a request never reached the pod (the
@@ -81,6 +87,7 @@ type Proxy struct {
 	// to, for idle_pod_seconds; it stops growing at Retire.
 	idle        time.Duration
 	retired     bool
+	served      bool // a request has taken a slot
 	lastChange  time.Time
 	lastCollect time.Time
 	peak        int
@@ -199,8 +206,13 @@ func (p *Proxy) TryAcquire() bool {
 	p.inflight++
 	p.requests++
 	p.peak = max(p.peak, p.inflight)
+	first := !p.served
+	p.served = true
 	p.mu.Unlock()
 	p.total.Inc()
+	if first && p.cfg.OnFirstRequest != nil {
+		p.cfg.OnFirstRequest(now)
+	}
 	return true
 }
 
@@ -348,9 +360,17 @@ func WithArrival(ctx context.Context, t time.Time) context.Context {
 // start. fn's own header ("this instance's first request") would count one
 // cold start per pod however many requests waited for it, and would count a
 // pod's first request as cold even when the pod had long been ready.
+//
+// The instance is the pod, whatever the function says (a server need not
+// know the headers at all), and a function that reports no init time gets
+// the pod's start-up as the platform measured it.
 func (p *Proxy) markCold(resp *http.Response) error {
 	if t, ok := resp.Request.Context().Value(arrivalKey{}).(time.Time); ok {
 		resp.Header.Set(loadgen.HeaderColdStart, strconv.FormatBool(p.ready.After(t)))
+	}
+	resp.Header.Set(loadgen.HeaderInstance, p.cfg.Pod)
+	if p.cfg.InitMs != "" && resp.Header.Get(loadgen.HeaderInitMs) == "" {
+		resp.Header.Set(loadgen.HeaderInitMs, p.cfg.InitMs)
 	}
 	return nil
 }
