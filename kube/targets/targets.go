@@ -43,8 +43,8 @@ const (
 
 // The metrics adapter's per-pod metrics an HPA can name (custom.metrics.k8s.io).
 const (
-	ConcurrencyMetric = "scalebench_concurrency"
-	RPSMetric         = "scalebench_requests_per_second"
+	ConcurrencyMetric = "concurrency"
+	RPSMetric         = "rps"
 )
 
 // Options are the cluster-side choices of a run.

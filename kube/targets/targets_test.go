@@ -56,7 +56,7 @@ policies:
       threshold-rps: "10"
   - name: kpa
     settings:
-      learned-retention: "true"
+      backlog-aware-panic: "false"
 `
 
 // objects decodes the YAML stream by kind, strictly, so a misspelt field
@@ -137,7 +137,7 @@ func TestRenderTunedScenario(t *testing.T) {
 		{"hpa max", dig(objs["HorizontalPodAutoscaler"][0], "spec", "maxReplicas"), float64(20)},
 		{"hpa default scale-down window", dig(objs["HorizontalPodAutoscaler"][0], "spec", "behavior", "scaleDown", "stabilizationWindowSeconds"), float64(300)},
 		{"scalebench class", dig(objs["Deployment"][1], "metadata", "annotations", "autoscaling.knative.dev/class"), "kpa"},
-		{"scalebench addition", dig(objs["Deployment"][1], "metadata", "annotations", "autoscaling.scalebench.dev/learned-retention"), "true"},
+		{"scalebench addition", dig(objs["Deployment"][1], "metadata", "annotations", "autoscaling.scalebench.dev/backlog-aware-panic"), "false"},
 		{"queue-proxy concurrency", dig(objs["Deployment"][1], "spec", "template", "spec", "containers", 0, "args", 8), "10"},
 		{"openfaas max label", s.OpenFaaS["labels"].(map[string]string)["com.openfaas.scale.max"], "5"},
 		{"openfaas max_inflight", s.OpenFaaS["envVars"].(map[string]string)["max_inflight"], "10"},
