@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/scalebench/scalebench/kube/e2e"
+	"github.com/scalebench/scalebench/scenarios"
 )
 
 func TestMain(m *testing.M) { e2e.Main(m) }
@@ -102,14 +103,17 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 	}
 
 	files, _ := filepath.Glob("../../scenarios/library/*.yaml")
-	scs := []string{tuned}
+	scs := []*scenarios.Scenario{load(t, tuned)}
 	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		scs = append(scs, string(b))
+		sc, err := scenarios.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scs = append(scs, sc)
 	}
 	checked := 0
-	for i, body := range scs {
-		s, err := Render(load(t, body), 0, opt)
+	for i, sc := range scs {
+		s, err := Render(sc, 0, opt)
 		if err != nil {
 			t.Fatalf("scenario %d: %v", i, err)
 		}
@@ -130,6 +134,28 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 			}
 			if err := create(obj); err != nil {
 				t.Errorf("scenario %d, %s %s: server-side dry-run: %v", i, obj["kind"], o.Target, err)
+			}
+			checked++
+		}
+	}
+	// The project's own parts as install-scalebench.sh applies them, in the
+	// namespace it gives them.
+	for _, f := range []string{"deploy/controller/rbac.yaml", "deploy/metrics-adapter/rbac.yaml", "deploy/kind/scalebench.yaml"} {
+		raw, err := os.ReadFile(filepath.Join("../..", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := strings.NewReplacer("namespace: scalebench-bench\n", "namespace: "+ns+"\n", "namespace: scalebench\n", "namespace: "+ns+"\n").Replace(string(raw))
+		for _, doc := range strings.Split(body, "\n---\n") {
+			var obj map[string]any
+			if err := yaml.Unmarshal([]byte(doc), &obj); err != nil || obj == nil {
+				if err != nil {
+					t.Errorf("%s: %v", f, err)
+				}
+				continue
+			}
+			if err := create(obj); err != nil {
+				t.Errorf("%s, %s %v: server-side dry-run: %v", f, obj["kind"], dig(obj, "metadata", "name"), err)
 			}
 			checked++
 		}
