@@ -179,6 +179,13 @@ func (r *revision) launch() pods.Launch {
 // poke passes the activator's signal to the autoscaler, noting first when a
 // request waits at zero so the scale from zero it causes can be timed.
 func (p *Platform) poke(r *revision, demand float64) {
+	p.noteZero(r)
+	p.ctrl.Poke(r.fn.Name, demand)
+}
+
+// noteZero records when demand first met the revision with no pod at all,
+// the start of a scale from zero, so its pods' start-ups can be timed.
+func (p *Platform) noteZero(r *revision) {
 	if ready, notReady := r.pods.Counts(); ready+notReady == 0 {
 		now := time.Now()
 		r.mu.Lock()
@@ -187,7 +194,6 @@ func (p *Platform) poke(r *revision, demand float64) {
 		}
 		r.mu.Unlock()
 	}
-	p.ctrl.Poke(r.fn.Name, demand)
 }
 
 // Platform is a running local platform.
@@ -376,7 +382,13 @@ func (p *Platform) addLambda(r *revision, inst autoscaler.Instances) error {
 	var err error
 	r.lambda, err = activator.NewLambda(activator.LambdaConfig{
 		Revision: r.fn.Name, Instances: inst, QueueDepth: r.fn.QueueDepth, Timeout: r.fn.QueueTimeout,
-		Start: r.pods.StartPod, Retire: r.pods.StopPod, Registerer: p.registry,
+		Start: func() (*pods.Pod, error) {
+			// A request that finds no instance at all is a scale from
+			// zero here too: time it as the activator path does.
+			p.noteZero(r)
+			return r.pods.StartPod()
+		},
+		Retire: r.pods.StopPod, Registerer: p.registry,
 	})
 	if err != nil {
 		return err
