@@ -46,6 +46,13 @@ type Summary struct {
 	IdlePodSeconds float64 `json:"idle_pod_seconds"`
 	MaxPods        int     `json:"max_pods"`
 
+	// Revisions breaks the run down per revision when a function has
+	// several; RolloutColdStarts counts the cold starts of the revisions
+	// created after the start (what the rollout cost). Both are absent
+	// for scenarios without revisions.
+	Revisions         []RevisionSummary `json:"revisions,omitempty"`
+	RolloutColdStarts *int64            `json:"rollout_cold_starts,omitempty"`
+
 	// Simulator figures.
 	SimWallSeconds       float64 `json:"sim_wall_seconds,omitempty"`
 	SimRequestsPerSecond float64 `json:"sim_requests_per_second,omitempty"`

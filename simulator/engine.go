@@ -84,7 +84,8 @@ type pod struct {
 type fnState struct {
 	idx     int32
 	name    string
-	cc      int32 // 0 = unlimited
+	rev     *revision // nil for a function without revisions
+	cc      int32     // 0 = unlimited
 	service dist.Dist
 	startup scenarios.Startup
 	pol     autoscaler.Policy
@@ -196,6 +197,10 @@ type engine struct {
 	buf    []byte
 	multi  bool
 
+	routes    []*route
+	revisions bool
+	tags      []tagStream
+
 	totalPods, maxPods int
 	outstanding        int64
 	stop               bool
@@ -231,16 +236,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	if label == "" {
 		label = pol.Name
 	}
-	for i, fn := range sc.Functions {
-		f, err := newFunction(i, fn, sc, pol, opt)
-		if err != nil {
-			return nil, err
-		}
-		e.fns = append(e.fns, f)
+	if err := e.newRoutes(sc, pol, opt); err != nil {
+		return nil, err
 	}
 	if opt.Timeseries != nil {
 		e.tsW = bufio.NewWriterSize(opt.Timeseries, 64<<10)
-		if e.multi {
+		if e.revisions {
+			e.tsW.WriteString("t,function,revision,percent,arrivals,in_flight,queued,desired,ready,pods,panic\n")
+		} else if e.multi {
 			e.tsW.WriteString("t,function,arrivals,in_flight,queued,desired,ready,pods,panic\n")
 		} else {
 			e.tsW.WriteString("t,arrivals,in_flight,queued,desired,ready,pods,panic\n")
@@ -248,11 +251,15 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	}
 	if opt.Requests != nil {
 		e.reqW = bufio.NewWriterSize(opt.Requests, 64<<10)
-		e.reqW.WriteString("id,function,arrival_s,start_s,end_s,latency_ms,cold,status\n")
+		if e.revisions {
+			e.reqW.WriteString("id,function,revision,arrival_s,start_s,end_s,latency_ms,cold,status\n")
+		} else {
+			e.reqW.WriteString("id,function,arrival_s,start_s,end_s,latency_ms,cold,status\n")
+		}
 	}
 
 	e.start()
-	src := sc.Traffic.Arrivals(sc.Seed, sc.Duration)
+	src := e.arrivals(sc)
 	if err := e.loop(ctx, src, opt.Progress); err != nil {
 		return nil, err
 	}
@@ -279,6 +286,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 			ColdStarts: f.coldStarts, PodStarts: f.podStarts,
 			PodSeconds: round3(f.podSeconds), IdlePodSeconds: round3(f.idleSeconds), MaxPods: f.maxPods,
 		}
+		if f.rev != nil {
+			fr.Revision = f.rev.name
+		}
 		res.Functions = append(res.Functions, fr)
 		s.Requests += f.requests
 		s.Completed += f.completed
@@ -291,6 +301,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	s.PodSeconds = round3(s.PodSeconds)
 	s.IdlePodSeconds = round3(s.IdlePodSeconds)
 	s.Fill(e.all, e.cold)
+	e.revisionSummaries(s)
 	wall := time.Since(wallStart).Seconds()
 	s.SimWallSeconds = round3(wall)
 	if wall > 0 {
@@ -367,6 +378,9 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 // schedules the periodic events.
 func (e *engine) start() {
 	for _, f := range e.fns {
+		if f.rev != nil && f.rev.deployAt > 0 {
+			continue
+		}
 		d := f.pol.Tick(epoch, autoscaler.Pods{})
 		// Desired is the policy's scale even when it had no data yet: the
 		// KPA reports its initial scale, as a freshly deployed revision
@@ -382,6 +396,7 @@ func (e *engine) start() {
 		}
 		e.h.push(event{at: int64(f.pol.Interval()), kind: evTick, fn: f.idx})
 	}
+	e.startRevisions()
 	e.h.push(event{at: second, kind: evSecond})
 }
 
@@ -394,11 +409,12 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 			if next.At < lastAt {
 				return badInput("traffic: arrival at %v comes before the previous one at %v; want arrivals in time order", next.At, lastAt)
 			}
-			if uint(next.Function) >= uint(len(e.fns)) {
-				return badInput("traffic: arrival at %v is for function %d; the scenario has %d function(s)", next.At, next.Function, len(e.fns))
+			f, err := e.target(next)
+			if err != nil {
+				return err
 			}
 			lastAt = next.At
-			e.arrive(e.fns[next.Function], int64(next.At), int64(next.Work))
+			e.arrive(f, int64(next.At), int64(next.Work))
 			next, more = src.Next()
 			continue
 		}
@@ -414,6 +430,12 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 			e.timeout(&ev)
 		case evTick:
 			e.tick(&ev)
+		case evDeploy:
+			if err := e.deploy(e.fns[ev.fn], ev.at); err != nil {
+				return err
+			}
+		case evRoute:
+			e.routeEvent(&ev)
 		case evSecond:
 			e.second(ev.at, !more)
 			if err := ctx.Err(); err != nil {
@@ -504,6 +526,9 @@ func (e *engine) complete(ev *event) {
 	if ev.cold {
 		f.coldStarts++
 		e.cold.Record(lat)
+	}
+	if f.rev != nil {
+		f.rev.record(lat, ev.cold)
 	}
 	if e.reqW != nil {
 		e.requestRow(f, ev.id, ev.arr, ev.aux, now, ev.cold, "ok")
@@ -631,6 +656,9 @@ func (e *engine) becomeReady(f *fnState, p int32, now int64) {
 	f.nReady++
 	f.idleReady++
 	f.addFree(p)
+	if f.rev != nil && !f.rev.ready {
+		e.revisionReady(f, now)
+	}
 	if f.queue.len() > 0 {
 		e.drainQueue(f, now)
 	}
@@ -762,7 +790,7 @@ func (e *engine) second(t int64, srcDone bool) {
 			RPS:            float64(f.arrivals),
 			CPU:            float64(f.execArea) / float64(second) * 1000,
 		}
-		if f.pol.Record(epoch.Add(time.Duration(t)), st) {
+		if (f.rev == nil || f.rev.deployed) && f.pol.Record(epoch.Add(time.Duration(t)), st) {
 			e.tickNow(f, t)
 		}
 		f.podSeconds += float64(f.podArea) / float64(second)
@@ -771,6 +799,9 @@ func (e *engine) second(t int64, srcDone bool) {
 			T: t/second - 1, Function: int(f.idx), Name: f.name, Arrivals: f.arrivals,
 			Concurrency: conc, Queued: f.waiting(), Desired: f.desired,
 			Ready: f.nReady, Pods: f.nPods(), Panic: f.panic,
+		}
+		if f.rev != nil {
+			row.Revision, row.Percent = f.rev.name, f.rev.route.percent[f.rev.index]
 		}
 		if e.tsW != nil {
 			e.seriesRow(&row)
