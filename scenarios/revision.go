@@ -61,9 +61,18 @@ type Rollout struct {
 	Duration time.Duration
 	// InitialScale, when > 0, is the new revision's initial-scale.
 	// MatchInitialScale pre-scales it to the pods the function's other
-	// revisions have when it is created instead.
+	// revisions have when it is created instead. MinScale and
+	// MatchMinScale do the same for min-scale, which, unlike initial-scale,
+	// holds the pods once traffic arrives.
 	InitialScale      int
 	MatchInitialScale bool
+	MinScale          int
+	MatchMinScale     bool
+	// Settings are laid over the new revision's policy settings, for a
+	// rollout that needs more than an initial scale (scale-down-delay to
+	// keep pre-scaled pods until the revision has a window of its own
+	// traffic, say).
+	Settings map[string]string
 }
 
 // revision decodes one revision: the function's keys, each defaulting to
@@ -293,23 +302,18 @@ func (w *walker) rollouts(n *yaml.Node, path string) ([]Rollout, error) {
 	var out []Rollout
 	for i, item := range items {
 		key := fmt.Sprintf("%s[%d]", path, i)
-		var r Rollout
+		r := Rollout{Settings: map[string]string{}}
 		if err := w.mapping(item, key, []field{
 			{"name", func(k string, v *yaml.Node) (err error) { r.Name, err = w.str(v, k); return }},
+			{"settings", func(k string, v *yaml.Node) (err error) { r.Settings, err = w.stringMap(v, k); return }},
 			{"duration", func(k string, v *yaml.Node) (err error) { r.Duration, err = w.dur(v, k); return }},
-			{"initialScale", func(k string, v *yaml.Node) error {
-				if v.Kind == yaml.ScalarNode && v.Value == "match" {
-					r.MatchInitialScale = true
-					return nil
-				}
-				s, err := w.scalar(v, k, "a pod count or match")
-				if err != nil {
-					return err
-				}
-				if r.InitialScale, err = strconv.Atoi(s); err != nil || r.InitialScale < 1 {
-					return w.errf(v, k, "want a pod count >= 1 or match (the other revisions' pods), got %q", s)
-				}
-				return nil
+			{"initialScale", func(k string, v *yaml.Node) (err error) {
+				r.InitialScale, r.MatchInitialScale, err = w.podsOrMatch(v, k)
+				return
+			}},
+			{"minScale", func(k string, v *yaml.Node) (err error) {
+				r.MinScale, r.MatchMinScale, err = w.podsOrMatch(v, k)
+				return
 			}},
 		}); err != nil {
 			return nil, err
@@ -351,6 +355,22 @@ func (w *walker) checkRevisions(s *Scenario, fnNodes []*yaml.Node) error {
 	return nil
 }
 
+// podsOrMatch reads a pod count or "match" (the other revisions' pods).
+func (w *walker) podsOrMatch(v *yaml.Node, k string) (int, bool, error) {
+	if v.Kind == yaml.ScalarNode && v.Value == "match" {
+		return 0, true, nil
+	}
+	s, err := w.scalar(v, k, "a pod count or match")
+	if err != nil {
+		return 0, false, err
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, false, w.errf(v, k, "want a pod count >= 1 or match (the other revisions' pods), got %q", s)
+	}
+	return n, false, nil
+}
+
 // applyRollouts expands the policies by the rollout variants: knative
 // under instant, gradual and pre-scaled rollouts become three runs
 // labelled knative/instant and so on, compared like any other policies.
@@ -366,6 +386,22 @@ func applyRollouts(s *Scenario, rollouts []Rollout) error {
 	}
 	if !hasRollout {
 		return fmt.Errorf("rollouts compare ways of making a rollout step, and no function's split has one (add a step with rollout: REVISION)")
+	}
+	for _, r := range rollouts {
+		set := maps.Clone(r.Settings)
+		if r.InitialScale > 0 || r.MatchInitialScale {
+			set["initial-scale"] = "2"
+		}
+		if r.MinScale > 0 || r.MatchMinScale {
+			set["min-scale"] = "2"
+		}
+		for _, p := range s.Policies {
+			all := maps.Clone(p.Settings)
+			maps.Copy(all, set)
+			if err := checkPolicy(Policy{Name: p.Name, Settings: all}); err != nil {
+				return fmt.Errorf("rollout %s under policy %s: %v", r.Name, p.Label, err)
+			}
+		}
 	}
 	var out []Policy
 	for _, p := range s.Policies {

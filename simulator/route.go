@@ -144,8 +144,13 @@ func applyRollout(steps []scenarios.SplitStep, ro scenarios.Rollout, revs []*fnS
 		}
 		out[i].RolloutDuration = ro.Duration
 		r := revs[out[i].Rollout].rev
-		r.initialScale = ro.InitialScale
-		r.matchScale = ro.MatchInitialScale
+		r.initialScale, r.matchScale = ro.InitialScale, ro.MatchInitialScale
+		r.minScale, r.matchMin = ro.MinScale, ro.MatchMinScale
+		if len(ro.Settings) > 0 {
+			r.settings = maps.Clone(r.settings)
+			maps.Copy(r.settings, ro.Settings)
+			r.rebuild = true
+		}
 	}
 	return out
 }
@@ -167,6 +172,9 @@ type revision struct {
 	// revision when it is created.
 	initialScale int
 	matchScale   bool
+	minScale     int
+	matchMin     bool
+	rebuild      bool // the variant changed settings: a new policy at deploy
 	lat, coldLat *results.Histogram
 }
 
@@ -182,22 +190,30 @@ type tagStream struct {
 // pre-scaling) starts pods through the normal start-up.
 func (e *engine) deploy(f *fnState, now int64) error {
 	r := f.rev
-	n := r.initialScale
-	if r.matchScale {
-		n = 0
-		for _, g := range r.route.revs {
-			if g != f {
-				n += g.nStarting + g.nReady
-			}
+	others := 0
+	for _, g := range r.route.revs {
+		if g != f {
+			others += g.nStarting + g.nReady
 		}
-		n = max(1, n)
 	}
-	if n > 0 {
+	n, lo := r.initialScale, r.minScale
+	if r.matchScale {
+		n = max(1, others)
+	}
+	if r.matchMin {
+		lo = max(1, others)
+	}
+	if n > 0 || lo > 0 || r.rebuild {
 		set := maps.Clone(r.settings)
-		set["initial-scale"] = strconv.Itoa(n)
+		if n > 0 {
+			set["initial-scale"] = strconv.Itoa(n)
+		}
+		if lo > 0 {
+			set["min-scale"] = strconv.Itoa(lo)
+		}
 		p, err := autoscaler.NewForRevision(r.polName, set, autoscaler.Revision{ContainerConcurrency: int(f.cc)})
 		if err != nil {
-			return badInput("revision %q: pre-scaling to %d pods: %v", r.name, n, err)
+			return badInput("revision %q: pre-scaling to %d pods: %v", r.name, max(n, lo), err)
 		}
 		f.pol = p
 	}
