@@ -15,6 +15,12 @@
 //   - Poke, from the request path, when requests wait for capacity;
 //   - Tick, every Interval(), with the revision's Pods, returning a Decision.
 //
+// Each policy is registered with the request path of the platform it
+// models (RequestPath: activator, gateway, direct or lambda), and every
+// world routes requests by that declaration; Register adds a caller's own
+// policy the same way. On the lambda path the platform sizes the revision
+// per request from the policy's Instances rather than from Tick.
+//
 // Each policy keeps its whole behaviour — windows, panic, rate limits,
 // min/max/initial scale and scale to zero — in one file, so "what will my
 // revision do?" is answered by reading one place.

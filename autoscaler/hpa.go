@@ -16,7 +16,7 @@ import (
 // docs/readme-policies.md.
 
 func init() {
-	register("hpa", "Kubernetes HPA: 15 s sync, tolerance 0.1, replica calculator, default behavior (scale-down stabilization 5 min); CPU or per-pod concurrency/RPS", hpaMake)
+	register("hpa", PathDirect, "Kubernetes HPA: 15 s sync, tolerance 0.1, replica calculator, default behavior (scale-down stabilization 5 min); CPU or per-pod concurrency/RPS", hpaMake)
 }
 
 type hpaConfig struct {
@@ -132,7 +132,7 @@ func (c hpaConfig) validate() error {
 	// comes from pods, and there are none.
 	check(c.minReplicas > 0 || c.scaleToZeroAlpha, "min-replicas=0 needs scale-to-zero-alpha=true (the HPAScaleToZero feature gate)")
 	check(c.minReplicas > 0 || c.metric != "cpu", "min-replicas=0 needs metric concurrency or rps (an External metric); CPU cannot wake a revision at zero")
-	check(c.maxReplicas >= 1 && c.maxReplicas >= c.minReplicas, "max-replicas must be at least 1 and min-replicas, got %d", c.maxReplicas)
+	check(c.maxReplicas >= 1 && c.maxReplicas >= c.minReplicas && c.maxReplicas <= MaxPods, "max-replicas must be at least 1 and min-replicas, and at most %d, got %d", MaxPods, c.maxReplicas)
 	return errors.Join(errs...)
 }
 

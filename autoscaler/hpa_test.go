@@ -294,7 +294,7 @@ func TestPeerPoliciesRegistered(t *testing.T) {
 		{"hpa", 15 * time.Second, 21},
 		{"openfaas-ce", time.Second, 15},
 		{"openfaas-pro", time.Second, 11},
-		{"keepalive", time.Second, 3},
+		{"keepalive", time.Second, 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

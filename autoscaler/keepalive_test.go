@@ -105,7 +105,7 @@ func TestKeepalivePokeScalesPerRequest(t *testing.T) {
 	if d := p.Tick(mid, Pods{Ready: 1}); d.Desired != 4 {
 		t.Errorf("desired %d after a poke of 4, want 4 at once", d.Desired)
 	}
-	// The poke counts as use in the second ending at 2: kept until 12.
+	// The poke at 1.7 s keeps its instances until 11.7 s.
 	p.Record(peerAt(2), Stat{MaxConcurrency: 1})
 	if d := p.Tick(peerAt(11), Pods{}); d.Desired != 4 {
 		t.Errorf("at 11 s desired %d, want the 4 poked instances still kept", d.Desired)
@@ -118,6 +118,54 @@ func TestKeepalivePokeScalesPerRequest(t *testing.T) {
 	}
 }
 
+// TestKeepaliveExactTime wants keep-alive honoured to the nanosecond, not
+// rounded to whole seconds: a use at t keeps its instance during
+// [t, t+keep-alive).
+func TestKeepaliveExactTime(t *testing.T) {
+	for _, keep := range []string{"10s", "10.4s", "2m30.25s"} {
+		t.Run(keep, func(t *testing.T) {
+			k, err := time.ParseDuration(keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := peerNew(t, "keepalive", map[string]string{"keep-alive": keep})
+			use := peerAt(3).Add(-300 * time.Millisecond)
+			p.Poke(use, 2)
+			if d := p.Tick(use.Add(k-time.Nanosecond), Pods{}); d.Desired != 2 {
+				t.Errorf("1 ns before keep-alive ends: desired %d, want 2", d.Desired)
+			}
+			if d := p.Tick(use.Add(k), Pods{}); d.Desired != 0 {
+				t.Errorf("idle for exactly %v: desired %d, want 0", k, d.Desired)
+			}
+		})
+	}
+}
+
+func TestKeepaliveInstances(t *testing.T) {
+	cases := []struct {
+		name string
+		set  map[string]string
+		want Instances
+	}{
+		{name: "defaults are Lambda's", want: Instances{KeepAlive: 10 * time.Minute, Max: 1000}},
+		{name: "settings", set: map[string]string{"keep-alive": "90s", "min": "2", "max": "7"},
+			want: Instances{KeepAlive: 90 * time.Second, Min: 2, Max: 7}},
+		{name: "the old routing is a named option", set: map[string]string{"routing": "first-free"},
+			want: Instances{KeepAlive: 10 * time.Minute, Max: 1000, FirstFree: true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, ok := peerNew(t, "keepalive", tc.set).(InstancePolicy)
+			if !ok {
+				t.Fatal("keepalive is not an InstancePolicy")
+			}
+			if got := p.Instances(); got != tc.want {
+				t.Errorf("Instances() = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestKeepaliveSettingsValidation(t *testing.T) {
 	cases := []struct {
 		name string
@@ -127,6 +175,7 @@ func TestKeepaliveSettingsValidation(t *testing.T) {
 		{"keep-alive 0", map[string]string{"keep-alive": "0s"}, "keep-alive"},
 		{"max below min", map[string]string{"min": "3", "max": "2"}, "max must be"},
 		{"negative min", map[string]string{"min": "-1"}, "min must not"},
+		{"unknown routing", map[string]string{"routing": "lru"}, "routing must be"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

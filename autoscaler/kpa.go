@@ -157,14 +157,17 @@ func (c *KPAConfig) validate() error {
 	if c.Target < 0 || c.ContainerConcurrency < 0 || c.ContainerConcurrencyTargetDefault <= 0 || c.RPSTargetDefault <= 0 {
 		bad("targets and container-concurrency must not be negative")
 	}
-	if c.ActivationScale < 1 {
-		bad("activation-scale must be at least 1, got %d", c.ActivationScale)
+	if c.ActivationScale < 1 || c.ActivationScale > MaxPods {
+		bad("activation-scale must be 1 to %d, got %d", MaxPods, c.ActivationScale)
 	}
 	if c.MinScale < 0 || c.MaxScale < 0 || (c.MaxScale > 0 && c.MinScale > c.MaxScale) {
 		bad("need 0 <= min-scale <= max-scale (or max-scale 0), got %d and %d", c.MinScale, c.MaxScale)
 	}
-	if c.InitialScale < 0 || (c.InitialScale == 0 && !c.AllowZeroInitialScale) {
-		bad("initial-scale must be at least 1 unless allow-zero-initial-scale, got %d", c.InitialScale)
+	if c.MinScale > MaxPods || c.MaxScale > MaxPods {
+		bad("min-scale and max-scale must be at most %d pods, got %d and %d", MaxPods, c.MinScale, c.MaxScale)
+	}
+	if c.InitialScale < 0 || (c.InitialScale == 0 && !c.AllowZeroInitialScale) || c.InitialScale > MaxPods {
+		bad("initial-scale must be 1 to %d (0 with allow-zero-initial-scale), got %d", MaxPods, c.InitialScale)
 	}
 	if c.TickInterval < 100*time.Millisecond {
 		bad("tick-interval must be at least 100ms, got %v", c.TickInterval)
@@ -179,12 +182,12 @@ func (c *KPAConfig) validate() error {
 }
 
 func init() {
-	register("kpa", "scalebench's KPA: Knative's panic/stable windows plus learned pod retention for bursty revisions",
+	register("kpa", PathActivator, "scalebench's KPA: Knative's panic/stable windows plus learned pod retention for bursty revisions",
 		func() ([]param, func() (Policy, error)) {
 			c := DefaultKPAConfig()
 			return c.params(), func() (Policy, error) { return NewKPA("kpa", c) }
 		})
-	register("knative", "the Knative Pod Autoscaler at Knative Serving's shipped defaults",
+	register("knative", PathActivator, "the Knative Pod Autoscaler at Knative Serving's shipped defaults",
 		func() ([]param, func() (Policy, error)) {
 			c := DefaultKnativeConfig()
 			return c.params(), func() (Policy, error) { return NewKPA("knative", c) }

@@ -29,7 +29,7 @@ import (
 //     up to max; a resolved notification drops the function to min.
 
 func init() {
-	register("openfaas-ce", "OpenFaaS CE: Prometheus alert (rate > 5 rps for 5 s, 15 s evaluation) via Alertmanager (5 s wait, 10 s interval, 30 s repeat) into the gateway's step rule; drop to min on resolve", ofceMake)
+	register("openfaas-ce", PathGateway, "OpenFaaS CE: Prometheus alert (rate > 5 rps for 5 s, 15 s evaluation) via Alertmanager (5 s wait, 10 s interval, 30 s repeat) into the gateway's step rule; drop to min on resolve", ofceMake)
 }
 
 type ofceConfig struct {
@@ -109,9 +109,11 @@ func (c ofceConfig) validate() error {
 		}
 	}
 	check(c.min >= 1, "min must be at least 1 (OpenFaaS CE refuses 0 replicas; use scale-to-zero), got %d", c.min)
-	check(c.max >= c.min, "max must be at least min, got %d", c.max)
-	check(c.ceLimit >= 0, "ce-limit must not be negative, got %d", c.ceLimit)
-	check(c.maxReplicas() >= c.min, "min %d is above the CE cap of %d replicas", c.min, c.ceLimit)
+	check(c.max >= c.min && c.max <= MaxPods, "max must be at least min and at most %d, got %d", MaxPods, c.max)
+	check(c.ceLimit >= 0 && c.ceLimit <= MaxPods, "ce-limit must be 0 to %d, got %d", MaxPods, c.ceLimit)
+	// The cap matters only for a max that is otherwise valid: with max
+	// below min the line above says what is wrong.
+	check(c.max < c.min || c.ceLimit <= 0 || c.ceLimit >= c.min, "min %d is above the CE cap of %d replicas", c.min, c.ceLimit)
 	check(c.factor >= 1 && c.factor <= 100, "factor must be 1-100, got %d", c.factor)
 	check(c.threshold >= 0, "threshold-rps must not be negative, got %g", c.threshold)
 	for _, d := range []struct {

@@ -16,7 +16,7 @@ import (
 // scale to zero after an idle duration.
 
 func init() {
-	register("openfaas-pro", "OpenFaaS Pro: ceil(load / (target x 0.9)) on rps, capacity (in-flight) or cpu refreshed every 15 s; optional scale-down window; scale to zero after 15 min idle", ofproMake)
+	register("openfaas-pro", PathGateway, "OpenFaaS Pro: ceil(load / (target x 0.9)) on rps, capacity (in-flight) or cpu refreshed every 15 s; optional scale-down window; scale to zero after 15 min idle", ofproMake)
 }
 
 type ofproConfig struct {
@@ -68,7 +68,7 @@ func (c ofproConfig) validate() error {
 	check(c.proportion > 0 && c.proportion <= 1, "target-proportion must be in (0, 1], got %g", c.proportion)
 	// Scale to zero is the zero label's job; min is the floor when awake.
 	check(c.min >= 1, "min must be at least 1 (use zero=true to scale to zero), got %d", c.min)
-	check(c.max >= c.min, "max must be at least min, got %d", c.max)
+	check(c.max >= c.min && c.max <= MaxPods, "max must be at least min and at most %d, got %d", MaxPods, c.max)
 	check(c.refresh >= time.Second && c.refresh <= 5*time.Minute, "refresh-interval must be 1s to 5m, got %v", c.refresh)
 	check(c.rateWindow >= time.Second && c.rateWindow <= 10*time.Minute, "rate-window must be 1s to 10m, got %v", c.rateWindow)
 	check(c.capacityWindow >= time.Second && c.capacityWindow <= 10*time.Minute, "capacity-window must be 1s to 10m, got %v", c.capacityWindow)

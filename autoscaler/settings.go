@@ -2,6 +2,7 @@ package autoscaler
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,8 +45,9 @@ func (p param) set(s string) error {
 	switch v := p.ptr.(type) {
 	case *float64:
 		f, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
-		if err != nil {
-			return fmt.Errorf("setting %s: want a number, got %q", p.key, s)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			// NaN passes every range check (all comparisons are false).
+			return fmt.Errorf("setting %s: want a finite number, got %q", p.key, s)
 		}
 		*v = f
 	case *int:

@@ -12,14 +12,17 @@ import (
 // Simulator is the discrete-event simulator as a Backend: the run takes
 // virtual time, so an hour of traffic costs seconds, and the same scenario
 // and seed give the same files.
-type Simulator struct{}
+type Simulator struct {
+	// MaxPods is the platform's capacity (0: simulator.DefaultMaxPods).
+	MaxPods int
+}
 
 var _ Backend = Simulator{}
 
 func (Simulator) Name() string { return "sim" }
 
-func (Simulator) Run(ctx context.Context, r Run) (*Result, error) {
-	opt := simulator.Options{Timeseries: r.Timeseries, Requests: r.Requests}
+func (b Simulator) Run(ctx context.Context, r Run) (*Result, error) {
+	opt := simulator.Options{Timeseries: r.Timeseries, Requests: r.Requests, MaxPods: b.MaxPods}
 	if r.Progress != nil {
 		opt.Progress = progressLine(r.Progress)
 	}

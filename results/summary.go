@@ -53,6 +53,16 @@ type Summary struct {
 	Revisions         []RevisionSummary `json:"revisions,omitempty"`
 	RolloutColdStarts *int64            `json:"rollout_cold_starts,omitempty"`
 
+	// PodLimit is the platform's capacity in pods, reported when it bound:
+	// PodsRefused pods the policies (or, on the Lambda path, requests)
+	// asked for could not be created, counted at each decision that
+	// wanted them, as a cluster at capacity leaves them pending.
+	PodLimit    int   `json:"pod_limit,omitempty"`
+	PodsRefused int64 `json:"pods_refused,omitempty"`
+	// Unfinished counts requests still in flight or waiting when the
+	// simulator stopped at its drain limit.
+	Unfinished int64 `json:"unfinished,omitempty"`
+
 	// Simulator figures.
 	SimWallSeconds       float64 `json:"sim_wall_seconds,omitempty"`
 	SimRequestsPerSecond float64 `json:"sim_requests_per_second,omitempty"`

@@ -27,9 +27,6 @@ const (
 	DefaultContainerStart  = "lognormal:median=400ms,sigma=0.25"
 	DefaultAppInit         = "lognormal:median=600ms,sigma=0.4"
 	DefaultReadinessPeriod = 100 * time.Millisecond
-	// MaxDuration bounds a scenario's length: a typo such as 5000h would
-	// otherwise hang a bench for days.
-	MaxDuration = 14 * 24 * time.Hour
 )
 
 // DefaultPolicies are compared when a scenario names none: the project's
@@ -113,8 +110,8 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	if durNode == nil {
 		return nil, w.errf(root, "duration", "missing; want how long traffic runs, like 5m")
 	}
-	if s.Duration <= 0 || s.Duration > MaxDuration {
-		return nil, w.errf(durNode, "duration", "want a duration between 1s and %s, got %s", MaxDuration, s.Duration)
+	if err := CheckDuration(s.Duration); err != nil {
+		return nil, w.errf(durNode, "duration", "%v", err)
 	}
 	for i, n := range fnNodes {
 		f, err := w.function(n, fmt.Sprintf("functions[%d]", i))
@@ -133,6 +130,9 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	}
 	if err := w.traffic(trafficNode, "traffic", s); err != nil {
 		return nil, err
+	}
+	if err := CheckRequests(s.Traffic, s.Duration); err != nil {
+		return nil, w.errf(trafficNode, "traffic", "%v", err)
 	}
 	if t, ok := s.Traffic.(tracePattern); ok {
 		for i, f := range s.Functions {
@@ -238,6 +238,9 @@ func (w *walker) distv(n *yaml.Node, key string) (dist.Dist, error) {
 		return nil, err
 	}
 	d, err := dist.Parse(s)
+	if err == nil {
+		err = CheckWork(d)
+	}
 	if err != nil {
 		return nil, w.errf(n, key, "%v", err)
 	}
@@ -255,7 +258,9 @@ func (w *walker) function(n *yaml.Node, path string) (Function, error) {
 		{"revisions", func(k string, v *yaml.Node) error { revNode = v; return nil }},
 		{"split", func(k string, v *yaml.Node) error { splitNode = v; return nil }},
 		{"containerConcurrency", func(k string, v *yaml.Node) (err error) {
-			f.ContainerConcurrency, err = w.intv(v, k, 0)
+			if f.ContainerConcurrency, err = w.intv(v, k, 0); err == nil {
+				err = w.check(v, k, CheckContainerConcurrency(f.ContainerConcurrency))
+			}
 			return
 		}},
 		{"memoryMB", func(k string, v *yaml.Node) (err error) { f.MemoryMB, err = w.floatv(v, k, 1); return }},
@@ -295,7 +300,12 @@ func (w *walker) startup(n *yaml.Node, path string, st *Startup) error {
 		{"imagePull", phase(&st.ImagePull)},
 		{"containerStart", phase(&st.ContainerStart)},
 		{"appInit", phase(&st.AppInit)},
-		{"readinessPeriod", func(k string, v *yaml.Node) (err error) { st.ReadinessPeriod, err = w.dur(v, k); return }},
+		{"readinessPeriod", func(k string, v *yaml.Node) (err error) {
+			if st.ReadinessPeriod, err = w.dur(v, k); err == nil {
+				err = w.check(v, k, CheckReadinessPeriod(st.ReadinessPeriod))
+			}
+			return
+		}},
 	})
 }
 
@@ -365,8 +375,18 @@ func (w *walker) backends(n *yaml.Node, path string) ([]string, error) {
 
 func (w *walker) activator(n *yaml.Node, path string, a *Activator) error {
 	return w.mapping(n, path, []field{
-		{"queueDepth", func(k string, v *yaml.Node) (err error) { a.QueueDepth, err = w.intv(v, k, 0); return }},
-		{"timeout", func(k string, v *yaml.Node) (err error) { a.Timeout, err = w.dur(v, k); return }},
+		{"queueDepth", func(k string, v *yaml.Node) (err error) {
+			if a.QueueDepth, err = w.intv(v, k, 0); err == nil {
+				err = w.check(v, k, CheckQueueDepth(a.QueueDepth))
+			}
+			return
+		}},
+		{"timeout", func(k string, v *yaml.Node) (err error) {
+			if a.Timeout, err = w.dur(v, k); err == nil {
+				err = w.check(v, k, CheckTimeout(a.Timeout))
+			}
+			return
+		}},
 	})
 }
 

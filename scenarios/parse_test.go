@@ -193,3 +193,43 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatal("Load created a file")
 	}
 }
+
+// TestSchemaExample parses the annotated example at the top of SCHEMA.md,
+// so the documentation shows only what the parser accepts (its spike used
+// for=, which the pattern parser refuses).
+func TestSchemaExample(t *testing.T) {
+	doc, err := os.ReadFile("SCHEMA.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("SCHEMA.md has no ```yaml example")
+	}
+	if _, err := Parse("SCHEMA.md", []byte(example)); err != nil {
+		t.Errorf("SCHEMA.md's example does not parse: %v", err)
+	}
+}
+
+// TestAzure2019OptionKeys wants a bad trace option reported under its own
+// key (a negative firstMinute was reported as "minutes").
+func TestAzure2019OptionKeys(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/invocations.csv", []byte("HashOwner,HashApp,HashFunction,Trigger,1,2,3\no,a,f,http,1,2,3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, option, want string }{
+		{"negative firstMinute", `firstMinute: "-5"`, "firstMinute: want a non-negative minute, got -5"},
+		{"negative minutes", `minutes: -1`, "minutes: want a non-negative count, got -1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "duration: 1m\ntraffic:\n  trace:\n    format: azure2019\n    path: " + dir + "\n    options:\n      " + tc.option + "\n"
+			_, err := Parse("t.yaml", []byte(doc))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}

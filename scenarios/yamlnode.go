@@ -28,6 +28,14 @@ func (w *walker) errf(n *yaml.Node, key, format string, args ...any) error {
 	return &badinput.Error{File: w.file, Line: line, Key: key, Msg: msg}
 }
 
+// check reports a limit check's failure at the node that set the value.
+func (w *walker) check(n *yaml.Node, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return w.errf(n, key, "%v", err)
+}
+
 // field is one allowed key of a mapping and what to do with its value.
 type field struct {
 	name string

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/scalebench/scalebench/autoscaler"
@@ -28,6 +27,14 @@ const (
 	// OpenFaaSPoll is how often the OpenFaaS gateway polls for a ready
 	// replica while it holds a request at zero.
 	OpenFaaSPoll = 100 * time.Millisecond
+	// DefaultMaxPods is the platform's capacity in pods when Options
+	// leaves it at 0: the largest revision a policy may ask for.
+	DefaultMaxPods = autoscaler.MaxPods
+	// DrainLimit is how long the run may go on after the traffic ends for
+	// the last requests to complete; those still unfinished then are
+	// reported as such. Service times are bounded at parse time, so only a
+	// pathological tail reaches it.
+	DrainLimit = 24 * time.Hour
 )
 
 // epoch is the wall time the virtual clock starts at: fixed, so policies
@@ -41,26 +48,41 @@ type family uint8
 
 const (
 	famKnative family = iota
-	famKeepalive
+	famFrontEnd
 	famHPA
 	famOpenFaaS
+	famLambda
 )
 
-// familyOf maps a policy's registry name to its platform's request path.
-func familyOf(name string) family {
-	switch {
-	case name == "hpa" || strings.HasPrefix(name, "hpa-"):
-		return famHPA
-	case strings.HasPrefix(name, "openfaas"):
-		return famOpenFaaS
-	case name == "keepalive" || strings.HasPrefix(name, "keepalive-"):
-		return famKeepalive
+// familyOf is the request path policy p declared in the registry (the
+// activator's for a name that is not registered), and for a policy on the
+// Lambda path the platform's rules from its Instances.
+func familyOf(p autoscaler.Policy) (family, autoscaler.Instances, error) {
+	path, _ := autoscaler.PathOf(p.Name())
+	switch path {
+	case autoscaler.PathDirect:
+		return famHPA, autoscaler.Instances{}, nil
+	case autoscaler.PathGateway:
+		return famOpenFaaS, autoscaler.Instances{}, nil
+	case autoscaler.PathLambda:
+		ip, ok := p.(autoscaler.InstancePolicy)
+		if !ok {
+			return 0, autoscaler.Instances{}, fmt.Errorf("policy %s is on the Lambda request path but does not give the platform its keep-alive and limits (autoscaler.InstancePolicy)", p.Name())
+		}
+		in := ip.Instances()
+		if in.FirstFree {
+			return famFrontEnd, in, nil
+		}
+		if in.KeepAlive <= 0 || in.Min < 0 || in.Max < 1 || in.Max < in.Min {
+			return 0, in, fmt.Errorf("policy %s: Lambda instances %+v: want keep-alive > 0 and 0 <= min <= max, max >= 1", p.Name(), in)
+		}
+		return famLambda, in, nil
 	}
-	return famKnative
+	return famKnative, autoscaler.Instances{}, nil
 }
 
 func (f family) String() string {
-	return [...]string{"knative", "keepalive", "hpa", "openfaas"}[f]
+	return [...]string{"knative", "front end", "hpa", "openfaas", "lambda"}[f]
 }
 
 // Pod states.
@@ -76,8 +98,15 @@ type pod struct {
 	created  int64
 	readyAt  int64
 	inflight int32
-	freePos  int32 // index in fnState.free, -1 when not there
+	freePos  int32 // index in fnState.free, -1 when not there (Lambda: 0 when in the idle list)
 	state    uint8
+
+	// The Lambda path's instance bookkeeping.
+	prev, next    int32   // neighbours in the most-recently-used list
+	idleSince     int64   // when the instance last went idle
+	expiryPending bool    // an evExpire for this instance is in the heap
+	provisioned   bool    // one of min: never retired
+	bound         waiting // the request waiting for this starting instance
 }
 
 // fnState is one function's revision: its policy, pods and queues.
@@ -105,10 +134,18 @@ type fnState struct {
 	idleReady                    int
 	inflight                     int
 
+	// The Lambda path: idle instances most recently used first (mru is
+	// the head, -1 when none), the keep-alive and the limits.
+	lambda           bool
+	mru              int32
+	keep             int64
+	minInst, maxInst int
+
 	queue                 ring // waiting for a slot (activator buffer or pod queues)
 	held                  ring // OpenFaaS gateway, at zero
 	buffered              int  // queue entries counted against depth
 	inTransit             int  // OpenFaaS requests between a poll's release and dispatch
+	boundWaiting          int  // Lambda requests waiting for their own new instance
 	queueTimer, heldTimer bool
 	tickNowPending        bool
 
@@ -128,7 +165,7 @@ type fnState struct {
 	maxPods                      int
 }
 
-func (f *fnState) waiting() int { return f.queue.len() + f.held.len() + f.inTransit }
+func (f *fnState) waiting() int { return f.queue.len() + f.held.len() + f.inTransit + f.boundWaiting }
 func (f *fnState) nPods() int   { return f.nStarting + f.nReady + f.nDraining }
 
 // advance integrates the function's state up to now; every handler calls it
@@ -146,6 +183,15 @@ func (f *fnState) advance(now int64) {
 }
 
 func (f *fnState) addFree(p int32) {
+	if f.lambda {
+		pd := &f.pods[p]
+		pd.prev, pd.next, pd.freePos = -1, f.mru, 0
+		if f.mru >= 0 {
+			f.pods[f.mru].prev = p
+		}
+		f.mru = p
+		return
+	}
 	f.pods[p].freePos = int32(len(f.free))
 	f.free = append(f.free, p)
 }
@@ -155,6 +201,19 @@ func (f *fnState) removeFree(p int32) {
 	if i < 0 {
 		return
 	}
+	if f.lambda {
+		pd := &f.pods[p]
+		if pd.prev >= 0 {
+			f.pods[pd.prev].next = pd.next
+		} else {
+			f.mru = pd.next
+		}
+		if pd.next >= 0 {
+			f.pods[pd.next].prev = pd.prev
+		}
+		pd.freePos = -1
+		return
+	}
 	last := f.free[len(f.free)-1]
 	f.free[i] = last
 	f.pods[last].freePos = i
@@ -162,8 +221,19 @@ func (f *fnState) removeFree(p int32) {
 	f.pods[p].freePos = -1
 }
 
-// pick takes the next pod with a free slot, round robin.
+func (f *fnState) hasFree() bool {
+	if f.lambda {
+		return f.mru >= 0
+	}
+	return len(f.free) > 0
+}
+
+// pick takes the next pod with a free slot: round robin, or on the Lambda
+// path the most recently used.
 func (f *fnState) pick() int32 {
+	if f.lambda {
+		return f.mru
+	}
 	f.rr++
 	if f.rr >= len(f.free) {
 		f.rr = 0
@@ -202,6 +272,8 @@ type engine struct {
 	tags      []tagStream
 
 	totalPods, maxPods int
+	podLimit           int
+	podsRefused        int64
 	outstanding        int64
 	stop               bool
 	duration           int64
@@ -231,6 +303,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 		multi:    len(sc.Functions) > 1,
 		duration: int64(sc.Duration),
 		buf:      make([]byte, 0, 256),
+		podLimit: opt.MaxPods,
+	}
+	if e.podLimit <= 0 {
+		e.podLimit = DefaultMaxPods
 	}
 	label := pol.Label
 	if label == "" {
@@ -280,6 +356,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	s.Seed = sc.Seed
 	s.DurationSeconds = sc.Duration.Seconds()
 	s.MaxPods = e.maxPods
+	if e.podsRefused > 0 {
+		s.PodLimit, s.PodsRefused = e.podLimit, e.podsRefused
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the platform's limit of %d pods bound: %d pod creations refused", e.podLimit, e.podsRefused))
+	}
+	if e.outstanding > 0 {
+		s.Unfinished = e.outstanding
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests had not finished %v after the traffic ended; the run stopped there", e.outstanding, DrainLimit))
+	}
 	for _, f := range e.fns {
 		fr := FunctionResult{
 			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped,
@@ -346,6 +430,10 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 	if p.Interval() <= 0 {
 		return nil, badInput("policy %s: interval %v, want > 0", p.Name(), p.Interval())
 	}
+	fam, inst, err := familyOf(p)
+	if err != nil {
+		return nil, badinput.Wrap(err)
+	}
 	f := &fnState{
 		idx:     int32(i),
 		name:    fn.Name,
@@ -353,7 +441,8 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 		service: fn.Service,
 		startup: fn.Startup,
 		pol:     p,
-		family:  familyOf(p.Name()),
+		family:  fam,
+		mru:     -1,
 		depth:   sc.Activator.QueueDepth,
 		timeout: int64(sc.Activator.Timeout),
 		// Separate streams per function and purpose: service times stay the
@@ -361,6 +450,13 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 		// are compared on identical work.
 		svcRNG: rand.New(rand.NewPCG(uint64(sc.Seed), uint64(2*i))),
 		podRNG: rand.New(rand.NewPCG(uint64(sc.Seed), uint64(2*i+1))),
+	}
+	if fam == famLambda {
+		f.lambda = true
+		f.keep, f.minInst, f.maxInst = int64(inst.KeepAlive), inst.Min, inst.Max
+		// An instance serves one request at a time, as on Lambda, whatever
+		// the function's containerConcurrency (a Knative setting).
+		f.cc = 1
 	}
 	if f.depth <= 0 {
 		f.depth = autoscaler.DefaultQueueDepth
@@ -381,6 +477,19 @@ func (e *engine) start() {
 		if f.rev != nil && f.rev.deployAt > 0 {
 			continue
 		}
+		if f.lambda {
+			// The platform sizes the revision per request; only the
+			// provisioned instances exist at deploy time.
+			for range f.minInst {
+				if !e.podRoom() {
+					e.podsRefused++
+					continue
+				}
+				f.pods[e.newPod(f, 0, true)].provisioned = true
+			}
+			f.desired = f.minInst
+			continue
+		}
 		d := f.pol.Tick(epoch, autoscaler.Pods{})
 		// Desired is the policy's scale even when it had no data yet: the
 		// KPA reports its initial scale, as a freshly deployed revision
@@ -392,6 +501,10 @@ func (e *engine) start() {
 		f.desired, f.panic = n, d.Panic
 		f.activator = d.ActivatorInPath || n == 0
 		for range n {
+			if !e.podRoom() {
+				e.podsRefused++
+				continue
+			}
 			e.newPod(f, 0, true)
 		}
 		e.h.push(event{at: int64(f.pol.Interval()), kind: evTick, fn: f.idx})
@@ -404,7 +517,15 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 	next, more := src.Next()
 	var lastAt time.Duration
 	wallNext := time.Now().Add(time.Second)
+	// ctx is checked every simulated second and every 64k events, so an
+	// interrupt ends even a second with millions of events at once.
+	steps := 0
 	for !e.stop {
+		if steps++; steps&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if more && int64(next.At) < e.h.top().at {
 			if next.At < lastAt {
 				return badInput("traffic: arrival at %v comes before the previous one at %v; want arrivals in time order", next.At, lastAt)
@@ -428,6 +549,8 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 			e.release(&ev)
 		case evTimeout:
 			e.timeout(&ev)
+		case evExpire:
+			e.expire(&ev)
 		case evTick:
 			e.tick(&ev)
 		case evDeploy:
@@ -461,8 +584,15 @@ func (e *engine) arrive(f *fnState, now, work int64) {
 	if work <= 0 {
 		work = max(0, int64(f.service.Sample(f.svcRNG)))
 	}
-	if len(f.free) > 0 {
+	if f.hasFree() {
 		e.dispatch(f, f.pick(), now, now, work, id)
+		if c := f.inflight + f.waiting(); c > f.maxConc {
+			f.maxConc = c
+		}
+		return
+	}
+	if f.lambda {
+		e.arriveLambda(f, now, work, id)
 		if c := f.inflight + f.waiting(); c > f.maxConc {
 			f.maxConc = c
 		}
@@ -480,7 +610,7 @@ func (e *engine) arrive(f *fnState, now, work int64) {
 	case f.family == famOpenFaaS && f.nReady == 0:
 		f.held.push(w)
 		e.armHeld(f)
-	case f.family == famKeepalive || f.family == famKnative && (f.activator || f.nReady == 0):
+	case f.family == famFrontEnd || f.family == famKnative && (f.activator || f.nReady == 0):
 		if f.buffered >= f.depth {
 			e.drop(f, now, now, id)
 			return
@@ -498,8 +628,14 @@ func (e *engine) arrive(f *fnState, now, work int64) {
 	}
 }
 
-// dispatch starts a request on pod p, which has a free slot.
+// dispatch starts a request on pod p, which has a free slot. It is a cold
+// start when the pod became ready after the request arrived; on the Lambda
+// path only a request bound to its own new instance is (runBound).
 func (e *engine) dispatch(f *fnState, p int32, now, arr, work, id int64) {
+	e.run(f, p, now, arr, work, id, !f.lambda && f.pods[p].readyAt > arr)
+}
+
+func (e *engine) run(f *fnState, p int32, now, arr, work, id int64, cold bool) {
 	pd := &f.pods[p]
 	if pd.inflight == 0 {
 		f.idleReady--
@@ -509,7 +645,7 @@ func (e *engine) dispatch(f *fnState, p int32, now, arr, work, id int64) {
 	if f.cc > 0 && pd.inflight >= f.cc {
 		f.removeFree(p)
 	}
-	e.h.push(event{at: now + work, kind: evComplete, fn: f.idx, pod: p, arr: arr, aux: now, id: id, cold: pd.readyAt > arr})
+	e.h.push(event{at: now + work, kind: evComplete, fn: f.idx, pod: p, arr: arr, aux: now, id: id, cold: cold})
 }
 
 func (e *engine) complete(ev *event) {
@@ -542,6 +678,10 @@ func (e *engine) complete(ev *event) {
 		if pd.inflight == 0 {
 			f.idleReady++
 		}
+		if f.lambda {
+			e.freedLambda(f, ev.pod, now)
+			break
+		}
 		if pd.freePos < 0 && (f.cc == 0 || pd.inflight < f.cc) {
 			f.addFree(ev.pod)
 		}
@@ -553,7 +693,7 @@ func (e *engine) complete(ev *event) {
 
 // drainQueue starts waiting requests, oldest first, while pods have room.
 func (e *engine) drainQueue(f *fnState, now int64) {
-	for f.queue.len() > 0 && len(f.free) > 0 {
+	for f.queue.len() > 0 && f.hasFree() {
 		w := f.queue.pop()
 		if w.buffered {
 			f.buffered--
@@ -614,7 +754,10 @@ func (e *engine) timeout(ev *event) {
 	e.armQueue(f)
 }
 
-func (e *engine) newPod(f *fnState, now int64, ready bool) {
+// podRoom reports whether the platform has room for one more pod.
+func (e *engine) podRoom() bool { return e.totalPods < e.podLimit }
+
+func (e *engine) newPod(f *fnState, now int64, ready bool) int32 {
 	var p int32
 	if n := len(f.reusable); n > 0 {
 		p = f.reusable[n-1]
@@ -624,17 +767,18 @@ func (e *engine) newPod(f *fnState, now int64, ready bool) {
 		p = int32(len(f.pods) - 1)
 	}
 	f.nextPod++
-	f.pods[p] = pod{id: f.nextPod, created: now, freePos: -1, state: podStarting}
+	f.pods[p] = pod{id: f.nextPod, created: now, freePos: -1, state: podStarting, prev: -1, next: -1}
 	f.nStarting++
 	e.totalPods++
 	e.maxPods = max(e.maxPods, e.totalPods)
 	f.maxPods = max(f.maxPods, f.nPods())
 	if ready {
 		e.becomeReady(f, p, now)
-		return
+		return p
 	}
 	f.podStarts++
 	e.h.push(event{at: now + f.startupDelay(), kind: evPodReady, fn: f.idx, pod: p, arr: f.nextPod})
+	return p
 }
 
 func (e *engine) podReady(ev *event) {
@@ -655,6 +799,10 @@ func (e *engine) becomeReady(f *fnState, p int32, now int64) {
 	f.nStarting--
 	f.nReady++
 	f.idleReady++
+	if f.lambda {
+		e.readyLambda(f, p, now)
+		return
+	}
 	f.addFree(p)
 	if f.rev != nil && !f.rev.ready {
 		e.revisionReady(f, now)
@@ -685,7 +833,7 @@ func (e *engine) release(ev *event) {
 	switch {
 	case now >= w.deadline:
 		e.drop(f, w.arr, now, w.id)
-	case len(f.free) > 0:
+	case f.hasFree():
 		e.dispatch(f, f.pick(), now, w.arr, w.work, w.id)
 	case f.nReady == 0:
 		f.held.push(w)
@@ -742,6 +890,10 @@ func (e *engine) tick(ev *event) {
 func (e *engine) scale(f *fnState, now int64, want int) {
 	cur := f.nStarting + f.nReady
 	for ; cur < want; cur++ {
+		if !e.podRoom() {
+			e.podsRefused += int64(want - cur)
+			break
+		}
 		e.newPod(f, now, false)
 	}
 	if cur <= want {
@@ -790,7 +942,9 @@ func (e *engine) second(t int64, srcDone bool) {
 			RPS:            float64(f.arrivals),
 			CPU:            float64(f.execArea) / float64(second) * 1000,
 		}
-		if (f.rev == nil || f.rev.deployed) && f.pol.Record(epoch.Add(time.Duration(t)), st) {
+		// On the Lambda path the platform sizes the revision itself; a
+		// revision not created yet has no autoscaler.
+		if !f.lambda && (f.rev == nil || f.rev.deployed) && f.pol.Record(epoch.Add(time.Duration(t)), st) {
 			e.tickNow(f, t)
 		}
 		f.podSeconds += float64(f.podArea) / float64(second)
@@ -813,7 +967,7 @@ func (e *engine) second(t int64, srcDone bool) {
 		f.arrivals = 0
 		f.maxConc = f.inflight + f.waiting()
 	}
-	if srcDone && e.outstanding == 0 && t >= e.duration {
+	if srcDone && t >= e.duration && (e.outstanding == 0 || t >= e.duration+int64(DrainLimit)) {
 		e.stop = true
 		return
 	}
@@ -821,3 +975,86 @@ func (e *engine) second(t int64, srcDone bool) {
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// arriveLambda is Lambda's path for a request that found no idle
+// instance: it is bound to a new instance and waits for exactly that one,
+// even if another frees up first. At the concurrency limit it waits in the
+// front end (bounded and timed out like the activator) for the first
+// instance that frees.
+func (e *engine) arriveLambda(f *fnState, now, work, id int64) {
+	w := waiting{arr: now, work: work, id: id, deadline: now + f.timeout}
+	if f.nStarting+f.nReady < f.maxInst {
+		if e.podRoom() {
+			p := e.newPod(f, now, false)
+			f.pods[p].bound = w
+			f.boundWaiting++
+			f.desired = f.nStarting + f.nReady
+			return
+		}
+		// A full platform: the request waits for an instance to free.
+		e.podsRefused++
+	}
+	if f.buffered >= f.depth {
+		e.drop(f, now, now, id)
+		return
+	}
+	w.buffered = true
+	f.buffered++
+	f.queue.push(w)
+	e.armQueue(f)
+}
+
+// readyLambda starts the request bound to a new instance; a provisioned
+// instance, deployed ready, has none and goes idle.
+func (e *engine) readyLambda(f *fnState, p int32, now int64) {
+	if w := f.pods[p].bound; w.id != 0 {
+		f.boundWaiting--
+		e.run(f, p, now, w.arr, w.work, w.id, true)
+		return
+	}
+	e.freedLambda(f, p, now)
+}
+
+// freedLambda puts an instance that went idle at the head of the idle
+// list (it is now the most recently used), lets it take a queued request,
+// and starts its keep-alive when it has nothing left to do.
+func (e *engine) freedLambda(f *fnState, p int32, now int64) {
+	f.addFree(p)
+	if f.queue.len() > 0 {
+		e.drainQueue(f, now)
+	}
+	pd := &f.pods[p]
+	if pd.inflight > 0 || pd.provisioned {
+		return
+	}
+	pd.idleSince = now
+	if !pd.expiryPending {
+		pd.expiryPending = true
+		e.h.push(event{at: now + f.keep, kind: evExpire, fn: f.idx, pod: p, arr: pd.id})
+	}
+}
+
+// expire retires an instance idle for the keep-alive. Each instance has at
+// most one expiry in the heap: one that finds the instance used since is
+// moved to the end of its new idle period.
+func (e *engine) expire(ev *event) {
+	f := e.fns[ev.fn]
+	pd := &f.pods[ev.pod]
+	if pd.id != ev.arr || pd.state != podReady {
+		return
+	}
+	pd.expiryPending = false
+	if pd.inflight > 0 || pd.provisioned {
+		return
+	}
+	if end := pd.idleSince + f.keep; end > ev.at {
+		pd.expiryPending = true
+		e.h.push(event{at: end, kind: evExpire, fn: f.idx, pod: ev.pod, arr: pd.id})
+		return
+	}
+	f.advance(ev.at)
+	f.removeFree(ev.pod)
+	f.idleReady--
+	e.gone(f, ev.pod, ev.at)
+	f.desired = f.nStarting + f.nReady
+}

@@ -8,6 +8,7 @@ const (
 	evPodReady
 	evRelease
 	evTimeout
+	evExpire
 	evSecond
 	evTick
 	evDeploy // a revision is created
@@ -23,7 +24,7 @@ type event struct {
 	cold bool
 	fn   int32
 	pod  int32
-	arr  int64 // request arrival (complete, release); pod id (ready); 1 = immediate (tick)
+	arr  int64 // request arrival (complete, release); pod id (ready, expire); 1 = immediate (tick)
 	aux  int64 // request start (complete); service work (release)
 	id   int64 // request number
 }

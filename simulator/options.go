@@ -28,6 +28,10 @@ type Options struct {
 	// Progress, when set, is called about once a wall-clock second with the
 	// simulated time reached and the scenario's duration.
 	Progress func(simulated, total time.Duration)
+	// MaxPods is the platform's capacity: the most pods of all functions
+	// that may exist at once (0 = DefaultMaxPods). Pods beyond it are not
+	// created, as on a full cluster, and the summary reports it.
+	MaxPods int
 }
 
 // Second is one function's row of the time series: the simulated second

@@ -197,6 +197,9 @@ func (e *engine) deploy(f *fnState, now int64) error {
 		}
 	}
 	n, lo := r.initialScale, r.minScale
+	if (n > 0 || lo > 0 || r.rebuild) && f.lambda {
+		return badInput("revision %q: a Lambda-style revision has no initial or min scale to pre-scale", r.name)
+	}
 	if r.matchScale {
 		n = max(1, others)
 	}
@@ -218,6 +221,21 @@ func (e *engine) deploy(f *fnState, now int64) error {
 		f.pol = p
 	}
 	f.advance(now)
+	if f.lambda {
+		// The platform sizes a Lambda-style revision per request: it is
+		// Ready at once, with only its provisioned instances.
+		for range f.minInst {
+			if !e.podRoom() {
+				e.podsRefused++
+				continue
+			}
+			f.pods[e.newPod(f, now, true)].provisioned = true
+		}
+		f.desired = f.minInst
+		r.deployed = true
+		e.revisionReady(f, now)
+		return nil
+	}
 	d := f.pol.Tick(epoch.Add(time.Duration(now)), autoscaler.Pods{})
 	k := max(0, d.Desired)
 	if !d.Valid && k == 0 && (f.family == famHPA || f.family == famOpenFaaS) {
@@ -228,6 +246,10 @@ func (e *engine) deploy(f *fnState, now int64) error {
 	r.deployed = true
 	r.initialPods = k
 	for range k {
+		if !e.podRoom() {
+			e.podsRefused++
+			continue
+		}
 		e.newPod(f, now, false)
 	}
 	e.h.push(event{at: now + int64(f.pol.Interval()), kind: evTick, fn: f.idx})

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +52,32 @@ func (p *scripted) Tick(now time.Time, _ autoscaler.Pods) autoscaler.Decision {
 
 func constPods(n int) func(time.Duration) int { return func(time.Duration) int { return n } }
 
+// The scripted policies' registry names and the request paths they
+// declare. The names match no built-in prefix: the path comes from the
+// registry entry alone.
+var (
+	registerScripted sync.Once
+	scriptedPaths    = map[string]autoscaler.RequestPath{
+		"scripted-activator": autoscaler.PathActivator,
+		"scripted-gateway":   autoscaler.PathGateway,
+		"scripted-direct":    autoscaler.PathDirect,
+	}
+)
+
+func scriptedPolicies(t testing.TB) {
+	t.Helper()
+	registerScripted.Do(func() {
+		for name, path := range scriptedPaths {
+			err := autoscaler.Register(name, "test policy: a fixed number of pods", path, func(map[string]string) (autoscaler.Policy, error) {
+				return &scripted{name: name, plan: constPods(1)}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
 // list is a test pattern replaying fixed arrivals.
 type list []traffic.Arrival
 
@@ -81,6 +108,7 @@ func mustDist(t testing.TB, spec string) dist.Dist {
 }
 
 type row struct {
+	id              int64
 	arr, start, end float64
 	cold            bool
 	status          string
@@ -101,7 +129,11 @@ func parseRequests(t testing.TB, b []byte) []row {
 			}
 			return v
 		}
-		out = append(out, row{arr: f(2), start: f(3), end: f(4), cold: r[6] == "1", status: r[7]})
+		id, err := strconv.ParseInt(r[0], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, row{id: id, arr: f(2), start: f(3), end: f(4), cold: r[6] == "1", status: r[7]})
 	}
 	return out
 }
@@ -119,6 +151,7 @@ func TestRequestPath(t *testing.T) {
 	cases := []struct {
 		name      string
 		policy    string
+		settings  map[string]string // for a registered policy (plan == nil)
 		plan      func(time.Duration) int
 		onPoke    int
 		activator scenarios.Activator
@@ -131,21 +164,21 @@ func TestRequestPath(t *testing.T) {
 		podSecs   float64
 	}{
 		{
-			name: "knative activator holds at zero until the pod is ready", policy: "knative-test",
+			name: "knative activator holds at zero until the pod is ready", policy: "scripted-activator",
 			plan: constPods(0), onPoke: 1, startup: "fixed:1s", service: "fixed:10ms",
 			arrivals: []time.Duration{ms(500)},
 			want:     []want{{"ok", true, 1.5}},
 			podSecs:  2.5, // created at 0.5 s, alive until the run ends at 3 s
 		},
 		{
-			name: "readiness is seen at the next probe period", policy: "knative-test",
+			name: "readiness is seen at the next probe period", policy: "scripted-activator",
 			plan: constPods(0), onPoke: 1, startup: "fixed:1050ms", period: ms(500), service: "fixed:10ms",
 			arrivals: []time.Duration{ms(500)},
 			want:     []want{{"ok", true, 2.0}},
 			podSecs:  2.5,
 		},
 		{
-			name: "openfaas gateway releases on its next 100 ms poll", policy: "openfaas-test",
+			name: "openfaas gateway releases on its next 100 ms poll", policy: "scripted-gateway",
 			plan: constPods(0), onPoke: 1, startup: "fixed:1050ms", service: "fixed:10ms",
 			arrivals: []time.Duration{ms(500), ms(530)},
 			// Ready at 1.55 s: polls at 0.5+k·0.1 and 0.53+k·0.1.
@@ -153,21 +186,47 @@ func TestRequestPath(t *testing.T) {
 			podSecs: 2.5,
 		},
 		{
-			name: "hpa with no ready pod has no endpoints", policy: "hpa-test",
+			name: "hpa with no ready pod has no endpoints", policy: "scripted-direct",
 			plan: constPods(0), onPoke: 1, startup: "fixed:1s", service: "fixed:10ms",
 			arrivals: []time.Duration{ms(500)},
 			want:     []want{{"dropped", false, 0.5}},
 			podSecs:  2.5,
 		},
 		{
-			name: "keepalive front end holds the request", policy: "keepalive-test",
-			plan: constPods(0), onPoke: 1, startup: "fixed:200ms", service: "fixed:10ms",
-			arrivals: []time.Duration{ms(100)},
-			want:     []want{{"ok", true, 0.3}},
-			podSecs:  2.9,
+			// B is started for the second request although A frees at
+			// 1.4 s; A is retired at 2.4 s, B lives to the end at 3 s.
+			name: "lambda binds a request that finds no idle instance to a new one", policy: "keepalive",
+			settings: map[string]string{"keep-alive": "1s"}, cc: 1, startup: "fixed:1s", service: "fixed:300ms",
+			arrivals: []time.Duration{ms(100), ms(1200)},
+			want:     []want{{"ok", true, 1.1}, {"ok", true, 2.2}},
+			podSecs:  2.3 + 1.8,
 		},
 		{
-			name: "activator queue depth drops the overflow", policy: "knative-test",
+			name: "lambda: first-free routing (the old behaviour) gives it the instance that frees first", policy: "keepalive",
+			settings: map[string]string{"keep-alive": "1s", "routing": "first-free"}, cc: 1, startup: "fixed:1s", service: "fixed:300ms",
+			arrivals: []time.Duration{ms(100), ms(1200)},
+			want:     []want{{"ok", true, 1.1}, {"ok", false, 1.4}},
+			podSecs:  2.9 + 1.8,
+		},
+		{
+			// Idle from 0.4 s; used again 0.6 s later, retired at 2.1 s.
+			name: "lambda: an instance idle for keep-alive - 0.4 s serves warm", policy: "keepalive",
+			settings: map[string]string{"keep-alive": "1s"}, startup: "fixed:200ms", service: "fixed:100ms",
+			arrivals: []time.Duration{ms(100), ms(1000)},
+			want:     []want{{"ok", true, 0.3}, {"ok", false, 1.0}},
+			podSecs:  2.0,
+		},
+		{
+			// Idle from 0.4 s, retired at 1.4 s: the request at 1.8 s
+			// starts a new instance, alive to the end at 3 s.
+			name: "lambda: an instance idle for keep-alive + 0.4 s is gone", policy: "keepalive",
+			settings: map[string]string{"keep-alive": "1s"}, startup: "fixed:200ms", service: "fixed:100ms",
+			arrivals: []time.Duration{ms(100), ms(1800)},
+			want:     []want{{"ok", true, 0.3}, {"ok", true, 2.0}},
+			podSecs:  1.3 + 1.2,
+		},
+		{
+			name: "activator queue depth drops the overflow", policy: "scripted-activator",
 			plan: constPods(0), onPoke: 1, startup: "fixed:1s", service: "fixed:10ms",
 			activator: scenarios.Activator{QueueDepth: 1},
 			arrivals:  []time.Duration{ms(100), ms(200)},
@@ -175,7 +234,7 @@ func TestRequestPath(t *testing.T) {
 			podSecs:   2.9,
 		},
 		{
-			name: "activator timeout drops a request waiting too long", policy: "knative-test",
+			name: "activator timeout drops a request waiting too long", policy: "scripted-activator",
 			plan: constPods(0), onPoke: 1, startup: "fixed:1s", service: "fixed:10ms",
 			activator: scenarios.Activator{Timeout: ms(400)},
 			arrivals:  []time.Duration{ms(100), ms(900)},
@@ -183,14 +242,14 @@ func TestRequestPath(t *testing.T) {
 			podSecs:   2.9,
 		},
 		{
-			name: "waiting for a busy pod is queueing, not a cold start", policy: "knative-test",
+			name: "waiting for a busy pod is queueing, not a cold start", policy: "scripted-activator",
 			plan: constPods(1), startup: "fixed:1s", cc: 1, service: "fixed:100ms",
 			arrivals: []time.Duration{ms(100), ms(100)},
 			want:     []want{{"ok", false, 0.1}, {"ok", false, 0.2}},
 			podSecs:  3,
 		},
 		{
-			name: "scale-down drains in-flight requests before the pod goes", policy: "knative-test",
+			name: "scale-down drains in-flight requests before the pod goes", policy: "scripted-activator",
 			plan: func(t time.Duration) int {
 				if t < time.Second {
 					return 1
@@ -217,12 +276,14 @@ func TestRequestPath(t *testing.T) {
 				}},
 			}
 			var reqs bytes.Buffer
-			res, err := Run(context.Background(), sc, scenarios.Policy{Name: tc.policy}, Options{
-				Requests: &reqs,
-				NewPolicy: func(int, scenarios.Function) (autoscaler.Policy, error) {
+			opt := Options{Requests: &reqs}
+			if tc.plan != nil {
+				scriptedPolicies(t)
+				opt.NewPolicy = func(int, scenarios.Function) (autoscaler.Policy, error) {
 					return &scripted{name: tc.policy, plan: tc.plan, onPoke: tc.onPoke}, nil
-				},
-			})
+				}
+			}
+			res, err := Run(context.Background(), sc, scenarios.Policy{Name: tc.policy, Settings: tc.settings}, opt)
 			if err != nil {
 				t.Fatal(err)
 			}

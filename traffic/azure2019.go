@@ -81,8 +81,10 @@ func (o Azure2019Options) normalized() (Azure2019Options, error) {
 	switch {
 	case o.Functions < 0:
 		return o, errors.New("functions: want a non-negative count")
-	case o.FirstMinute < 0 || o.Minutes < 0:
-		return o, errors.New("minutes: want a non-negative range")
+	case o.FirstMinute < 0:
+		return o, fmt.Errorf("firstMinute: want a non-negative minute, got %d", o.FirstMinute)
+	case o.Minutes < 0:
+		return o, fmt.Errorf("minutes: want a non-negative count, got %d", o.Minutes)
 	case !(o.Compression > 0 && o.Compression <= 1e6):
 		return o, errors.New("compress: want a factor above 0 and at most 1e6")
 	case !(o.Scale > 0 && o.Scale <= 1e6):

@@ -259,6 +259,8 @@ func TestAzure2019Errors(t *testing.T) {
 		{name: "bad memory", inv: header + "o,a,f,http,1,2,3\n", mem: "HashOwner,HashApp,AverageAllocatedMb\no,a,lots\n",
 			err: `memory.csv:2: column 3 ("lots"): want a non-negative size in MB`},
 		{name: "bad compression", inv: header, opt: Azure2019Options{Compression: -1}, err: "compress: want a factor above 0"},
+		{name: "negative first minute", inv: header + "o,a,f,http,1,2,3\n", opt: Azure2019Options{FirstMinute: -5}, err: "firstMinute: want a non-negative minute, got -5"},
+		{name: "negative minutes", inv: header + "o,a,f,http,1,2,3\n", opt: Azure2019Options{Minutes: -2}, err: "minutes: want a non-negative count, got -2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"math"
 	"strconv"
@@ -20,7 +21,10 @@ const Header = "t,recommended,desired,panic,stable,panic_concurrency,ebc"
 // fast path). A tick time with no row of its own ticks on the stats seen so
 // far and the last ready count. recommended is empty when the policy had
 // no data to decide on.
-func Run(p autoscaler.Policy, series []Sample, w io.Writer) error {
+//
+// Run checks ctx every few thousand ticks and returns its error when it is
+// done, so an interrupt ends a long replay at once.
+func Run(ctx context.Context, p autoscaler.Policy, series []Sample, w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString(Header + "\n")
 	if len(series) == 0 {
@@ -31,7 +35,9 @@ func Run(p autoscaler.Policy, series []Sample, w io.Writer) error {
 	next := ceilTo(series[0].T*1e9, interval)
 	ready := series[0].Ready
 	var buf []byte
+	rows := 0
 	emit := func(ns int64, d autoscaler.Decision) {
+		rows++
 		buf = buf[:0]
 		buf = appendSeconds(buf, ns)
 		buf = append(buf, ',')
@@ -48,7 +54,11 @@ func Run(p autoscaler.Policy, series []Sample, w io.Writer) error {
 		}
 		for _, v := range []float64{d.Stable, d.PanicValue, d.ExcessBurstCapacity} {
 			buf = append(buf, ',')
-			buf = strconv.AppendFloat(buf, math.Round(v*1e4)/1e4, 'f', -1, 64)
+			// Four decimals; a value too large for v*1e4 is printed as it is.
+			if math.Abs(v) < 1e15 {
+				v = math.Round(v*1e4) / 1e4
+			}
+			buf = strconv.AppendFloat(buf, v, 'f', -1, 64)
 		}
 		buf = append(buf, '\n')
 		bw.Write(buf)
@@ -57,6 +67,14 @@ func Run(p autoscaler.Policy, series []Sample, w io.Writer) error {
 		ns := s.T * 1e9
 		for ; next < ns; next += interval {
 			emit(next, p.Tick(at(next), autoscaler.Pods{Ready: ready}))
+			if rows%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		ready = s.Ready
 		poke := p.Record(at(ns), s.Stat)

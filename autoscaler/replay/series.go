@@ -7,8 +7,10 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/scenarios"
 )
 
 // Sample is one second of a revision's metrics.
@@ -17,6 +19,17 @@ type Sample struct {
 	Stat  autoscaler.Stat
 	Ready int
 }
+
+// Limits on a series, so that a two-row input cannot ask for unbounded
+// work: Run ticks through every interval between the first row and the
+// last, so the span is bounded like a scenario's duration, and values are
+// bounded so that no policy's arithmetic overflows into ±Inf.
+const (
+	// MaxSpan is the longest a series may cover, last t minus first t.
+	MaxSpan = int64(scenarios.MaxDuration / time.Second)
+	// MaxValue bounds concurrency, rps, max_concurrency and cpu cells.
+	MaxValue = 1e9
+)
 
 // columns the series may carry; t, concurrency and ready are required.
 var knownColumns = map[string]bool{"t": true, "concurrency": true, "ready": true, "rps": true, "max_concurrency": true, "cpu": true}
@@ -71,8 +84,8 @@ func ParseSeries(name string, r io.Reader) ([]Sample, error) {
 				return 0, nil
 			}
 			v, err := strconv.ParseFloat(cells[i], 64)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-				return 0, errf("column %s: want a non-negative number, got %q", col, cells[i])
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > MaxValue {
+				return 0, errf("column %s: want a number from 0 to %g, got %q", col, MaxValue, cells[i])
 			}
 			return v, nil
 		}
@@ -84,10 +97,13 @@ func ParseSeries(name string, r io.Reader) ([]Sample, error) {
 		if len(out) > 0 && t <= out[len(out)-1].T {
 			return nil, errf("t = %d does not increase (previous row has t = %d)", t, out[len(out)-1].T)
 		}
+		if len(out) > 0 && t-out[0].T > MaxSpan {
+			return nil, errf("t = %d is %d s after the first row's t = %d; a series spans at most %d s (%v)", t, t-out[0].T, out[0].T, MaxSpan, scenarios.MaxDuration)
+		}
 		s.T = t
 		ready, err := strconv.Atoi(cells[idx["ready"]])
-		if err != nil || ready < 0 {
-			return nil, errf("column ready: want a non-negative integer pod count, got %q", cells[idx["ready"]])
+		if err != nil || ready < 0 || ready > autoscaler.MaxPods {
+			return nil, errf("column ready: want a pod count from 0 to %d, got %q", autoscaler.MaxPods, cells[idx["ready"]])
 		}
 		s.Ready = ready
 		if s.Stat.Concurrency, err = num("concurrency"); err != nil {

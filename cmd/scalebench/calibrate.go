@@ -55,6 +55,9 @@ atomically.`,
 			if fl.duration > 0 {
 				sc.Duration = fl.duration
 			}
+			if err := scenarios.CheckLimits(sc); err != nil {
+				return badinput.Wrap(fmt.Errorf("calibrate: %w", err))
+			}
 			pol, err := bench.ChoosePolicy(sc, fl.policy, fl.set)
 			if err != nil {
 				return badinput.Wrap(fmt.Errorf("calibrate: %w", err))

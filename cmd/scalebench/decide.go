@@ -75,7 +75,7 @@ nothing written to stdout.`,
 			// Decide everything before printing, so a failure leaves no
 			// partial output.
 			var out bytes.Buffer
-			if err := replay.Run(p, series, &out); err != nil {
+			if err := replay.Run(cmd.Context(), p, series, &out); err != nil {
 				return err
 			}
 			_, err = cmd.OutOrStdout().Write(out.Bytes())

@@ -147,5 +147,5 @@ func runScenario(cmd *cobra.Command, fl *runFlags) (*scenarios.Scenario, scenari
 		// distributions.
 		sc.Functions = []scenarios.Function{{Name: fl.name, ContainerConcurrency: fl.concurrency, MemoryMB: scenarios.DefaultMemoryMB}}
 	}
-	return sc, pol, nil
+	return sc, pol, scenarios.CheckLimits(sc)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/scalebench/scalebench/bench"
 	"github.com/scalebench/scalebench/dist"
 	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/simulator"
 	"github.com/scalebench/scalebench/traffic"
 )
 
@@ -31,6 +32,7 @@ type simFlags struct {
 	concurrency               int
 	queueDepth                int
 	timeout                   time.Duration
+	maxPods                   int
 }
 
 func newSimCmd() *cobra.Command {
@@ -67,12 +69,16 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.IntVar(&fl.concurrency, "concurrency", 0, "containerConcurrency, 0 = unlimited (no scenario)")
 	f.IntVar(&fl.queueDepth, "queue-depth", 0, "activator queue depth, 0 = platform default (no scenario)")
 	f.DurationVar(&fl.timeout, "timeout", 0, "request timeout while waiting, 0 = platform default (no scenario)")
+	f.IntVar(&fl.maxPods, "max-pods", simulator.DefaultMaxPods, "the platform's capacity: most pods of all functions at once (summary.json reports it when it binds)")
 	return cmd
 }
 
 func runSim(cmd *cobra.Command, fl *simFlags) error {
 	if fl.out == "" {
 		return badinput.Wrap(errors.New("sim: --out DIR is required"))
+	}
+	if fl.maxPods < 1 || fl.maxPods > simulator.DefaultMaxPods {
+		return badinput.Errorf("sim: --max-pods %d: want 1 to %d", fl.maxPods, simulator.DefaultMaxPods)
 	}
 	sc, err := simScenario(cmd, fl)
 	if err != nil {
@@ -88,7 +94,7 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, dir, err := bench.RunToDir(ctx, bench.Simulator{}, r, fl.out, fl.requests)
+	res, dir, err := bench.RunToDir(ctx, bench.Simulator{MaxPods: fl.maxPods}, r, fl.out, fl.requests)
 	if err != nil {
 		return err
 	}
@@ -134,7 +140,7 @@ func simScenario(cmd *cobra.Command, fl *simFlags) (*scenarios.Scenario, error) 
 	if fl.duration > 0 {
 		sc.Duration = fl.duration
 	}
-	return sc, nil
+	return sc, scenarios.CheckLimits(sc)
 }
 
 func patternScenario(fl *simFlags) (*scenarios.Scenario, error) {

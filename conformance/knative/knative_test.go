@@ -147,9 +147,6 @@ func TestKPAMatchesKnative(t *testing.T) {
 		{"metric": "rps"},
 	}
 	logger := zap.NewNop().Sugar()
-	// Knative's autoscaler takes time.Now() as its panic start when it is
-	// created with several pods ready, so the series starts now.
-	epoch := time.Now().Truncate(time.Second)
 	ticks := 0
 	for si, set := range settings {
 		for seed := uint64(0); seed < 40; seed++ {
@@ -158,6 +155,13 @@ func TestKPAMatchesKnative(t *testing.T) {
 			coll := newCollector(cfg.StableWindow, cfg.PanicWindowPercentage, cfg.Aggregation == "weightedExponential")
 			conc, ready := series(seed+uint64(si)*1000, 1500)
 			pc := &podCounter{ready: ready[0]}
+			// Knative's autoscaler takes time.Now() as its panic start when
+			// it is created with several pods ready, so each series starts
+			// now, just before it is created. (One epoch for the whole test
+			// let the wall clock run up to 2 s ahead of the series by the
+			// later ones, and their panic ended a tick early: the test
+			// failed about every other run.)
+			epoch := time.Now().Truncate(time.Second)
 			kn := scaling.New(attribute.NewSet(), noop.NewMeterProvider(), "ns", "rev", coll, pc, spec)
 			ours, _ := autoscaler.New("knative", set)
 
