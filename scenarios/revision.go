@@ -68,11 +68,22 @@ type Rollout struct {
 	MatchInitialScale bool
 	MinScale          int
 	MatchMinScale     bool
+	// Steps, when set, make the rollout a manual canary instead: the new
+	// revision's share at each offset from the rollout step (the last one
+	// 100), the rest staying with the revision that had the most traffic.
+	Steps []CanaryStep
 	// Settings are laid over the new revision's policy settings, for a
 	// rollout that needs more than an initial scale (scale-down-delay to
 	// keep pre-scaled pods until the revision has a window of its own
 	// traffic, say).
 	Settings map[string]string
+}
+
+// CanaryStep is one step of a manual canary: the new revision's Percent
+// from After the rollout step on.
+type CanaryStep struct {
+	After   time.Duration
+	Percent int
 }
 
 // revision decodes one revision: the function's keys, each defaulting to
@@ -315,6 +326,7 @@ func (w *walker) rollouts(n *yaml.Node, path string) ([]Rollout, error) {
 				r.MinScale, r.MatchMinScale, err = w.podsOrMatch(v, k)
 				return
 			}},
+			{"steps", func(k string, v *yaml.Node) (err error) { r.Steps, err = w.canarySteps(v, k); return }},
 		}); err != nil {
 			return nil, err
 		}
@@ -355,6 +367,42 @@ func (w *walker) checkRevisions(s *Scenario, fnNodes []*yaml.Node) error {
 	return nil
 }
 
+// canarySteps decodes a manual canary: offsets in order, shares rising to
+// 100.
+func (w *walker) canarySteps(n *yaml.Node, path string) ([]CanaryStep, error) {
+	items, err := w.list(n, path)
+	if err != nil {
+		return nil, err
+	}
+	var out []CanaryStep
+	for i, item := range items {
+		key := fmt.Sprintf("%s[%d]", path, i)
+		var st CanaryStep
+		havePercent := false
+		if err := w.mapping(item, key, []field{
+			{"after", func(k string, v *yaml.Node) (err error) { st.After, err = w.dur(v, k); return }},
+			{"percent", func(k string, v *yaml.Node) (err error) {
+				havePercent = true
+				st.Percent, err = w.intv(v, k, 1)
+				return
+			}},
+		}); err != nil {
+			return nil, err
+		}
+		if !havePercent || st.Percent > 100 {
+			return nil, w.errf(item, key+".percent", "want the new revision's share, 1 to 100")
+		}
+		if len(out) > 0 && (st.After <= out[len(out)-1].After || st.Percent <= out[len(out)-1].Percent) {
+			return nil, w.errf(item, key, "want each step later and with a larger share than the one before")
+		}
+		out = append(out, st)
+	}
+	if len(out) == 0 || out[len(out)-1].Percent != 100 {
+		return nil, w.errf(n, path, "want the last step at 100 percent, so the rollout completes")
+	}
+	return out, nil
+}
+
 // podsOrMatch reads a pod count or "match" (the other revisions' pods).
 func (w *walker) podsOrMatch(v *yaml.Node, k string) (int, bool, error) {
 	if v.Kind == yaml.ScalarNode && v.Value == "match" {
@@ -369,6 +417,22 @@ func (w *walker) podsOrMatch(v *yaml.Node, k string) (int, bool, error) {
 		return 0, false, w.errf(v, k, "want a pod count >= 1 or match (the other revisions' pods), got %q", s)
 	}
 	return n, false, nil
+}
+
+// simOnly refuses real backends for a scenario with revisions: the local
+// platform's activator routes to one revision per function so far.
+func simOnly(s *Scenario) error {
+	for _, f := range s.Functions {
+		if len(f.Revisions) == 0 {
+			continue
+		}
+		for _, b := range s.Backends {
+			if b != "sim" {
+				return fmt.Errorf("function %q has revisions, which only the sim backend runs so far; want backends: [sim]", f.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // applyRollouts expands the policies by the rollout variants: knative

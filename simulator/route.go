@@ -136,14 +136,13 @@ func (e *engine) newRoutes(sc *scenarios.Scenario, pol scenarios.Policy, opt Opt
 
 // applyRollout makes the scenario's rollout steps the variant's way.
 func applyRollout(steps []scenarios.SplitStep, ro scenarios.Rollout, revs []*fnState) []scenarios.SplitStep {
-	out := make([]scenarios.SplitStep, len(steps))
-	copy(out, steps)
-	for i := range out {
-		if out[i].Rollout < 0 {
+	var out []scenarios.SplitStep
+	for i, st := range steps {
+		if st.Rollout < 0 {
+			out = append(out, st)
 			continue
 		}
-		out[i].RolloutDuration = ro.Duration
-		r := revs[out[i].Rollout].rev
+		r := revs[st.Rollout].rev
 		r.initialScale, r.matchScale = ro.InitialScale, ro.MatchInitialScale
 		r.minScale, r.matchMin = ro.MinScale, ro.MatchMinScale
 		if len(ro.Settings) > 0 {
@@ -151,8 +150,47 @@ func applyRollout(steps []scenarios.SplitStep, ro scenarios.Rollout, revs []*fnS
 			maps.Copy(r.settings, ro.Settings)
 			r.rebuild = true
 		}
+		if len(ro.Steps) == 0 {
+			st.RolloutDuration = ro.Duration
+			out = append(out, st)
+			continue
+		}
+		// A manual canary: the rest of the route stays with the revision
+		// that had the most of it before the step.
+		before := splitBefore(steps, i, len(revs))
+		from := -1
+		for j, p := range before {
+			if j != st.Rollout && (from < 0 || p > before[from]) {
+				from = j
+			}
+		}
+		for _, c := range ro.Steps {
+			if i+1 < len(steps) && st.At+c.After >= steps[i+1].At {
+				break // the scenario's next step takes over
+			}
+			p := make([]int, len(revs))
+			p[st.Rollout] = c.Percent
+			p[from] += 100 - c.Percent
+			out = append(out, scenarios.SplitStep{At: st.At + c.After, Percent: p, Rollout: -1})
+		}
 	}
 	return out
+}
+
+// splitBefore is the split the schedule asks for just before step i, as
+// far as the percent steps say (a rollout step gives its revision 100).
+func splitBefore(steps []scenarios.SplitStep, i, n int) []int {
+	p := make([]int, n)
+	if i == 0 {
+		return p
+	}
+	st := steps[i-1]
+	if st.Rollout >= 0 {
+		p[st.Rollout] = 100
+		return p
+	}
+	copy(p, st.Percent)
+	return p
 }
 
 // revision is what a unit of the engine carries when it is one revision of
