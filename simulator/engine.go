@@ -114,7 +114,8 @@ type fnState struct {
 	idx     int32
 	name    string
 	rev     *revision // nil for a function without revisions
-	cc      int32     // 0 = unlimited
+	memMB   float64
+	cc      int32 // 0 = unlimited
 	service dist.Dist
 	startup scenarios.Startup
 	pol     autoscaler.Policy
@@ -370,6 +371,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 			ColdStarts: f.coldStarts, PodStarts: f.podStarts,
 			PodSeconds: round3(f.podSeconds), IdlePodSeconds: round3(f.idleSeconds), MaxPods: f.maxPods,
 		}
+		fr.MemoryMB = f.memMB
 		if f.rev != nil {
 			fr.Revision = f.rev.name
 		}
@@ -437,6 +439,7 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 	f := &fnState{
 		idx:     int32(i),
 		name:    fn.Name,
+		memMB:   fn.MemoryMB,
 		cc:      int32(fn.ContainerConcurrency),
 		service: fn.Service,
 		startup: fn.Startup,

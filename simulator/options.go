@@ -74,7 +74,9 @@ type FunctionResult struct {
 	Name string
 	// Revision is set when the function has several revisions: one
 	// FunctionResult per revision, in scenario order.
-	Revision       string
+	Revision string
+	// MemoryMB is the revision's pod memory, for GB-seconds.
+	MemoryMB       float64
 	Requests       int64
 	Completed      int64
 	Dropped        int64
