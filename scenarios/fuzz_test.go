@@ -20,7 +20,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nslos: [p99<=1s, {metric: dropped, max: 0}]\n"))
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunctions: [{name: a, startup: {appInit: none}}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
-	f.Add([]byte(withRevisions))
+	f.Add([]byte(revisionsScenario))
 	f.Add([]byte("duration: 336h\ntraffic: constant:rate=1e9\n"))
 	f.Add([]byte("duration: 10s\ntraffic: constant:rate=10\nfunctions: [{name: a, service: fixed:1000000h}]\n"))
 	f.Add([]byte("duration: 10s\ntraffic: constant:rate=10\npolicies: [{name: knative, settings: {min-scale: 100000000}}]\n"))

@@ -479,3 +479,18 @@ func applyRollouts(s *Scenario, rollouts []Rollout) error {
 	s.Policies = out
 	return nil
 }
+
+// withRevisions lists every function's workload, and each revision's as
+// FUNCTION/REVISION, so that limits apply to what a revision changes too.
+func withRevisions(fns []Function) []Function {
+	var out []Function
+	for _, f := range fns {
+		out = append(out, f)
+		for _, r := range f.Revisions {
+			rf := r.Function
+			rf.Name = f.Name + "/" + r.Name
+			out = append(out, rf)
+		}
+	}
+	return out
+}

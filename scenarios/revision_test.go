@@ -9,7 +9,7 @@ import (
 	"github.com/scalebench/scalebench/badinput"
 )
 
-const withRevisions = `
+const revisionsScenario = `
 duration: 10m
 functions:
   - name: api
@@ -37,7 +37,7 @@ rollouts:
 `
 
 func TestParseRevisions(t *testing.T) {
-	s, err := Parse("r.yaml", []byte(withRevisions))
+	s, err := Parse("r.yaml", []byte(revisionsScenario))
 	if err != nil {
 		t.Fatal(err)
 	}
