@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +115,36 @@ func TestParseRevisionErrors(t *testing.T) {
 				t.Errorf("got %q (line %d), want line %d and %q", err, be.Line, tc.line, tc.want)
 			}
 		})
+	}
+}
+
+// TestSchemaRevisionExamples parses SCHEMA.md's revisions and rollouts
+// examples together, so the documentation cannot drift from the parser.
+func TestSchemaRevisionExamples(t *testing.T) {
+	doc, err := os.ReadFile("SCHEMA.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## Revisions, traffic splits and rollouts")
+	if !ok {
+		t.Fatal("SCHEMA.md has no revisions section")
+	}
+	var blocks []string
+	for range 2 {
+		_, after, ok1 := strings.Cut(rest, "```yaml\n")
+		block, after2, ok2 := strings.Cut(after, "```")
+		if !ok1 || !ok2 {
+			t.Fatal("want two yaml examples in SCHEMA.md's revisions section")
+		}
+		blocks = append(blocks, block)
+		rest = after2
+	}
+	src := "duration: 10m\ntraffic: constant:rate=10\npolicies: [knative]\n" + blocks[0] + blocks[1]
+	s, err := Parse("SCHEMA.md", []byte(src))
+	if err != nil {
+		t.Fatalf("SCHEMA.md's revisions examples do not parse: %v", err)
+	}
+	if n := len(s.Policies); n != 4 {
+		t.Errorf("%d runs, want knative under each of the 4 rollouts", n)
 	}
 }
