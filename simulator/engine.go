@@ -959,6 +959,8 @@ func (e *engine) second(t int64, srcDone bool) {
 		}
 		if f.rev != nil {
 			row.Revision, row.Percent = f.rev.name, f.rev.route.percent[f.rev.index]
+		} else if e.revisions {
+			row.Percent = 100 // a function of one revision beside ones with several
 		}
 		if e.tsW != nil {
 			e.seriesRow(&row)
