@@ -4,7 +4,7 @@ BACKEND ?= local
 SUITE   ?= scenarios/library
 OUT     ?= out/bench
 
-.PHONY: all build test bench vet fuzz clean deps-test
+.PHONY: all build test bench results vet fuzz clean deps-test
 
 all: build
 
@@ -38,6 +38,22 @@ test: build vet deps-test
 # some for real on $(BACKEND); prints where the report is.
 bench: build
 	./bin/scalebench bench --suite $(SUITE) --backend $(BACKEND) --out $(OUT)
+
+# docs/results.md: the library suite and the held-out suite, simulated
+# under every policy (no real runs, so the table is the same on every
+# machine), each bench's report.md one after the other.
+results: build
+	./bin/scalebench bench --suite scenarios/library --real 0 --out out/results-library
+	./bin/scalebench bench --suite scenarios/heldout --real 0 --out out/results-heldout
+	{ echo '# Results'; echo; \
+	  echo 'Produced by `make results`: `scalebench bench --suite scenarios/library --real 0` and'; \
+	  echo '`scalebench bench --suite scenarios/heldout --real 0`, every scenario under every policy in'; \
+	  echo 'the simulator. The held-out suite (new seeds, a later hour of the Azure sample, a second'; \
+	  echo 'synthetic fleet) was never used for tuning. How kpa compares with knative, and why each'; \
+	  echo 'extension is on or off, is in docs/readme-policies.md (section `kpa`).'; echo; \
+	  echo '# Library suite'; echo; sed 's/^#/##/' out/results-library/report.md; echo; \
+	  echo '# Held-out suite'; echo; sed 's/^#/##/' out/results-heldout/report.md; } > docs/results.md.tmp
+	mv docs/results.md.tmp docs/results.md
 
 # A short run of every fuzz target (not part of make test).
 fuzz:

@@ -373,35 +373,146 @@ func TestKPAInitialScale(t *testing.T) {
 	}
 }
 
-func TestKPALearnedRetentionBridgesGaps(t *testing.T) {
-	// Bursts of 20 s every 3 minutes: Knative goes to zero in every gap;
-	// learned retention keeps the last pod once it has seen a few gaps.
+func TestKPAIdleHistogramPreWarms(t *testing.T) {
+	// Bursts of 20 s every 3 minutes (a timer-like idle time of 160 s):
+	// Knative goes to zero in every gap and greets every burst with a cold
+	// start; the idle histogram, once it has seen a few gaps, releases the
+	// pod as soon as the burst ends and has it back before the next one.
 	burst := func(s int) float64 {
 		if s%180 < 20 {
 			return 5
 		}
 		return 0
 	}
-	run := func(name string) (coldBursts int) {
+	run := func(name string) (coldBursts, podSeconds int) {
 		k := mustKPA(t, name, nil)
 		ready := 0
 		for s := 0; s < 180*12; s++ {
 			if s%180 == 0 && s > 0 && ready == 0 {
 				coldBursts++
 			}
-			poke := k.Record(at(float64(s)), Stat{Concurrency: burst(s)})
+			poke := k.Record(at(float64(s)), Stat{Concurrency: burst(s), RPS: burst(s)})
 			if poke || s%2 == 0 {
 				ready = k.Tick(at(float64(s)), Pods{Ready: ready}).Desired
 			}
+			podSeconds += ready
 		}
-		return coldBursts
+		return coldBursts, podSeconds
 	}
-	knative, kpa := run("knative"), run("kpa")
-	if knative < 10 {
-		t.Errorf("knative cold bursts = %d, want every gap (>= 10)", knative)
+	knCold, knPods := run("knative")
+	kpaCold, kpaPods := run("kpa")
+	if knCold < 10 {
+		t.Errorf("knative cold bursts = %d, want every gap (>= 10)", knCold)
 	}
-	if kpa > 4 {
-		t.Errorf("kpa cold bursts = %d, want only while learning (<= 4)", kpa)
+	if kpaCold > 3 {
+		t.Errorf("kpa cold bursts = %d, want only while learning (<= 3)", kpaCold)
+	}
+	if kpaPods >= knPods {
+		t.Errorf("kpa pod-seconds %d, want fewer than knative's %d (the pod is released between bursts)", kpaPods, knPods)
+	}
+}
+
+func TestKPAIdleHistogramFallsBack(t *testing.T) {
+	cases := []struct {
+		name string
+		gaps []int32
+		want bool // representative
+	}{
+		{"too few idle times", []int32{60, 60}, false},
+		{"regular idle times", []int32{60, 61, 59, 60}, true},
+		{"very irregular idle times", []int32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 500}, false},
+		{"window wider than keep-alive-max", []int32{10, 700, 300, 20}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			k := mustKPA(t, "kpa", nil)
+			for _, g := range c.gaps {
+				k.gaps[k.gapNext] = g
+				k.gapNext = (k.gapNext + 1) % idleHistogramSize
+				k.gapCount = min(k.gapCount+1, idleHistogramSize)
+			}
+			k.learnIdleWindows()
+			if got := k.warmUntil > 0; got != c.want {
+				t.Errorf("representative = %v (windows %g..%g), want %v", got, k.warmFrom, k.warmUntil, c.want)
+			}
+		})
+	}
+}
+
+func TestKPABacklogAwarePanic(t *testing.T) {
+	// The library's flash crowd as the simulator shows it, open loop: a
+	// 10-slot revision with a 100 ms service time at 5/s jumps to 150/s.
+	// One pod serves 100/s, so requests queue while new pods start; once
+	// they are ready (one tick after they are asked for) the queue drains
+	// within a second. The offered load is 15 concurrent requests:
+	// ceil(15/7) = 3 pods. Knative's panic window still averages the
+	// drained backlog and asks for 9.
+	conc := func(s int) (c, rps float64) {
+		switch {
+		case s <= 30 || s > 90:
+			return 0.5, 5
+		case s <= 34:
+			return []float64{38.6, 78, 119, 80.8}[s-31], 150
+		}
+		return 15, 150
+	}
+	run := func(name string) (peak int) {
+		k := mustKPA(t, name, map[string]string{"container-concurrency": "10"})
+		ready, asked := 1, 1
+		for s := 0; s < 150; s++ {
+			c, rps := conc(s)
+			k.Record(at(float64(s)), Stat{Concurrency: c, RPS: rps})
+			if s%2 == 0 {
+				ready = asked // pods asked for at the last tick are ready now
+				d := k.Tick(at(float64(s)), Pods{Ready: ready})
+				asked = d.Desired
+				if asked < ready {
+					ready = asked
+				}
+				peak = max(peak, asked)
+			}
+		}
+		return peak
+	}
+	if got := run("knative"); got < 8 {
+		t.Errorf("knative peak = %d pods, want the backlog-driven overshoot (>= 8)", got)
+	}
+	if got := run("kpa"); got > 4 || got < 3 {
+		t.Errorf("kpa peak = %d pods, want within 1 of the 3 the offered load needs", got)
+	}
+}
+
+func TestKPAPanicExitRamp(t *testing.T) {
+	// After a panic at 20 pods the load falls to what 2 pods carry. With
+	// Knative the recommendation drops to the stable decision as soon as
+	// panic ends; with a 30 s ramp it falls by a fraction of the panic
+	// maximum per tick.
+	run := func(set map[string]string) (recs []int) {
+		set["container-concurrency"] = "10"
+		k := mustKPA(t, "knative", set)
+		ready := 1
+		for s := 0; s < 200; s++ {
+			conc := 10.0
+			if s >= 10 && s < 20 {
+				conc = 140
+			}
+			k.Record(at(float64(s)), Stat{Concurrency: conc, RPS: conc})
+			if s%2 == 0 {
+				d := k.Tick(at(float64(s)), Pods{Ready: ready})
+				ready = max(1, d.Desired)
+				recs = append(recs, d.Recommended)
+			}
+		}
+		return recs
+	}
+	cliff, ramp := run(map[string]string{}), run(map[string]string{"panic-exit-ramp": "30s"})
+	var cliffDrop, rampDrop int
+	for i := 1; i < len(cliff); i++ {
+		cliffDrop = max(cliffDrop, cliff[i-1]-cliff[i])
+		rampDrop = max(rampDrop, ramp[i-1]-ramp[i])
+	}
+	if rampDrop >= cliffDrop {
+		t.Errorf("largest drop per tick: ramp %d, cliff %d; want the ramp smaller", rampDrop, cliffDrop)
 	}
 }
 

@@ -101,6 +101,19 @@ func (w *bucketWindow) average(sec int64) float64 {
 	}
 }
 
+// peak is the largest single second in the window at sec.
+func (w *bucketWindow) peak(sec int64) float64 {
+	if w.lastWrite == noWrite {
+		return 0
+	}
+	n := int64(len(w.buckets))
+	p := 0.0
+	for i := max(sec-n+1, w.firstWrite); i <= min(sec, w.lastWrite); i++ {
+		p = max(p, w.buckets[w.slot(i)])
+	}
+	return p
+}
+
 // round6 rounds to 6 decimals as Knative's linear average does, so a
 // stable window of exact multiples of the target decides exactly.
 func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }

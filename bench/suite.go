@@ -44,6 +44,9 @@ type SuiteOptions struct {
 	Progress io.Writer
 	// Command is the command line, for the report's "what was run".
 	Command string
+	// OutOptions say whether Out may replace what is not a scalebench
+	// output (results.Force) and where cleaning up is reported.
+	OutOptions []results.OutOption
 }
 
 // SuiteResult is a written report.
@@ -107,7 +110,7 @@ func RunSuite(ctx context.Context, opt SuiteOptions) (*SuiteResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := results.CreateOutDir(opt.Out)
+	out, err := results.CreateOutDir(opt.Out, opt.OutOptions...)
 	if err != nil {
 		return nil, err
 	}

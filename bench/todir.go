@@ -10,9 +10,10 @@ import (
 // RunToDir runs r on b and writes dir/summary.json, dir/timeseries.csv and,
 // with requests, dir/requests.csv. dir appears only when all of it is
 // written; a failed run leaves nothing behind. It returns the result and
-// the directory's final path.
-func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool) (*Result, string, error) {
-	od, err := results.CreateOutDir(dir)
+// the directory's final path. opts say what may be replaced (results.Force)
+// and where cleaning up is reported (results.LogTo).
+func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool, opts ...results.OutOption) (*Result, string, error) {
+	od, err := results.CreateOutDir(dir, opts...)
 	if err != nil {
 		return nil, "", err
 	}

@@ -81,31 +81,61 @@ func runKey(s results.Summary) string {
 	return s.Scenario + "/" + s.Policy + "@" + s.Backend
 }
 
-// Check pairs runs by scenario, policy and backend (a single run pairs with
-// a single run whatever their names), checks every bound, and returns the
-// rows and how many regressed.
-func Check(base, cur []results.Summary, bounds []Bound) ([]Row, int) {
-	pairs := map[string]*results.Summary{}
+// pairing is a current run and the baseline run it is compared with (nil
+// when there is none).
+type pairing struct {
+	name      string
+	base, cur *results.Summary
+}
+
+// pairRuns pairs runs by scenario, policy and backend (a single run pairs
+// with a single run whatever their names) and lists the baseline runs left
+// without a current one.
+func pairRuns(base, cur []results.Summary) ([]pairing, []string) {
+	byKey := map[string]*results.Summary{}
 	for i := range base {
-		pairs[runKey(base[i])] = &base[i]
+		byKey[runKey(base[i])] = &base[i]
 	}
-	var rows []Row
-	failed := 0
+	var pairs []pairing
 	for i := range cur {
 		c := &cur[i]
-		b := pairs[runKey(*c)]
+		b := byKey[runKey(*c)]
 		if b == nil && len(base) == 1 && len(cur) == 1 {
 			b = &base[0]
 		}
-		name := strings.TrimSuffix(runKey(*c), "@")
-		if b == nil {
-			rows = append(rows, Row{Run: name, Metric: "—", NoBaseline: true, PValue: math.NaN(), Note: "no baseline run; not gated"})
+		if b != nil {
+			delete(byKey, runKey(*b))
+		}
+		pairs = append(pairs, pairing{name: strings.TrimSuffix(runKey(*c), "@"), base: b, cur: c})
+	}
+	var gone []string
+	for k := range byKey {
+		gone = append(gone, k)
+	}
+	sort.Strings(gone)
+	return pairs, gone
+}
+
+// Check pairs runs by scenario, policy and backend (a single run pairs with
+// a single run whatever their names), checks every bound, and returns the
+// rows and how many regressed. Runs that Match would refuse (see Options)
+// are checked all the same, their rows saying why they should not be.
+func Check(base, cur []results.Summary, bounds []Bound) ([]Row, int) {
+	pairs, gone := pairRuns(base, cur)
+	var rows []Row
+	failed := 0
+	for _, p := range pairs {
+		if p.base == nil {
+			rows = append(rows, Row{Run: p.name, Metric: "—", NoBaseline: true, PValue: math.NaN(), Note: "no baseline run; not gated"})
 			continue
 		}
-		delete(pairs, runKey(*b))
+		caveat := strings.Join(append(differences(p.base, p.cur), abortedNotes(p)...), "; ")
 		for _, bd := range bounds {
-			row := checkBound(b, c, bd)
-			row.Run = name
+			row := checkBound(p.base, p.cur, bd)
+			row.Run = p.name
+			if caveat != "" {
+				row.Note = strings.TrimPrefix(row.Note+"; "+caveat, "; ")
+			}
 			if row.Regressed {
 				failed++
 			}
@@ -114,11 +144,6 @@ func Check(base, cur []results.Summary, bounds []Bound) ([]Row, int) {
 	}
 	// A run that disappeared is a regression: a gate must not pass because
 	// the scenario that would have failed it stopped running.
-	var gone []string
-	for k := range pairs {
-		gone = append(gone, k)
-	}
-	sort.Strings(gone)
 	for _, k := range gone {
 		rows = append(rows, Row{Run: k, Metric: "—", Regressed: true, PValue: math.NaN(), Note: "run missing from current"})
 		failed++

@@ -74,7 +74,7 @@ func TestH1Transport(t *testing.T) {
 			if timeout == 0 {
 				timeout = 5 * time.Second
 			}
-			c := newClient(timeout, 4, false, true, &ledger{m: map[uint64]arrivalRef{}})
+			c := newClient(timeout, 4, false, true, &ledger{m: map[uint64]arrivalRef{}}, nil)
 			defer closeIdle(c)
 			if _, ok := c.Transport.(*taggingTransport).next.(*h1Transport); !ok {
 				t.Fatal("plain client does not use the h1 transport")

@@ -412,7 +412,7 @@ func TestRemoteTargetsRefused(t *testing.T) {
 		})
 	}
 	for _, plain := range []bool{false, true} {
-		c := newClient(time.Second, 1, false, plain, &ledger{m: map[uint64]arrivalRef{}})
+		c := newClient(time.Second, 1, false, plain, &ledger{m: map[uint64]arrivalRef{}}, nil)
 		if _, err := c.Get("http://localtest.me.invalid:1/"); err == nil {
 			t.Errorf("dial of a non-loopback name succeeded (h1 transport %v)", plain)
 		}

@@ -38,6 +38,7 @@ type Pacer struct {
 
 	dispatched atomic.Uint64 // hits vegeta has dispatched so far
 	done       atomic.Bool   // the source is exhausted
+	latestEnd  atomic.Int64  // latest At+Work of the arrivals handed off
 }
 
 var _ vegeta.Pacer = (*Pacer)(nil)
@@ -85,6 +86,9 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	}
 	p.last = a
 	p.pushed++
+	if end := int64(a.At + a.Work); end > p.latestEnd.Load() {
+		p.latestEnd.Store(end)
+	}
 	return p.wait(a.At)
 }
 
@@ -116,6 +120,10 @@ func (p *Pacer) Began() time.Time {
 	<-p.started
 	return p.began
 }
+
+// LatestEnd is the latest moment, from the start, at which a request handed
+// off so far is due to finish its own work (Arrival.At + Arrival.Work).
+func (p *Pacer) LatestEnd() time.Duration { return time.Duration(p.latestEnd.Load()) }
 
 // Dispatched is the number of hits dispatched so far.
 func (p *Pacer) Dispatched() uint64 { return p.dispatched.Load() }

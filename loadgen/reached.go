@@ -11,11 +11,12 @@ import (
 
 // Reached is an error when requests were sent and not one got an HTTP
 // answer (every one failed with a connection error such as
-// connection_refused): the target is most likely not running, and a
-// summary of nothing but errors should not pass for a measurement.
+// connection_refused, or was still unanswered when the run ended): the
+// target is most likely not running, or stuck, and a summary of nothing but
+// errors should not pass for a measurement.
 func Reached(sum *results.Summary) error {
 	if sum.Requests > 0 && transportErrors(sum.Errors) == sum.Requests {
-		return fmt.Errorf("no request reached the target (%s); is it running?", describeErrors(sum.Errors))
+		return fmt.Errorf("no request got an answer from the target (%s); is it running?", describeErrors(sum.Errors))
 	}
 	return nil
 }

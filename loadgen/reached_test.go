@@ -15,6 +15,7 @@ func TestReached(t *testing.T) {
 	}{
 		{"all refused", results.Summary{Requests: 3, Errors: map[string]int64{"connection_refused": 3}}, "3 connection_refused"},
 		{"two kinds of transport error", results.Summary{Requests: 3, Errors: map[string]int64{"timeout": 1, "connection_refused": 2}}, "2 connection_refused, 1 timeout"},
+		{"all unanswered at the end", results.Summary{Requests: 3, Errors: map[string]int64{errUnfinished: 3}}, "3 unfinished"},
 		{"status codes are answers", results.Summary{Requests: 3, Errors: map[string]int64{"500": 3}}, ""},
 		{"some got through", results.Summary{Requests: 3, Completed: 1, Errors: map[string]int64{"connection_refused": 2}}, ""},
 		{"nothing sent", results.Summary{}, ""},

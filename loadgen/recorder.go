@@ -35,7 +35,7 @@ type recorder struct {
 
 	requests, completed, dropped, coldStarts, failed atomic.Int64
 	lastSent                                         time.Duration
-	unmatched                                        int64
+	unmatched, unanswered                            int64
 	writeErr                                         error
 }
 
@@ -131,6 +131,33 @@ func (r *recorder) record(res *vegeta.Result) {
 		r.series.add(o.sentAt+o.sentLat, ok, o.cold, o.latency)
 	}
 	r.write(&o)
+}
+
+// errUnfinished is the error class of a request the run ended without an
+// answer to (see Config.Drain and Config.Grace).
+const errUnfinished = "unfinished"
+
+// unfinished files the requests still in flight when the run was cut off at
+// offset end: each is a request sent, so it counts among the requests and
+// the errors, and gets its row; its latencies run to the cut (a lower
+// bound), and no histogram holds them.
+func (r *recorder) unfinished(left []pending, end time.Duration) {
+	for _, p := range left {
+		o := observation{
+			seq:       p.seq,
+			fn:        p.fn,
+			intended:  p.at,
+			sentAt:    p.sent.Sub(r.began),
+			errorText: "unfinished: no answer by the end of the run",
+		}
+		o.latency = end - o.intended
+		o.sentLat = end - o.sentAt
+		r.requests.Add(1)
+		r.errors[errUnfinished]++
+		r.failed.Add(1)
+		r.unanswered++
+		r.write(&o)
+	}
 }
 
 // isCold reads the cold-start header, or infers a cold start from the

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,8 +49,19 @@ type Config struct {
 	// workers up to MaxWorkers when all are busy, which is what keeps the
 	// attack open-loop while responses are slow. MaxWorkers also bounds the
 	// connections and so the file descriptors (default: 10,000, or fewer
-	// if the descriptor limit is lower).
+	// if the open-files limit allows fewer; more than the limit allows is
+	// refused).
 	Workers, MaxWorkers int
+	// FilesPerRequest is how many file descriptors of this process each
+	// request in flight holds (default 1: the generator's connection). A
+	// target served by this same process holds its own: the local
+	// platform's activator and queue-proxy hold the inbound connection and
+	// the one to the pod, 3 in all.
+	FilesPerRequest int
+	// MaxRate is the highest planned rate, in requests per second, the
+	// attack accepts (default DefaultMaxRate()). A pattern that peaks above
+	// it is refused before anything is sent.
+	MaxRate float64
 	// Timeout is the longest a request may take (default 30s).
 	Timeout time.Duration
 	// AllowRemote permits targets that are not on this machine.
@@ -62,13 +76,39 @@ type Config struct {
 	// behind at which to warn and abort (defaults 0.10 and 0.20).
 	LagWindow         time.Duration
 	WarnLag, AbortLag float64
-	// Grace is how long a cancelled attack waits for requests in flight
-	// before summarising without them (default 2s).
-	Grace time.Duration
+	// Drain is how long requests still in flight may take once the plan
+	// is over: past the planned end, or past the latest moment a request's
+	// own work (Arrival.Work) is due to finish, whichever is later
+	// (default 1s). Grace is the same after a stop: an interrupt (ctx), a
+	// lag abort, or arrivals still unsent at the planned end (default
+	// 500ms). Requests unanswered then are cut off and counted under the
+	// error class "unfinished", so a run ends on time whatever the target
+	// does.
+	Drain, Grace time.Duration
 
 	// Scenario and Backend label the summary.
 	Scenario, Backend string
 }
+
+// DefaultTimeout is the longest a request may take unless Config.Timeout
+// says otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// defaultMaxWorkers bounds the requests in flight when the open-files limit
+// allows more.
+const defaultMaxWorkers = 10000
+
+// RatePerCore is the planned rate, in requests per second, one core of this
+// machine is credited with: the generator's best measured cost is about
+// 11 µs of CPU per request (docs/readme-loadgen.md), so no core sends much
+// more than 90,000 a second even with the target elsewhere. A plan above
+// DefaultMaxRate is a typo, not a load test (rate=1e9 once ran a 3 s attack
+// for 40 s); one below it that the machine still cannot send is stopped by
+// the lag rule.
+const RatePerCore = 100_000
+
+// DefaultMaxRate is RatePerCore for each core the Go runtime may use.
+func DefaultMaxRate() float64 { return RatePerCore * float64(runtime.GOMAXPROCS(0)) }
 
 func (c *Config) defaults() error {
 	// A mistake in a Config is the caller's input, not a failure of the
@@ -83,10 +123,14 @@ func (c *Config) defaults() error {
 		return bad("no target URL")
 	case c.Workers < 0 || c.MaxWorkers < 0:
 		return bad("workers: want 0 (default) or more")
-	case c.Timeout < 0 || c.LagWindow < 0 || c.Grace < 0:
-		return bad("timeout, lag window and grace must not be negative")
+	case c.FilesPerRequest < 0:
+		return bad("files per request: want 0 (default) or more")
+	case c.Timeout < 0 || c.LagWindow < 0 || c.Grace < 0 || c.Drain < 0:
+		return bad("timeout, lag window, drain and grace must not be negative")
 	case c.WarnLag < 0 || c.WarnLag >= 1 || c.AbortLag < 0 || c.AbortLag >= 1:
 		return bad("lag fractions must lie in [0, 1)")
+	case c.MaxRate < 0 || math.IsNaN(c.MaxRate):
+		return bad("max rate: want 0 (default) or more")
 	}
 	for _, u := range c.URLs {
 		if _, err := checkURL(u); err != nil {
@@ -101,20 +145,41 @@ func (c *Config) defaults() error {
 	if c.Method == "" {
 		c.Method = "GET"
 	}
+	// net/http refuses a method that is not an HTTP token, but only when
+	// each request is built, after the attack has begun: every request
+	// would then fail as "other".
+	if _, err := http.NewRequest(c.Method, c.URLs[0], nil); err != nil {
+		return bad("method %q: want an HTTP method such as GET or POST (one token: no spaces or separators)", c.Method)
+	}
+	if c.MaxRate == 0 {
+		c.MaxRate = DefaultMaxRate()
+	}
+	if peak := peakRate(c.Pattern, c.Duration); !(peak <= c.MaxRate) {
+		return bad("pattern %s: plans %s requests/s, more than this machine can send (%s/s: %s per core, %d cores); lower the rate or spread the load over several generators",
+			c.Pattern, fmtRate(peak), fmtRate(c.MaxRate), fmtRate(RatePerCore), runtime.GOMAXPROCS(0))
+	}
 	if c.Workers == 0 {
 		c.Workers = 16
 	}
-	if c.MaxWorkers == 0 {
-		c.MaxWorkers = 10000
-		if fds := raiseNoFile(); fds > 0 {
-			// Leave room for the recorder's files, the runtime and the
-			// target itself when it runs in this process.
-			c.MaxWorkers = max(16, min(c.MaxWorkers, int(fds)/2))
+	if c.FilesPerRequest == 0 {
+		c.FilesPerRequest = 1
+	}
+	b := fileBudget(c.FilesPerRequest)
+	switch {
+	case b.known && b.requests < 1:
+		return bad("the open-files limit (%d, %d in use) leaves no room for connections; raise it (ulimit -n)", b.limit, b.open)
+	case c.MaxWorkers == 0:
+		c.MaxWorkers = defaultMaxWorkers
+		if b.known {
+			c.MaxWorkers = min(c.MaxWorkers, b.requests)
 		}
+	case b.known && c.MaxWorkers > b.requests:
+		return bad("max workers %d: the open-files limit (%d, %d in use) allows at most %d requests in flight (%d descriptors each); lower it or raise the limit (ulimit -n)",
+			c.MaxWorkers, b.limit, b.open, b.requests, c.FilesPerRequest)
 	}
 	c.Workers = min(c.Workers, c.MaxWorkers)
 	if c.Timeout == 0 {
-		c.Timeout = 30 * time.Second
+		c.Timeout = DefaultTimeout
 	}
 	if c.LagWindow == 0 {
 		c.LagWindow = 5 * time.Second
@@ -125,13 +190,47 @@ func (c *Config) defaults() error {
 	if c.AbortLag == 0 {
 		c.AbortLag = 0.20
 	}
+	if c.Drain == 0 {
+		c.Drain = time.Second
+	}
 	if c.Grace == 0 {
-		c.Grace = 2 * time.Second
+		c.Grace = 500 * time.Millisecond
 	}
 	if c.Backend == "" {
 		c.Backend = "url"
 	}
 	return nil
+}
+
+// rateSamples bounds how often peakRate looks at a pattern's rate.
+const rateSamples = 10000
+
+// peakRate is the highest rate p plans over [0, d), looked at every
+// millisecond, or rateSamples times evenly for runs longer than 10 s: a
+// cheap look that catches a mistyped rate before anything is sent. A burst
+// shorter than the step can slip through; the lag rule and the planned end
+// still bound such a run. NaN comes back as NaN.
+func peakRate(p traffic.Pattern, d time.Duration) float64 {
+	n := max(1, min(int64(d/time.Millisecond), rateSamples))
+	step := d / time.Duration(n)
+	peak := 0.0
+	for i := range n {
+		if r := p.Rate(time.Duration(i) * step); r > peak || math.IsNaN(r) {
+			peak = r
+			if math.IsNaN(r) {
+				break
+			}
+		}
+	}
+	return peak
+}
+
+// fmtRate prints a rate readably: 1e+09 for a typo, 200000 for a limit.
+func fmtRate(r float64) string {
+	if r >= 1e7 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return strconv.FormatFloat(r, 'g', 3, 64)
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // Report is an attack's outcome: the summary plus what only the load
@@ -181,8 +280,10 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 	for _, u := range cfg.URLs {
 		plain = plain && strings.HasPrefix(u, "http://")
 	}
-	client := newClient(cfg.Timeout, cfg.MaxWorkers, cfg.AllowRemote, plain && !cfg.StdTransport, l)
+	conns := newConnSet()
+	client := newClient(cfg.Timeout, cfg.MaxWorkers, cfg.AllowRemote, plain && !cfg.StdTransport, l, conns)
 	defer closeIdle(client)
+	defer conns.closeAll()
 	pacer := NewPacer(cfg.Pattern, cfg.Seed, cfg.Duration, cfg.MaxWorkers+2, stop)
 	targeter, err := NewTargeter(pacer, cfg.Method, cfg.URLs)
 	if err != nil {
@@ -223,13 +324,19 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 		}()
 	}
 
-	// Collect until vegeta closes the channel. Once stopped by ctx, give
-	// requests in flight Grace to finish, then summarise without them (a
-	// goroutine drains the rest so vegeta's workers can exit).
+	// Collect until vegeta closes the channel, which it does once every
+	// request is answered. The run also ends on time without that: once
+	// the plan is over, requests in flight get Drain past the later of the
+	// planned end and the end of their own work; after a stop (ctx, a lag
+	// abort, arrivals unsent at the planned end: see monitor) they get
+	// Grace. Then the rest are cut off and summarised as unfinished.
 	flushTick := time.NewTicker(time.Second)
 	defer flushTick.Stop()
+	endTimer := time.NewTimer(time.Until(began.Add(cfg.Duration + cfg.Drain)))
+	defer endTimer.Stop()
 	var graceC <-chan time.Time
-	ctxDone := ctx.Done()
+	stopC := (<-chan struct{})(stop)
+	closed := false
 	lastFlush := time.Now()
 collect:
 	for {
@@ -239,6 +346,7 @@ collect:
 		select {
 		case res, ok := <-resultsCh:
 			if !ok {
+				closed = true
 				break collect
 			}
 			rec.record(res)
@@ -252,6 +360,7 @@ collect:
 		select {
 		case res, ok := <-resultsCh:
 			if !ok {
+				closed = true
 				break collect
 			}
 			rec.record(res)
@@ -261,19 +370,38 @@ collect:
 			if rec.series != nil {
 				rec.series.advance(time.Since(began))
 			}
-		case <-ctxDone:
-			ctxDone = nil
+		case <-stopC:
+			stopC = nil
 			graceC = time.After(cfg.Grace)
+		case <-endTimer.C:
+			if !pacer.done.Load() {
+				// Still sending: the monitor stops a generator that is
+				// behind at the planned end, which starts the grace.
+				endTimer.Reset(50 * time.Millisecond)
+				continue
+			}
+			due := began.Add(max(cfg.Duration, pacer.LatestEnd()) + cfg.Drain)
+			if left := time.Until(due); left > 0 {
+				endTimer.Reset(left)
+				continue
+			}
+			break collect
 		case <-graceC:
-			go func() {
-				for range resultsCh {
-				}
-			}()
 			break collect
 		}
 	}
 	end := time.Since(began)
 	halt("")
+	if !closed {
+		// Nothing more leaves; what is still in flight is cut off and
+		// counted, and its connections closed so vegeta's workers finish.
+		rec.unfinished(l.cutOff(), end)
+		conns.closeAll()
+		go func() {
+			for range resultsCh {
+			}
+		}()
+	}
 	<-monDone
 	close(progressStop)
 	progressWG.Wait()
@@ -318,6 +446,9 @@ collect:
 		sum.RequestedRate = round3(float64(mon.plannedBy(span)) / span.Seconds())
 		sum.AchievedRate = round3(float64(sum.Requests) / max(span, rec.lastSent).Seconds())
 	}
+	if rec.unanswered > 0 {
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%d requests were still unanswered when the run ended at %.1fs and count as errors (%s)", rec.unanswered, end.Seconds(), errUnfinished))
+	}
 	if rec.unmatched > 0 {
 		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%d requests could not be matched to their arrival; their send time stood in for the intended time", rec.unmatched))
 	}
@@ -328,8 +459,11 @@ collect:
 // (one row per second, see Second) and dir/summary.json, atomically: dir
 // appears complete or not at all. An interrupted attack still writes all
 // three. cfg.Series, if set, is still called.
-func RunToDir(ctx context.Context, cfg Config, dir string) (*results.Summary, error) {
-	out, err := results.CreateOutDir(dir)
+//
+// opts say what may be replaced (results.Force) and where cleaning up is
+// reported (results.LogTo).
+func RunToDir(ctx context.Context, cfg Config, dir string, opts ...results.OutOption) (*results.Summary, error) {
+	out, err := results.CreateOutDir(dir, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -406,6 +540,12 @@ type monitor struct {
 // it, one late request is a large fraction.
 const minPlanned = 20
 
+// endSlack is how late the last planned requests may leave before the
+// generator counts as behind at the planned end: far above the few
+// milliseconds of send delay of a generator that keeps up, well inside the
+// second by which a run may overrun its plan.
+const endSlack = 250 * time.Millisecond
+
 // maxWarnings bounds the warnings a summary carries.
 const maxWarnings = 20
 
@@ -436,9 +576,23 @@ func (m *monitor) run(stop <-chan struct{}) {
 	t := time.NewTicker(step)
 	defer t.Stop()
 	ring := make([]sample, 0, slices+1)
+	// The planned end is judged on its own: a run shorter than the window
+	// would never be, and a generator that cannot send would go on past
+	// the end with the rest of the plan (rate=1e9 for 3 s ran for 40 s).
+	late := time.NewTimer(time.Until(m.began.Add(m.cfg.Duration + endSlack)))
+	defer late.Stop()
 	for {
 		select {
 		case <-stop:
+			return
+		case <-late.C:
+			if m.pacer.done.Load() {
+				return
+			}
+			msg := fmt.Sprintf("by its planned end (%s) the generator had sent %d of the %d requests planned",
+				m.cfg.Duration, m.pacer.Dispatched(), m.plannedBy(m.cfg.Duration))
+			m.warn(msg)
+			m.halt("load generator fell behind the plan: " + msg)
 			return
 		case <-t.C:
 		}

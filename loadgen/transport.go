@@ -1,10 +1,14 @@
 package loadgen
 
 import (
+	"cmp"
+	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,22 +18,31 @@ import (
 
 // arrivalRef is what the recorder needs of a request's arrival.
 type arrivalRef struct {
-	at time.Duration
-	fn int
+	at   time.Duration
+	fn   int
+	sent time.Time // when the request reached the transport
 }
 
 // ledger files each in-flight request's arrival under vegeta's sequence
 // number: the transport writes, the recorder takes. It holds only requests
-// in flight, never the whole run.
+// in flight, never the whole run. Once cut, it lets no request out: the
+// entries left are the requests the run ended without an answer to.
 type ledger struct {
-	mu sync.Mutex
-	m  map[uint64]arrivalRef
+	mu  sync.Mutex
+	m   map[uint64]arrivalRef
+	cut bool
 }
 
-func (l *ledger) put(seq uint64, a arrivalRef) {
+// put files a request about to leave; false means the run is over and it
+// must not.
+func (l *ledger) put(seq uint64, a arrivalRef) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cut {
+		return false
+	}
 	l.m[seq] = a
-	l.mu.Unlock()
+	return true
 }
 
 func (l *ledger) take(seq uint64) (arrivalRef, bool) {
@@ -42,6 +55,38 @@ func (l *ledger) take(seq uint64) (arrivalRef, bool) {
 	return a, ok
 }
 
+// over reports whether the run has been cut off.
+func (l *ledger) over() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cut
+}
+
+// pending is a request left in the ledger at the cut.
+type pending struct {
+	seq uint64
+	arrivalRef
+}
+
+// cutOff stops all further sends and returns the requests still in flight,
+// in send order.
+func (l *ledger) cutOff() []pending {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cut = true
+	out := make([]pending, 0, len(l.m))
+	for seq, a := range l.m {
+		out = append(out, pending{seq, a})
+	}
+	l.m = map[uint64]arrivalRef{}
+	slices.SortFunc(out, func(a, b pending) int { return cmp.Compare(a.seq, b.seq) })
+	return out
+}
+
+// errRunOver is returned for a request that would leave after the run was
+// cut off; its result is never recorded.
+var errRunOver = errors.New("loadgen: the run is over")
+
 // taggingTransport reads the arrival tag the Targeter set and files it in
 // the ledger before the request leaves.
 type taggingTransport struct {
@@ -50,10 +95,15 @@ type taggingTransport struct {
 }
 
 func (t *taggingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if seq, err := strconv.ParseUint(req.Header.Get(headerSeq), 10, 64); err == nil {
-		if a, ok := parseArrivalTag(req.Header.Get(headerArrival)); ok {
-			t.ledger.put(seq, a)
+	seq, err := strconv.ParseUint(req.Header.Get(headerSeq), 10, 64)
+	a, ok := parseArrivalTag(req.Header.Get(headerArrival))
+	if err == nil && ok {
+		a.sent = time.Now()
+		if !t.ledger.put(seq, a) {
+			return nil, errRunOver
 		}
+	} else if t.ledger.over() {
+		return nil, errRunOver
 	}
 	return t.next.RoundTrip(req)
 }
@@ -90,7 +140,10 @@ func (e errRemote) Error() string {
 //
 // When every target is plain http:// (plain), requests go through
 // h1Transport instead, which does the same with less CPU per request.
-func newClient(timeout time.Duration, conns int, remote, plain bool, l *ledger) *http.Client {
+//
+// Every connection is dialled through cs (unless nil), so the end of a run
+// can close those still busy.
+func newClient(timeout time.Duration, conns int, remote, plain bool, l *ledger, cs *connSet) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	if !remote {
 		dialer.Control = func(_, address string, _ syscall.RawConn) error {
@@ -104,9 +157,13 @@ func newClient(timeout time.Duration, conns int, remote, plain bool, l *ledger) 
 			return nil
 		}
 	}
+	dial := dialer.DialContext
+	if cs != nil {
+		dial = cs.wrap(dial)
+	}
 	tr := &http.Transport{
 		Proxy:               nil,
-		DialContext:         dialer.DialContext,
+		DialContext:         dial,
 		MaxIdleConns:        conns,
 		MaxIdleConnsPerHost: conns,
 		// Dials still under way when a request finds an idle connection
@@ -130,7 +187,7 @@ func newClient(timeout time.Duration, conns int, remote, plain bool, l *ledger) 
 		// deadline; Client.Timeout would add a context and a timer per
 		// request on top. Its fallback keeps a header timeout.
 		tr.ResponseHeaderTimeout = timeout
-		c.Transport = &taggingTransport{next: newH1Transport(dialer.DialContext, timeout, tr), ledger: l}
+		c.Transport = &taggingTransport{next: newH1Transport(dial, timeout, tr), ledger: l}
 		c.Timeout = 0
 	}
 	return c
@@ -143,4 +200,65 @@ func closeIdle(c *http.Client) {
 			tr.CloseIdleConnections()
 		}
 	}
+}
+
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// connSet is every connection an attack has open, so the end of a run can
+// cut off the requests still in flight at once, on either transport:
+// vegeta's requests carry no context to cancel, and a stuck request would
+// otherwise hold its worker (and its descriptor) until its timeout.
+type connSet struct {
+	mu   sync.Mutex
+	open map[*trackedConn]struct{}
+	shut bool
+}
+
+func newConnSet() *connSet { return &connSet{open: map[*trackedConn]struct{}{}} }
+
+func (s *connSet) wrap(dial dialFunc) dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := &trackedConn{Conn: c, set: s}
+		s.mu.Lock()
+		if s.shut {
+			s.mu.Unlock()
+			c.Close()
+			return nil, errRunOver
+		}
+		s.open[tc] = struct{}{}
+		s.mu.Unlock()
+		return tc, nil
+	}
+}
+
+// closeAll closes every connection open and refuses new ones.
+func (s *connSet) closeAll() {
+	s.mu.Lock()
+	s.shut = true
+	open := s.open
+	s.open = nil
+	s.mu.Unlock()
+	for c := range open {
+		c.Conn.Close()
+	}
+}
+
+// trackedConn leaves its set when closed.
+type trackedConn struct {
+	net.Conn
+	set  *connSet
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.set.mu.Lock()
+		delete(c.set.open, c)
+		c.set.mu.Unlock()
+	})
+	return c.Conn.Close()
 }

@@ -11,8 +11,8 @@
 // keep-alive and min. Each knob's levels are ordered from least to most
 // capacity. The cluster-wide scale-to-zero-grace-period is left at its
 // default: Knative documents it as a bound on network programming, not a
-// way to keep pods. The kpa policy is planned with learned retention off,
-// because it has no Knative annotation and the output must be reproducible
+// way to keep pods. The kpa policy is planned with its extensions off,
+// because they have no Knative annotation and the output must be reproducible
 // on a cluster.
 //
 // # Method

@@ -281,7 +281,7 @@ func count(p traffic.Pattern, d time.Duration) int {
 func TestAnnotations(t *testing.T) {
 	got := Annotations("kpa", map[string]string{
 		"target-utilization-percentage": "80", "stable-window": "30s", "panic-threshold-percentage": "300",
-		"min-scale": "0", "scale-to-zero-pod-retention-period": "5m", "learned-retention": "false",
+		"min-scale": "0", "scale-to-zero-pod-retention-period": "5m", "idle-histogram": "false", "backlog-aware-panic": "false",
 	})
 	for _, want := range []string{
 		`autoscaling.knative.dev/target-utilization-percentage: "80"`,
@@ -294,7 +294,7 @@ func TestAnnotations(t *testing.T) {
 			t.Errorf("annotations lack %s:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "learned") {
+	if strings.Contains(got, "idle-histogram") || strings.Contains(got, "backlog") {
 		t.Errorf("annotations carry a non-Knative setting:\n%s", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/results"
 )
 
@@ -59,7 +60,7 @@ func Annotations(policy string, settings map[string]string) string {
 func searchedKeys(settings map[string]string) []string {
 	var keys []string
 	for k := range settings {
-		if k != "learned-retention" {
+		if _, pinned := autoscaler.KPAExtensionsOff()[k]; !pinned {
 			keys = append(keys, k)
 		}
 	}

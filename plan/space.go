@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/scenarios"
 )
 
@@ -55,9 +56,12 @@ func newSpace(policy string, sc *scenarios.Scenario, maxMin int) (*space, error)
 	case "kpa", "knative":
 		sp := &space{policy: policy, fixed: map[string]string{}}
 		if policy == "kpa" {
-			// Learned retention has no Knative annotation; planning with it
-			// would print settings a cluster cannot reproduce.
-			sp.fixed["learned-retention"] = "false"
+			// The kpa preset's extensions have no Knative annotation;
+			// planning with them would print settings a cluster cannot
+			// reproduce.
+			for k, v := range autoscaler.KPAExtensionsOff() {
+				sp.fixed[k] = v
+			}
 		}
 		sp.dims = append(sp.dims, targetDim(sc))
 		sp.dims = append(sp.dims,

@@ -131,6 +131,14 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		URLs: urls, Pattern: sc.Traffic, Duration: sc.Duration, Seed: sc.Seed,
 		Requests: opts.Requests, Progress: opts.Progress, Log: opts.Log,
 		Scenario: sc.Name, Backend: "local",
+		// The activator and queue-proxy share this process: each request
+		// in flight holds the generator's connection, the activator's
+		// and the one to the pod.
+		FilesPerRequest: 3,
+		// A request the platform still holds at the end (queued for a pod
+		// that is starting) is waited for, as the simulator waits for
+		// every request; an interrupt still ends the run at once.
+		Drain: loadgen.DefaultTimeout,
 	})
 	if err != nil {
 		return nil, err

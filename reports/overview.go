@@ -124,7 +124,7 @@ var HowToRead = []string{
 	"A cold start is a request that waited for a pod to start. Cold ratio is cold starts over requests. Cold p50/p99 are the latencies of just those requests.",
 	"Latency (p50/p95/p99) is from arrival to response, in milliseconds or seconds, and includes the function's own service time and any wait in the activator's queue.",
 	"Pod-seconds is the cost: each pod's lifetime, summed over pods. Idle pod-seconds is the part with no request in flight: what keep-alive and minimum scale cost.",
-	"Dropped requests were refused or timed out in the activator's queue (HTTP 503). Max pods is the peak count at once.",
+	"Dropped requests were refused or timed out in the activator's queue (HTTP 503); each says why: queue full, timed out waiting for capacity (pods were being added), no endpoints (no ready pod and nothing to hold the request), or at the replica cap (the autoscaler asked for no more pods than were ready). Max pods is the peak count at once.",
 	"The pick is the cheapest policy that meets every SLO of the scenario; the other verdict lines name the winner on cold starts, latency and cost, and what the fewest cold starts cost.",
 	"Charts: one colour per policy throughout; latency axes are logarithmic; real runs (local) are drawn dashed or in their own chart because they are shorter and noisier.",
 }

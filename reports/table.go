@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/scalebench/scalebench/results"
 )
 
 // columns of the per-scenario comparison table, shared by the markdown and
@@ -53,9 +55,32 @@ func row(s Scenario, r Run) []string {
 		cold(m.ColdLatency.P50), cold(m.ColdLatency.P99),
 		num(m.PodSeconds), num(m.IdlePodSeconds),
 		fmt.Sprint(m.MaxPods),
-		fmt.Sprint(m.Dropped),
+		dropped(m),
 		slo,
 	}
+}
+
+// dropReasonNames says each of summary.json's drop reasons in words, in
+// the order the reports list them.
+var dropReasonNames = []struct{ key, words string }{
+	{"queue_full", "queue full"},
+	{"timeout", "timed out waiting for capacity"},
+	{"no_endpoints", "no endpoints"},
+	{"replica_cap", "at the replica cap"},
+}
+
+// dropped is the run's dropped count with why, when the run says why.
+func dropped(m results.Summary) string {
+	if m.Dropped == 0 || len(m.DropReasons) == 0 {
+		return fmt.Sprint(m.Dropped)
+	}
+	var why []string
+	for _, r := range dropReasonNames {
+		if n := m.DropReasons[r.key]; n > 0 {
+			why = append(why, fmt.Sprintf("%s %d", r.words, n))
+		}
+	}
+	return fmt.Sprintf("%d (%s)", m.Dropped, strings.Join(why, ", "))
 }
 
 func backendName(r Run) string {

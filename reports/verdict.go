@@ -50,7 +50,11 @@ func Verdict(s Scenario) []string {
 	var droppers []string
 	for _, r := range runs {
 		if r.Summary.Dropped > 0 {
-			droppers = append(droppers, fmt.Sprintf("%s %d (%s)", r.Label, r.Summary.Dropped, pct(dropRatio(r.Summary))))
+			d := fmt.Sprintf("%s %d (%s)", r.Label, r.Summary.Dropped, pct(dropRatio(r.Summary)))
+			if len(r.Summary.DropReasons) > 0 {
+				d += ": " + strings.TrimSuffix(strings.SplitN(dropped(r.Summary), "(", 2)[1], ")")
+			}
+			droppers = append(droppers, d)
 		}
 	}
 	if len(droppers) > 0 {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/scalebench/scalebench/badinput"
 )
 
 // MarkerName is the file every scalebench output directory holds. It is how a
@@ -29,7 +31,7 @@ type marker struct {
 
 // ErrNotOutput is wrapped by CreateOutDir's refusal to replace a path that is
 // not a previous scalebench output. It is the user's mistake (a wrong --out),
-// not a failure of the run.
+// not a failure of the run: the refusal is a *badinput.Error (exit 2).
 var ErrNotOutput = errors.New("not a scalebench output")
 
 // OutDir is an output directory written atomically: files go into a hidden
@@ -102,7 +104,7 @@ func replaceable(dir string, force bool) error {
 		return nil
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("--out %s: is a file, %w; give --force to replace it", dir, ErrNotOutput)
+		return badinput.Errorf("--out %s: is a file, %w; give --force to replace it", dir, ErrNotOutput)
 	}
 	if IsOutput(dir) {
 		return nil
@@ -112,7 +114,7 @@ func replaceable(dir string, force bool) error {
 		return err
 	}
 	if len(entries) > 0 {
-		return fmt.Errorf("--out %s: holds %d files and is %w; choose another directory or give --force to replace it", dir, len(entries), ErrNotOutput)
+		return badinput.Errorf("--out %s: holds %d files and is %w; choose another directory or give --force to replace it", dir, len(entries), ErrNotOutput)
 	}
 	return nil
 }

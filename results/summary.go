@@ -30,11 +30,17 @@ type Summary struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 
 	// Requests.
-	Requests       int64   `json:"requests"`
-	Completed      int64   `json:"completed"`
-	Dropped        int64   `json:"dropped"`
-	ColdStarts     int64   `json:"cold_starts"`
-	ColdStartRatio float64 `json:"cold_start_ratio"`
+	Requests  int64 `json:"requests"`
+	Completed int64 `json:"completed"`
+	Dropped   int64 `json:"dropped"`
+	// DropReasons breaks Dropped down: queue_full (the activator's buffer
+	// was full), timeout (waited for capacity until the deadline while
+	// pods were being added), no_endpoints (no ready pod and nothing to
+	// hold the request), replica_cap (waited until the deadline while the
+	// autoscaler asked for no more pods than were ready).
+	DropReasons    map[string]int64 `json:"drop_reasons,omitempty"`
+	ColdStarts     int64            `json:"cold_starts"`
+	ColdStartRatio float64          `json:"cold_start_ratio"`
 
 	// Latency from the intended send time (no coordinated omission).
 	Latency     Percentiles `json:"latency_ms"`

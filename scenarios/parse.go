@@ -326,6 +326,7 @@ func (w *walker) policies(n *yaml.Node, path string) ([]Policy, error) {
 	for i, item := range items {
 		key := fmt.Sprintf("%s[%d]", path, i)
 		p := Policy{Settings: map[string]string{}}
+		var settings *yaml.Node
 		// A bare name is shorthand for the policy with its defaults.
 		if item.Kind == yaml.ScalarNode {
 			if p.Name, err = w.str(item, key); err != nil {
@@ -334,7 +335,7 @@ func (w *walker) policies(n *yaml.Node, path string) ([]Policy, error) {
 		} else if err := w.mapping(item, key, []field{
 			{"name", func(k string, v *yaml.Node) (err error) { p.Name, err = w.str(v, k); return }},
 			{"label", func(k string, v *yaml.Node) (err error) { p.Label, err = w.str(v, k); return }},
-			{"settings", func(k string, v *yaml.Node) (err error) { p.Settings, err = w.stringMap(v, k); return }},
+			{"settings", func(k string, v *yaml.Node) (err error) { settings = v; p.Settings, err = w.stringMap(v, k); return }},
 		}); err != nil {
 			return nil, err
 		}
@@ -345,6 +346,10 @@ func (w *walker) policies(n *yaml.Node, path string) ([]Policy, error) {
 			p.Label = p.Name
 		}
 		if err := checkPolicy(p); err != nil {
+			// Point at the setting's own line when one alone is wrong.
+			if at, k, err := badSetting(p.Name, settings); at != nil {
+				return nil, w.errf(at, key+".settings."+k, "%v", err)
+			}
 			return nil, w.errf(item, key, "%v", err)
 		}
 		for _, q := range out {

@@ -164,6 +164,18 @@ type fnState struct {
 	requests, completed, dropped int64
 	coldStarts, podStarts        int64
 	maxPods                      int
+	drops                        [nDropReasons]int64
+}
+
+// timedOut classifies a request that waited for capacity until its
+// deadline: the autoscaler was adding pods (timeout), or it asked for no
+// more than were already ready (replica cap: its maximum, such as the
+// OpenFaaS CE limit, or a decision to hold).
+func (f *fnState) timedOut() dropReason {
+	if f.desired > f.nReady {
+		return dropTimeout
+	}
+	return dropReplicaCap
 }
 
 func (f *fnState) waiting() int { return f.queue.len() + f.held.len() + f.inTransit + f.boundWaiting }
@@ -367,7 +379,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	}
 	for _, f := range e.fns {
 		fr := FunctionResult{
-			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped,
+			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped, DropReasons: f.dropReasons(),
 			ColdStarts: f.coldStarts, PodStarts: f.podStarts,
 			PodSeconds: round3(f.podSeconds), IdlePodSeconds: round3(f.idleSeconds), MaxPods: f.maxPods,
 		}
@@ -379,6 +391,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 		s.Requests += f.requests
 		s.Completed += f.completed
 		s.Dropped += f.dropped
+		for why, n := range f.drops {
+			if n > 0 {
+				if s.DropReasons == nil {
+					s.DropReasons = map[string]int64{}
+				}
+				s.DropReasons[dropReason(why).String()] += n
+			}
+		}
 		s.ColdStarts += f.coldStarts
 		s.PodStarts += f.podStarts
 		s.PodSeconds += f.podSeconds
@@ -608,14 +628,14 @@ func (e *engine) arrive(f *fnState, now, work int64) {
 	switch {
 	case f.family == famHPA && f.nReady == 0:
 		// No ready endpoints behind the Service: connection refused.
-		e.drop(f, now, now, id)
+		e.drop(f, now, now, id, dropNoEndpoints)
 		return
 	case f.family == famOpenFaaS && f.nReady == 0:
 		f.held.push(w)
 		e.armHeld(f)
 	case f.family == famFrontEnd || f.family == famKnative && (f.activator || f.nReady == 0):
 		if f.buffered >= f.depth {
-			e.drop(f, now, now, id)
+			e.drop(f, now, now, id, dropQueueFull)
 			return
 		}
 		w.buffered = true
@@ -702,15 +722,16 @@ func (e *engine) drainQueue(f *fnState, now int64) {
 			f.buffered--
 		}
 		if now >= w.deadline {
-			e.drop(f, w.arr, now, w.id)
+			e.drop(f, w.arr, now, w.id, f.timedOut())
 			continue
 		}
 		e.dispatch(f, f.pick(), now, w.arr, w.work, w.id)
 	}
 }
 
-func (e *engine) drop(f *fnState, arr, now, id int64) {
+func (e *engine) drop(f *fnState, arr, now, id int64, why dropReason) {
 	f.dropped++
+	f.drops[why]++
 	e.outstanding--
 	if e.reqW != nil {
 		e.requestRow(f, id, arr, now, now, false, "dropped")
@@ -741,7 +762,7 @@ func (e *engine) timeout(ev *event) {
 		f.heldTimer = false
 		for f.held.len() > 0 && f.held.front().deadline <= now {
 			w := f.held.pop()
-			e.drop(f, w.arr, now, w.id)
+			e.drop(f, w.arr, now, w.id, f.timedOut())
 		}
 		e.armHeld(f)
 		return
@@ -752,7 +773,7 @@ func (e *engine) timeout(ev *event) {
 		if w.buffered {
 			f.buffered--
 		}
-		e.drop(f, w.arr, now, w.id)
+		e.drop(f, w.arr, now, w.id, f.timedOut())
 	}
 	e.armQueue(f)
 }
@@ -835,7 +856,7 @@ func (e *engine) release(ev *event) {
 	w := waiting{arr: ev.arr, work: ev.aux, id: ev.id, deadline: ev.arr + f.timeout}
 	switch {
 	case now >= w.deadline:
-		e.drop(f, w.arr, now, w.id)
+		e.drop(f, w.arr, now, w.id, f.timedOut())
 	case f.hasFree():
 		e.dispatch(f, f.pick(), now, w.arr, w.work, w.id)
 	case f.nReady == 0:
@@ -1000,7 +1021,7 @@ func (e *engine) arriveLambda(f *fnState, now, work, id int64) {
 		e.podsRefused++
 	}
 	if f.buffered >= f.depth {
-		e.drop(f, now, now, id)
+		e.drop(f, now, now, id, dropQueueFull)
 		return
 	}
 	w.buffered = true

@@ -76,10 +76,13 @@ type FunctionResult struct {
 	// FunctionResult per revision, in scenario order.
 	Revision string
 	// MemoryMB is the revision's pod memory, for GB-seconds.
-	MemoryMB       float64
-	Requests       int64
-	Completed      int64
-	Dropped        int64
+	MemoryMB  float64
+	Requests  int64
+	Completed int64
+	Dropped   int64
+	// DropReasons counts Dropped by reason: queue_full, timeout,
+	// no_endpoints, replica_cap.
+	DropReasons    map[string]int64
 	ColdStarts     int64
 	PodStarts      int64
 	PodSeconds     float64

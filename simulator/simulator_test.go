@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -162,6 +163,7 @@ func TestRequestPath(t *testing.T) {
 		arrivals  []time.Duration
 		want      []want
 		podSecs   float64
+		drops     map[string]int64 // why requests were dropped, when any were
 	}{
 		{
 			name: "knative activator holds at zero until the pod is ready", policy: "scripted-activator",
@@ -191,6 +193,7 @@ func TestRequestPath(t *testing.T) {
 			arrivals: []time.Duration{ms(500)},
 			want:     []want{{"dropped", false, 0.5}},
 			podSecs:  2.5,
+			drops:    map[string]int64{"no_endpoints": 1},
 		},
 		{
 			// B is started for the second request although A frees at
@@ -232,6 +235,7 @@ func TestRequestPath(t *testing.T) {
 			arrivals:  []time.Duration{ms(100), ms(200)},
 			want:      []want{{"ok", true, 1.1}, {"dropped", false, 0.2}},
 			podSecs:   2.9,
+			drops:     map[string]int64{"queue_full": 1},
 		},
 		{
 			name: "activator timeout drops a request waiting too long", policy: "scripted-activator",
@@ -240,6 +244,16 @@ func TestRequestPath(t *testing.T) {
 			arrivals:  []time.Duration{ms(100), ms(900)},
 			want:      []want{{"dropped", false, 0.5}, {"ok", true, 1.1}},
 			podSecs:   2.9,
+			drops:     map[string]int64{"timeout": 1},
+		},
+		{
+			name: "a timeout while the policy holds its pods is the replica cap", policy: "knative-test",
+			plan: constPods(1), startup: "fixed:1s", cc: 1, service: "fixed:2s",
+			activator: scenarios.Activator{Timeout: ms(400)},
+			arrivals:  []time.Duration{ms(100), ms(100)},
+			want:      []want{{"ok", false, 0.1}, {"dropped", false, 0.5}},
+			podSecs:   3,
+			drops:     map[string]int64{"replica_cap": 1},
 		},
 		{
 			name: "waiting for a busy pod is queueing, not a cold start", policy: "scripted-activator",
@@ -311,6 +325,9 @@ func TestRequestPath(t *testing.T) {
 			if s := res.Summary; s.ColdStarts != cold || s.Completed+s.Dropped != s.Requests || !near(s.PodSeconds, tc.podSecs) {
 				t.Errorf("summary: cold %d, completed %d + dropped %d of %d, pod-seconds %.3f; want cold %d, pod-seconds %.3f",
 					s.ColdStarts, s.Completed, s.Dropped, s.Requests, s.PodSeconds, cold, tc.podSecs)
+			}
+			if got := res.Summary.DropReasons; !maps.Equal(got, tc.drops) {
+				t.Errorf("drop reasons %v, want %v", got, tc.drops)
 			}
 		})
 	}

@@ -24,6 +24,7 @@ func newBenchCmd() *cobra.Command {
 		realPolicies        string
 		workers             int
 		realDuration        time.Duration
+		force               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench --suite DIR --out DIR",
@@ -50,6 +51,7 @@ The output directory appears only when the whole report is written.`,
 				Suite: suite, Out: out, Workers: workers, Real: real,
 				RealScenarios: splitList(realScenarios), RealPolicies: splitList(realPolicies), RealDuration: realDuration,
 				Progress: cmd.ErrOrStderr(), Command: strings.Join(os.Args, " "),
+				OutOptions: outOptions(cmd, force),
 			}
 			if real > 0 {
 				b, err := bench.NewReal(backend, bench.Config{FnBinary: fnBesideExecutable()})
@@ -76,6 +78,7 @@ The output directory appears only when the whole report is written.`,
 	f := cmd.Flags()
 	f.StringVar(&suite, "suite", "", "directory of scenario files (*.yaml)")
 	f.StringVar(&out, "out", "", "directory to write the report into (replaced atomically)")
+	addForce(cmd, &force)
 	f.StringVar(&backend, "backend", "local", "backend for the real runs: "+strings.Join(bench.RealBackends(), ", "))
 	f.IntVar(&real, "real", 2, "how many scenarios also run for real on --backend")
 	f.StringVar(&realScenarios, "real-scenarios", "onoff,spike", "which scenarios run for real, in order of preference")

@@ -26,6 +26,7 @@ func newCalibrateCmd() *cobra.Command {
 		set                                    []string
 		duration                               time.Duration
 		probe                                  int
+		force                                  bool
 	}
 	cmd := &cobra.Command{
 		Use:   "calibrate --scenario FILE [--policy kpa] [--duration D] [--out DIR]",
@@ -76,7 +77,7 @@ atomically.`,
 			}
 			var od *results.OutDir
 			if fl.out != "" {
-				if od, err = results.CreateOutDir(fl.out); err != nil {
+				if od, err = results.CreateOutDir(fl.out, outOptions(cmd, fl.force)...); err != nil {
 					return err
 				}
 				defer od.Abort()
@@ -110,6 +111,7 @@ atomically.`,
 	f.StringArrayVar(&fl.set, "set", nil, "policy setting key=value (repeatable)")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's, to keep a real run short)")
 	f.StringVar(&fl.out, "out", "", "output directory for calibration.json and the two worlds' time series (written atomically)")
+	addForce(cmd, &fl.force)
 	f.StringVar(&fl.backend, "backend", "local", "real platform to compare the simulator with: "+strings.Join(bench.RealBackends(), ", "))
 	f.StringVar(&fl.binary, "fn-binary", "", "cmd/fn executable (default: fn beside this binary, else bin/fn)")
 	f.IntVar(&fl.probe, "probe-requests", 400, "requests each way in the overhead probe")

@@ -8,11 +8,11 @@ import (
 
 	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/gate"
-	"github.com/scalebench/scalebench/results"
 )
 
 func newGateCmd() *cobra.Command {
 	var baseline, current, maxRegress string
+	var opt gate.Options
 	cmd := &cobra.Command{
 		Use:   "gate --baseline OLD.json --current NEW.json",
 		Short: "Fail when a summary.json regressed beyond the allowed bounds",
@@ -27,7 +27,16 @@ Simulated runs are deterministic, so their numbers are compared directly.
 Measured runs (kind load or run) are noisy: a latency metric there counts as
 regressed only when it exceeds its bound AND a one-sided Mann–Whitney U test
 on the two latency histograms (normal approximation with tie correction)
-finds the current distribution stochastically larger at alpha = 0.01.`,
+finds the current distribution stochastically larger at alpha = 0.01.
+
+Runs are paired by scenario, policy and backend. A pair that differs in kind
+(sim against load or run), scenario, policy, seed or duration compares nothing
+and is refused (exit 2) unless --allow-mismatch is given; a run that was
+aborted (interrupted, or its load generator fell behind) is refused unless
+--allow-aborted is given. Allowed, they are gated with a warning on stderr and
+a note in the table. A summary holding a value no run can have (a negative
+pod_seconds, a ratio above 1, more completed requests than requests) is
+refused always.`,
 		Example: `  scalebench gate --baseline main/summary.json --current pr/summary.json
   scalebench gate --baseline main/summary.json --current pr/summary.json \
       --max-regress 'cold_latency_ms.p95=10%,cold_start_ratio=10%'`,
@@ -40,13 +49,20 @@ finds the current distribution stochastically larger at alpha = 0.01.`,
 			if err != nil {
 				return err
 			}
-			base, err := results.ReadSummaries(baseline)
+			base, err := gate.Load(baseline)
 			if err != nil {
 				return badinput.Errorf("gate: %w", err)
 			}
-			cur, err := results.ReadSummaries(current)
+			cur, err := gate.Load(current)
 			if err != nil {
 				return badinput.Errorf("gate: %w", err)
+			}
+			warnings, err := gate.Match(base, cur, opt)
+			if err != nil {
+				return badinput.Errorf("gate: %s against %s: %w", current, baseline, err)
+			}
+			for _, w := range warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "gate: warning:", w)
 			}
 			rows, failed := gate.Check(base, cur, bounds)
 			if err := gate.WriteTable(cmd.OutOrStdout(), rows); err != nil {
@@ -63,5 +79,7 @@ finds the current distribution stochastically larger at alpha = 0.01.`,
 	f.StringVar(&baseline, "baseline", "", "baseline summary.json")
 	f.StringVar(&current, "current", "", "current summary.json")
 	f.StringVar(&maxRegress, "max-regress", gate.DefaultBounds, "allowed growth per metric: metric=10% or metric=absolute")
+	f.BoolVar(&opt.AllowMismatch, "allow-mismatch", false, "gate paired runs that differ in kind, scenario, policy, seed or duration (with a warning)")
+	f.BoolVar(&opt.AllowAborted, "allow-aborted", false, "gate runs that were aborted or interrupted (with a warning)")
 	return cmd
 }

@@ -25,6 +25,7 @@ func newLoadCmd() *cobra.Command {
 		scenarioFile string
 		duration     time.Duration
 		out          string
+		force        bool
 		seed         int64
 		workers      int
 		maxWorkers   int
@@ -55,8 +56,12 @@ seen from an instance counts as its cold start. An arrival's work is passed as
 ?work=DURATION.
 
 The attack warns when it falls 10% behind the plan over a 5 s window and aborts
-at 20% (exit 1, reason in summary.json). Ctrl-C or SIGTERM stops it and still
-writes both files, with "aborted": "interrupted".
+at 20%, or when arrivals are still unsent at the planned end (exit 1, reason in
+summary.json). Ctrl-C or SIGTERM stops it and still writes both files, with
+"aborted": "interrupted". Requests unanswered 1 s after the planned end (0.5 s
+after a stop) are cut off and counted under "unfinished", so a run ends on time.
+A rate above 100,000/s per core is refused, as is a --max-workers the
+open-files limit has no room for.
 
 Targets must be on this machine (loopback) unless --allow-remote is given.
 With --scenario, map each function to a URL with --target name=URL; a bare
@@ -103,7 +108,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 				if err != nil {
 					return badinput.Wrap(err)
 				}
-				cfg.Pattern = p
+				cfg.Pattern, cfg.Scenario = p, "pattern "+p.String() // as sim and run name it, so gate can pair them
 				for _, t := range targets {
 					name, u, err := loadgen.ParseTarget(t)
 					if err != nil {
@@ -130,7 +135,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			debug.SetGCPercent(400)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			sum, err := loadgen.RunToDir(ctx, cfg, out)
+			sum, err := loadgen.RunToDir(ctx, cfg, out, outOptions(cmd, force)...)
 			if badinput.Is(err) {
 				return badinput.Wrap(err)
 			}
@@ -154,6 +159,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 	f.StringVar(&scenarioFile, "scenario", "", "scenario file whose traffic to send (instead of --pattern)")
 	f.DurationVar(&duration, "duration", 0, "how long to send traffic (default: the scenario's duration)")
 	f.StringVar(&out, "out", "", "output directory for requests.csv, timeseries.csv and summary.json (written atomically)")
+	addForce(cmd, &force)
 	f.Int64Var(&seed, "seed", 1, "seed for the arrivals (same seed, same requests as the simulator)")
 	f.IntVar(&workers, "workers", 0, "initial vegeta workers (default 16)")
 	f.IntVar(&maxWorkers, "max-workers", 0, "most requests in flight, and so connections (default 10000, bounded by the open-files limit)")

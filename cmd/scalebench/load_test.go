@@ -54,6 +54,9 @@ func TestLoadCommandExitStatus(t *testing.T) {
 		{"pattern and scenario", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=1", "--scenario", "x.yaml", "--duration", "1s", "--out", out}, 2},
 		{"missing scenario", []string{"load", "--target", srv.URL, "--scenario", filepath.Join(t.TempDir(), "none.yaml"), "--out", out}, 2},
 		{"unknown flag", []string{"load", "--target", srv.URL, "--rate", "5"}, 2},
+		{"method with a space", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=20", "--duration", "200ms", "--method", "GE T", "--out", out + "5"}, 2},
+		{"rate no machine can send", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=1e9", "--duration", "3s", "--out", out + "6"}, 2},
+		{"more workers than descriptors", []string{"load", "--target", srv.URL, "--pattern", "constant:rate=20", "--duration", "200ms", "--max-workers", "1000000000", "--out", out + "7"}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := runLoadCmd(t, tc.args...)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/results"
 )
 
 func newRootCmd() *cobra.Command {
@@ -46,6 +47,18 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// addForce gives a command that writes --out its --force flag.
+func addForce(cmd *cobra.Command, force *bool) {
+	cmd.Flags().BoolVar(force, "force", false, "replace --out even if it is not a scalebench output (a file, or a directory holding other files); nothing beside it is touched")
+}
+
+// outOptions is how a command's --out is replaced: only a previous
+// scalebench output unless --force, with what was cleaned up said on
+// stderr. A refusal is bad input (exit 2).
+func outOptions(cmd *cobra.Command, force bool) []results.OutOption {
+	return []results.OutOption{results.Force(force), results.LogTo(cmd.ErrOrStderr())}
 }
 
 // noArgs is cobra.NoArgs as bad input: a stray argument exits 2.

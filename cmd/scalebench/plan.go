@@ -24,6 +24,7 @@ type planFlags struct {
 	scenario, slo, policy, out, cost string
 	seed                             int64
 	budget                           int
+	force                            bool
 	rollout                          bool
 }
 
@@ -68,6 +69,7 @@ annotation that makes it (DIR/rollout-plan.json and rollout-plan.md).`,
 	f.StringVar(&fl.slo, "slo", "", "objectives, comma-separated, e.g. 'p99<=300ms,cold_start_ratio<=0.01' (default: the scenario's slos)")
 	f.StringVar(&fl.policy, "policy", "kpa", "autoscaler to plan: "+strings.Join(plan.Policies(), ", "))
 	f.StringVar(&fl.out, "out", "", "output directory for plan.json and plan.md (written atomically)")
+	addForce(cmd, &fl.force)
 	f.StringVar(&fl.cost, "cost", string(plan.PodSeconds), "what to minimise: pod-seconds or gb-seconds (memory-weighted)")
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.IntVar(&fl.budget, "budget", plan.DefaultBudget, "most simulations for the whole plan, traffic scales included")
@@ -87,7 +89,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.W
 	// in a second, not after minutes of simulation.
 	var od *results.OutDir
 	if fl.out != "" {
-		if od, err = results.CreateOutDir(fl.out); err != nil {
+		if od, err = results.CreateOutDir(fl.out, outOptions(cmd, fl.force)...); err != nil {
 			return err
 		}
 		defer od.Abort()

@@ -24,7 +24,7 @@ type runFlags struct {
 	scenario, backend, out, pattern string
 	duration                        time.Duration
 	seed                            int64
-	requests                        bool
+	requests, force                 bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -53,6 +53,7 @@ work come from the flags.`,
 	f.StringVar(&fl.scenario, "scenario", "", "scenario YAML file")
 	f.StringVar(&fl.backend, "backend", "local", "platform to run on: "+strings.Join(bench.RealBackends(), ", "))
 	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
+	addForce(cmd, &fl.force)
 	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
@@ -87,7 +88,7 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, dir, err := bench.RunToDir(ctx, b, bench.Run{Scenario: sc, Policy: pol, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}, fl.out, fl.requests)
+	res, dir, err := bench.RunToDir(ctx, b, bench.Run{Scenario: sc, Policy: pol, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}, fl.out, fl.requests, outOptions(cmd, fl.force)...)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}

@@ -33,6 +33,7 @@ type simFlags struct {
 	queueDepth                int
 	timeout                   time.Duration
 	maxPods                   int
+	force                     bool
 }
 
 func newSimCmd() *cobra.Command {
@@ -69,6 +70,7 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.IntVar(&fl.concurrency, "concurrency", 0, "containerConcurrency, 0 = unlimited (no scenario)")
 	f.IntVar(&fl.queueDepth, "queue-depth", 0, "activator queue depth, 0 = platform default (no scenario)")
 	f.DurationVar(&fl.timeout, "timeout", 0, "request timeout while waiting, 0 = platform default (no scenario)")
+	addForce(cmd, &fl.force)
 	f.IntVar(&fl.maxPods, "max-pods", simulator.DefaultMaxPods, "the platform's capacity: most pods of all functions at once (summary.json reports it when it binds)")
 	return cmd
 }
@@ -94,7 +96,7 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, dir, err := bench.RunToDir(ctx, bench.Simulator{MaxPods: fl.maxPods}, r, fl.out, fl.requests)
+	res, dir, err := bench.RunToDir(ctx, bench.Simulator{MaxPods: fl.maxPods}, r, fl.out, fl.requests, outOptions(cmd, fl.force)...)
 	if err != nil {
 		return err
 	}
