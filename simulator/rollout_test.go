@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -253,4 +255,38 @@ func TestGradualRolloutSteps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkGradualRollout1000rps is BenchmarkSteady1000rpsKPA's load split
+// between two revisions by a 5-minute gradual rollout, so every arrival
+// goes through the route's draw: simulated requests per wall-clock second,
+// to compare with the one-revision figure in the same run.
+func BenchmarkGradualRollout1000rps(b *testing.B) {
+	sc, err := scenarios.Parse("bench.yaml", []byte(`
+duration: 5m
+seed: 1
+functions:
+  - name: fn
+    containerConcurrency: 10
+    service: exp:mean=100ms
+    revisions: [{name: v1}, {name: v2}]
+    split: [{at: 10s, rollout: v2, duration: 5m}]
+traffic: poisson:rate=1000
+policies: [kpa]
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var requests int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		res, err := Run(context.Background(), sc, sc.Policies[0], Options{Timeseries: io.Discard})
+		if err != nil {
+			b.Fatal(err)
+		}
+		requests += res.Summary.Requests
+	}
+	b.ReportMetric(float64(requests)/time.Since(start).Seconds(), "requests/s")
 }
