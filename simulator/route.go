@@ -105,7 +105,7 @@ func (e *engine) newRoutes(sc *scenarios.Scenario, pol scenarios.Policy, opt Opt
 			maps.Copy(p.Settings, rev.Settings)
 			f, err := newFunction(i, rev.Function, sc, p, opt)
 			if err != nil {
-				return err
+				return badInput("function %s, revision %s (settings %v over the policy's): %v", fn.Name, rev.Name, rev.Settings, err)
 			}
 			f.idx = int32(len(e.fns))
 			f.name = fn.Name
