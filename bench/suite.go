@@ -184,6 +184,11 @@ func scenarioSetup(sc *scenarios.Scenario) string {
 		}
 		fns += ")"
 	}
+	for _, f := range sc.Functions {
+		if len(f.Revisions) > 0 {
+			fns += "; " + scenarios.DescribeRevisions(f)
+		}
+	}
 	return fmt.Sprintf("%s simulated, seed %d, %s", reports.Duration(sc.Duration), sc.Seed, fns)
 }
 

@@ -494,3 +494,58 @@ func withRevisions(fns []Function) []Function {
 	}
 	return out
 }
+
+// DescribeRevisions says in words what a function's revisions and split
+// are, for reports: "api: revisions v1, v2 (tag canary, created at 3m);
+// at 3m roll out to v2".
+func DescribeRevisions(f Function) string {
+	var revs []string
+	for _, r := range f.Revisions {
+		var notes []string
+		if r.Tag != "" {
+			notes = append(notes, "tag "+r.Tag)
+		}
+		if r.DeployAt > 0 {
+			notes = append(notes, "created at "+short(r.DeployAt))
+		}
+		if len(notes) > 0 {
+			revs = append(revs, r.Name+" ("+strings.Join(notes, ", ")+")")
+		} else {
+			revs = append(revs, r.Name)
+		}
+	}
+	var steps []string
+	for _, st := range f.Split[1:] {
+		switch {
+		case st.Rollout >= 0 && st.RolloutDuration > 0:
+			steps = append(steps, fmt.Sprintf("at %s roll out to %s over %s", short(st.At), f.Revisions[st.Rollout].Name, short(st.RolloutDuration)))
+		case st.Rollout >= 0:
+			steps = append(steps, fmt.Sprintf("at %s roll out to %s", short(st.At), f.Revisions[st.Rollout].Name))
+		default:
+			var p []string
+			for i, v := range st.Percent {
+				if v > 0 {
+					p = append(p, fmt.Sprintf("%s %d%%", f.Revisions[i].Name, v))
+				}
+			}
+			steps = append(steps, fmt.Sprintf("at %s %s", short(st.At), strings.Join(p, ", ")))
+		}
+	}
+	out := f.Name + ": revisions " + strings.Join(revs, ", ")
+	if len(steps) > 0 {
+		out += "; " + strings.Join(steps, "; ")
+	}
+	return out
+}
+
+// short drops a duration's zero tail: 5m, not 5m0s.
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -76,6 +76,10 @@ func TestParseRevisions(t *testing.T) {
 	if r := s.Policies[1].Rollout; r == nil || !r.MatchInitialScale || r.MinScale != 3 {
 		t.Errorf("prescaled rollout %+v", r)
 	}
+	want := "api: revisions v1, v2 (tag canary, created at 1m); at 1m v1 90%, v2 10%; at 3m roll out to v2 over 5m"
+	if got := DescribeRevisions(f); got != want {
+		t.Errorf("DescribeRevisions:\n got %q\nwant %q", got, want)
+	}
 }
 
 func TestParseRevisionErrors(t *testing.T) {
