@@ -802,3 +802,43 @@ func (k *KPA) offeredPanic(sec int64, panicValue float64, ready, pods int) float
 	}
 	return offered
 }
+
+var _ Idler = (*KPA)(nil)
+
+// Settled: the revision is at zero (desired 0, inactive, the activator in
+// the path, no panic), its windows hold only zeros and the learned
+// retention saw the idle gap start. A zero Record then only moves the
+// windows' last write, and each Tick recommends 0 again.
+func (k *KPA) Settled() bool {
+	if !k.started || k.lastRec != 0 || k.desired != 0 || k.state != inactive || !k.inPath ||
+		k.panicking || k.maxPanicPods != 0 || k.busy {
+		return false
+	}
+	if !k.stable.zero() || !k.panic.zero() || k.stable.lastWrite != k.panic.lastWrite {
+		return false
+	}
+	if k.cfg.BacklogAwarePanic && (!k.stableRPS.zero() || k.stableRPS.lastWrite != k.stable.lastWrite || k.lastRPS != 0 || k.prevRPS != 0) {
+		return false
+	}
+	// A learned idle window still ahead means a pre-warm may come due: the
+	// revision is waiting, not settled.
+	if k.cfg.IdleHistogram && k.warmUntil != 0 && k.idleFrom != noWrite && float64(k.stable.lastWrite-k.idleFrom) < k.warmUntil {
+		return false
+	}
+	return k.delay == nil || k.delay.n == 0 || k.delay.val[k.delay.first] == 0
+}
+
+// SkipIdle moves the windows' last write to lastRecord's second: writing
+// zeros into zero buckets changes nothing else. The scale-down delay
+// window needs nothing: it holds only zeros, which the next recorded
+// decision replaces whatever their times.
+func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
+	if !lastRecord.IsZero() {
+		sec := unixSec(lastRecord.UnixNano())
+		k.stable.lastWrite = max(k.stable.lastWrite, sec)
+		k.panic.lastWrite = max(k.panic.lastWrite, sec)
+		if k.cfg.BacklogAwarePanic {
+			k.stableRPS.lastWrite = max(k.stableRPS.lastWrite, sec)
+		}
+	}
+}

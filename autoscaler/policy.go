@@ -103,3 +103,19 @@ type Scaler interface {
 	Scale(revision string, desired int) error
 	Pods(revision string) (Pods, error)
 }
+
+// Idler is a policy that can tell when its revision has settled at zero and
+// then skip the seconds it spends idle in O(1). Most of a fleet's functions
+// spend most of the day at zero; without this a simulator pays a Record
+// every second and a Tick every interval for each of them.
+type Idler interface {
+	// Settled reports that, with no pods and no requests, more zero Stats
+	// and Ticks would change nothing but the time: Record would return
+	// false and each Tick would return the Decision the last one did.
+	Settled() bool
+	// SkipIdle brings a settled policy to the state it would have reached
+	// with a Record of a zero Stat every second up to lastRecord and a Tick
+	// with no pods every interval up to lastTick; a zero time means there
+	// was no call of that kind.
+	SkipIdle(lastRecord, lastTick time.Time)
+}

@@ -176,3 +176,18 @@ func (m *maxWindow) record(index int64, v int) int {
 	m.n++
 	return m.val[m.first]
 }
+
+// zero reports a written window whose buckets are all zero and whose
+// running total is too small to show in a rounded average, so that more
+// zero records leave its averages at exactly 0.
+func (w *bucketWindow) zero() bool {
+	if w.lastWrite == noWrite || math.Abs(w.total) >= 1e-9 {
+		return false
+	}
+	for _, b := range w.buckets {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -25,6 +25,15 @@ type Backend interface {
 
 // Run is what a backend is asked to do. Only Scenario and Policy are
 // required; the writers and the callback are optional outputs.
+// TimeseriesRows is what a run's timeseries.csv holds.
+type TimeseriesRows string
+
+const (
+	PerFunction  TimeseriesRows = "functions"
+	Fleet        TimeseriesRows = "fleet"
+	NoTimeseries TimeseriesRows = "none"
+)
+
 type Run struct {
 	// Scenario gives the functions, traffic, seed and duration. A caller
 	// that wants a shorter run (a real-time budget) cuts Duration on a copy
@@ -39,6 +48,11 @@ type Run struct {
 	// per function per simulated second from the simulator, one per
 	// autoscaler tick from a real platform.
 	Timeseries io.Writer
+	// TimeseriesRows says what Timeseries holds: one row per function per
+	// second (PerFunction, the default) or, from the simulator, one row per
+	// second summed over the functions (Fleet); NoTimeseries makes
+	// RunToDir write no timeseries.csv.
+	TimeseriesRows TimeseriesRows
 	// Second, when set, is called once per second of the run, in order,
 	// with the pods and arrivals of every function added up: as the
 	// simulation goes, or after a real run, from the autoscaler's ticks.

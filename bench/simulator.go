@@ -11,10 +11,14 @@ import (
 
 // Simulator is the discrete-event simulator as a Backend: the run takes
 // virtual time, so an hour of traffic costs seconds, and the same scenario
-// and seed give the same files.
+// and seed give the same files. A many-function scenario's functions run
+// in parallel on Pool when it is set (shared with other runs, as the suite
+// does), else on Workers goroutines of the run's own (0 or 1: none).
 type Simulator struct {
 	// MaxPods is the platform's capacity (0: simulator.DefaultMaxPods).
 	MaxPods int
+	Workers int
+	Pool    *simulator.Pool
 }
 
 var _ Backend = Simulator{}
@@ -22,7 +26,10 @@ var _ Backend = Simulator{}
 func (Simulator) Name() string { return "sim" }
 
 func (b Simulator) Run(ctx context.Context, r Run) (*Result, error) {
-	opt := simulator.Options{Timeseries: r.Timeseries, Requests: r.Requests, MaxPods: b.MaxPods}
+	opt := simulator.Options{Timeseries: r.Timeseries, Requests: r.Requests, MaxPods: b.MaxPods, Workers: b.Workers, Pool: b.Pool}
+	if r.TimeseriesRows == Fleet {
+		opt.Timeseries, opt.FleetTimeseries = nil, r.Timeseries
+	}
 	if r.Progress != nil {
 		opt.Progress = progressLine(r.Progress)
 	}

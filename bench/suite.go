@@ -18,6 +18,7 @@ import (
 	"github.com/scalebench/scalebench/reports"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/simulator"
 )
 
 // chartPoints is how many time buckets a run's chart gets: enough to see a
@@ -271,7 +272,11 @@ func cpuModel() string {
 
 // simulateAll runs the jobs on workers goroutines. Each simulation is
 // deterministic on its own, so the order they finish in changes nothing.
+// The simulations share one pool of workers: a many-function scenario's
+// functions spread over it instead of each job starting a pool of its own.
 func simulateAll(ctx context.Context, suite []*scenarios.Scenario, jobs []*job, workers int, prog *progress) {
+	pool := simulator.NewPool(workers)
+	defer pool.Close()
 	ch := make(chan *job)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -281,7 +286,7 @@ func simulateAll(ctx context.Context, suite []*scenarios.Scenario, jobs []*job, 
 			for j := range ch {
 				sc := suite[j.sc]
 				prog.start(sc.Name + "/" + j.policy.Label)
-				j.run = runOne(ctx, Simulator{}, sc, j.policy)
+				j.run = runOne(ctx, Simulator{Pool: pool}, sc, j.policy)
 				prog.finish(sc.Name+"/"+j.policy.Label, j.run.Err)
 			}
 		}()

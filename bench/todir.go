@@ -18,12 +18,14 @@ func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool, 
 		return nil, "", err
 	}
 	defer od.Abort()
-	ts, err := os.Create(od.Path("timeseries.csv"))
-	if err != nil {
-		return nil, "", err
+	var ts *os.File
+	if r.TimeseriesRows != NoTimeseries {
+		if ts, err = os.Create(od.Path("timeseries.csv")); err != nil {
+			return nil, "", err
+		}
+		defer ts.Close()
+		r.Timeseries = ts
 	}
-	defer ts.Close()
-	r.Timeseries = ts
 	if requests {
 		rq, err := os.Create(od.Path("requests.csv"))
 		if err != nil {
@@ -36,8 +38,10 @@ func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool, 
 	if err != nil {
 		return nil, "", err
 	}
-	if err := ts.Close(); err != nil {
-		return nil, "", err
+	if ts != nil {
+		if err := ts.Close(); err != nil {
+			return nil, "", err
+		}
 	}
 	if err := results.WriteJSON(od.Path("summary.json"), res.Summary); err != nil {
 		return nil, "", err

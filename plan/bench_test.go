@@ -2,7 +2,10 @@ package plan
 
 import (
 	"context"
+	"runtime"
 	"testing"
+
+	"github.com/scalebench/scalebench/scenarios"
 )
 
 // BenchmarkPlanOnOff is one whole plan (search and the three traffic
@@ -13,6 +16,23 @@ func BenchmarkPlanOnOff(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		p, err := Run(context.Background(), sc, Options{Policy: "kpa", SLOs: o, Budget: 200})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(p.Simulations), "sims/op")
+	}
+}
+
+// BenchmarkPlanSparse is the whole default plan (DefaultBudget) of the
+// library's sparse fleet, 200 functions for an hour, on GOMAXPROCS workers
+// sharing one pool: compare -cpu 1,2 in one run.
+func BenchmarkPlanSparse(b *testing.B) {
+	sc, err := scenarios.Load("../scenarios/library/sparse.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		p, err := Run(context.Background(), sc, Options{Policy: "kpa", SLOs: sc.SLOs, Workers: runtime.GOMAXPROCS(0)})
 		if err != nil {
 			b.Fatal(err)
 		}

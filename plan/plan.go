@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -44,10 +43,15 @@ type Options struct {
 	// included; 0 means DefaultBudget.
 	Budget int
 	// Workers run simulations in parallel; 0 means GOMAXPROCS. The plan
-	// does not depend on it.
+	// does not depend on it. Every simulation of the plan runs on one
+	// simulator.Pool of this many workers: a wave's candidates and, within
+	// a many-function candidate, its functions share it, rather than
+	// candidates × functions goroutines competing for the cores.
 	Workers int
 	// Cost is what the plan minimises; "" means PodSeconds.
 	Cost CostUnit
+
+	pool *simulator.Pool
 	// Scales are the traffic multiples to re-check the choice at; nil means
 	// DefaultScales, an empty slice none.
 	Scales []float64
@@ -150,6 +154,8 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*Plan, error
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
+	opt.pool = simulator.NewPool(opt.Workers)
+	defer opt.pool.Close()
 	if opt.Cost == "" {
 		opt.Cost = PodSeconds
 	}
@@ -363,21 +369,17 @@ func (s *search) run(ctx context.Context, pts []point, phase string) {
 			s.seen[k] = true
 			batch = append(batch, p)
 		}
+		// Each candidate's goroutine only hands work to the shared pool
+		// and waits, so starting them all keeps the pool's workers busy to
+		// the end of the wave, even when one candidate is a long fleet run.
 		out := make([]Candidate, len(batch))
 		var wg sync.WaitGroup
-		next := int64(-1)
-		for w := 0; w < min(s.opt.Workers, len(batch)); w++ {
+		for i := range batch {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for {
-					i := int(atomic.AddInt64(&next, 1))
-					if i >= len(batch) {
-						return
-					}
-					out[i] = evaluate(ctx, s.sc, s.sp, batch[i], s.opt, phase)
-					s.counter.add(1)
-				}
+				out[i] = evaluate(ctx, s.sc, s.sp, batch[i], s.opt, phase)
+				s.counter.add(1)
 			}()
 		}
 		wg.Wait()
@@ -460,7 +462,7 @@ const unusable = math.MaxFloat64
 // evaluate simulates one point and judges it against the SLOs.
 func evaluate(ctx context.Context, sc *scenarios.Scenario, sp *space, p point, opt Options, phase string) Candidate {
 	c := Candidate{Settings: sp.settings(p), Phase: phase, point: p, Metrics: map[string]float64{}}
-	res, err := simulator.Run(ctx, sc, scenarios.Policy{Name: opt.Policy, Settings: c.Settings}, simulator.Options{})
+	res, err := simulator.Run(ctx, sc, scenarios.Policy{Name: opt.Policy, Settings: c.Settings}, simulator.Options{Pool: opt.pool})
 	if err != nil {
 		c.Error, c.Violation = err.Error(), unusable
 		return c

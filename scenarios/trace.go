@@ -145,8 +145,16 @@ func loadAzure2019(dir string, opts map[string]string) (traffic.Pattern, error) 
 			o.Compression, err = strconv.ParseFloat(v, 64)
 		case "scale":
 			o.Scale, err = strconv.ParseFloat(v, 64)
+		case "apps":
+			o.Apps = strings.Split(v, "/")
+		case "triggers":
+			o.Triggers = strings.Split(v, "/")
+		case "sample":
+			o.Sample, err = strconv.Atoi(v)
+		case "sampleSeed":
+			o.SampleSeed, err = strconv.ParseInt(v, 10, 64)
 		default:
-			return nil, fmt.Errorf("azure2019: unknown option %q (known: compression, firstMinute, functions, minutes, scale, spread)", k)
+			return nil, fmt.Errorf("azure2019: unknown option %q (known: apps, compression, firstMinute, functions, minutes, sample, sampleSeed, scale, spread, triggers)", k)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("azure2019: option %s: bad value %q", k, v)

@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -37,6 +38,36 @@ func BenchmarkSteady1000rpsKPA(b *testing.B) {
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
 		res, err := Run(context.Background(), sc, scenarios.Policy{Name: "kpa"}, Options{Timeseries: io.Discard})
+		if err != nil {
+			b.Fatal(err)
+		}
+		requests += res.Summary.Requests
+	}
+	b.ReportMetric(float64(requests)/time.Since(start).Seconds(), "requests/s")
+}
+
+// BenchmarkFleetDay simulates scenarios/fleet/fleet-day.yaml, issue 14's
+// fleet (3,000 functions of the Azure 2019 shape, seed 2, rates scaled by
+// 0.19: about 150 M invocations, containerConcurrency 1) for a whole day
+// under knative, with the fleet-wide time series written, on GOMAXPROCS
+// workers: compare -cpu 1,2 in one run. Each iteration takes about a
+// minute of CPU per core available; -benchtime 1x.
+func BenchmarkFleetDay(b *testing.B) { benchFleet(b, 24*time.Hour) }
+
+// BenchmarkFleetHour is the first hour of the same fleet.
+func BenchmarkFleetHour(b *testing.B) { benchFleet(b, time.Hour) }
+
+func benchFleet(b *testing.B, d time.Duration) {
+	sc, err := scenarios.Load("../scenarios/fleet/fleet-day.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc.Duration = d
+	var requests int64
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		res, err := Run(context.Background(), sc, scenarios.Policy{Name: "knative"}, Options{FleetTimeseries: io.Discard, Workers: runtime.GOMAXPROCS(0)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -283,13 +283,20 @@ type engine struct {
 	routes    []*route
 	revisions bool
 	tags      []tagStream
+	err       error // a revision that could not be created
 
 	totalPods, maxPods int
 	podLimit           int
 	podsRefused        int64
-	outstanding        int64
-	stop               bool
-	duration           int64
+	// podLog, when set, hears every pod created (+1) or gone (-1): a
+	// fleet run sums its functions' pods from it.
+	podLog func(now int64, delta int)
+	// rowEnd, when set, hears the end time of every requests.csv row: a
+	// fleet run merges its functions' rows in time order.
+	rowEnd      func(end int64)
+	outstanding int64
+	stop        bool
+	duration    int64
 }
 
 // Run simulates sc under the policy pol (one instance per function) and
@@ -308,6 +315,47 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	if sc.Duration <= 0 {
 		return nil, badInput("%s: duration %v, want > 0", scenarioName(sc), sc.Duration)
 	}
+	pool := opt.Pool
+	if pool == nil && opt.Workers > 1 {
+		pool = NewPool(opt.Workers)
+		defer pool.Close()
+	}
+	if sp, ok := fleetable(sc); ok && !opt.NoFleet {
+		res, fits, out, err := runFleet(ctx, sc, pol, opt, sp, pool)
+		if fits || err != nil {
+			return res, err
+		}
+		// The pod capacity could have bound: the functions are not
+		// independent after all, so they run together, the outputs going
+		// on from where the fleet run left them.
+		opt, check := out.resumeOptions(opt)
+		opt.Pool, opt.Workers, opt.NoFleet = pool, 0, true
+		if res, err = Run(ctx, sc, pol, opt); err == nil {
+			err = check()
+		}
+		return res, err
+	}
+	if pool != nil {
+		// One engine for every function: one task, so that Runs sharing a
+		// pool still keep to its number of workers.
+		var res *Result
+		var err error
+		opt.Pool, opt.Workers = nil, 0
+		pool.each(1, func(int, int) { res, err = Run(ctx, sc, pol, opt) })
+		return res, err
+	}
+	var fleet *fleetSeries
+	if opt.FleetTimeseries != nil {
+		fleet = &fleetSeries{w: bufio.NewWriterSize(opt.FleetTimeseries, 64<<10)}
+		fleet.w.WriteString(fleetHeader)
+		user := opt.Series
+		opt.Series = func(r Second) {
+			if user != nil {
+				user(r)
+			}
+			fleet.add(r)
+		}
+	}
 	wallStart := time.Now()
 	e := &engine{
 		all:      results.NewHistogram(),
@@ -320,10 +368,6 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	}
 	if e.podLimit <= 0 {
 		e.podLimit = DefaultMaxPods
-	}
-	label := pol.Label
-	if label == "" {
-		label = pol.Name
 	}
 	if err := e.newRoutes(sc, pol, opt); err != nil {
 		return nil, err
@@ -352,15 +396,42 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	if err := e.loop(ctx, src, opt.Progress); err != nil {
 		return nil, err
 	}
-	for _, w := range []*bufio.Writer{e.tsW, e.reqW} {
+	if fleet != nil {
+		fleet.flush()
+	}
+	for _, w := range []*bufio.Writer{e.tsW, e.reqW, fleetWriter(fleet)} {
 		if w != nil {
 			if err := w.Flush(); err != nil {
 				return nil, fmt.Errorf("simulator: write output: %w", err)
 			}
 		}
 	}
+	res := summarise(sc, pol, e.fns, e.all, e.cold, runTotals{e.maxPods, e.podLimit, e.podsRefused, e.outstanding}, wallStart)
+	e.revisionSummaries(&res.Summary)
+	return res, nil
+}
 
-	res := &Result{Latency: e.all, ColdLatency: e.cold}
+func fleetWriter(s *fleetSeries) *bufio.Writer {
+	if s == nil {
+		return nil
+	}
+	return s.w
+}
+
+// runTotals are the run-wide figures beside the functions' own counts.
+type runTotals struct {
+	maxPods, podLimit        int
+	podsRefused, outstanding int64
+}
+
+// summarise builds the Result from the functions' counts, in scenario
+// order, and the run's histograms.
+func summarise(sc *scenarios.Scenario, pol scenarios.Policy, fns []*fnState, all, cold *results.Histogram, t runTotals, wallStart time.Time) *Result {
+	label := pol.Label
+	if label == "" {
+		label = pol.Name
+	}
+	res := &Result{Latency: all, ColdLatency: cold}
 	s := &res.Summary
 	s.Kind = "sim"
 	s.Policy = label
@@ -368,16 +439,16 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	s.Backend = "simulator"
 	s.Seed = sc.Seed
 	s.DurationSeconds = sc.Duration.Seconds()
-	s.MaxPods = e.maxPods
-	if e.podsRefused > 0 {
-		s.PodLimit, s.PodsRefused = e.podLimit, e.podsRefused
-		s.Warnings = append(s.Warnings, fmt.Sprintf("the platform's limit of %d pods bound: %d pod creations refused", e.podLimit, e.podsRefused))
+	s.MaxPods = t.maxPods
+	if t.podsRefused > 0 {
+		s.PodLimit, s.PodsRefused = t.podLimit, t.podsRefused
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the platform's limit of %d pods bound: %d pod creations refused", t.podLimit, t.podsRefused))
 	}
-	if e.outstanding > 0 {
-		s.Unfinished = e.outstanding
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests had not finished %v after the traffic ended; the run stopped there", e.outstanding, DrainLimit))
+	if t.outstanding > 0 {
+		s.Unfinished = t.outstanding
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests had not finished %v after the traffic ended; the run stopped there", t.outstanding, DrainLimit))
 	}
-	for _, f := range e.fns {
+	for _, f := range fns {
 		fr := FunctionResult{
 			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped, DropReasons: f.dropReasons(),
 			ColdStarts: f.coldStarts, PodStarts: f.podStarts,
@@ -406,14 +477,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	}
 	s.PodSeconds = round3(s.PodSeconds)
 	s.IdlePodSeconds = round3(s.IdlePodSeconds)
-	s.Fill(e.all, e.cold)
-	e.revisionSummaries(s)
+	s.Fill(all, cold)
 	wall := time.Since(wallStart).Seconds()
 	s.SimWallSeconds = round3(wall)
 	if wall > 0 {
 		s.SimRequestsPerSecond = math.Round(float64(s.Requests) / wall)
 	}
-	return res, nil
+	return res
 }
 
 // badInput is a run that failed because of its scenario, traffic or
@@ -563,39 +633,48 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 			continue
 		}
 		ev := e.h.pop()
-		switch ev.kind {
-		case evComplete:
-			e.complete(&ev)
-		case evPodReady:
-			e.podReady(&ev)
-		case evRelease:
-			e.release(&ev)
-		case evTimeout:
-			e.timeout(&ev)
-		case evExpire:
-			e.expire(&ev)
-		case evTick:
-			e.tick(&ev)
-		case evDeploy:
-			if err := e.deploy(e.fns[ev.fn], ev.at); err != nil {
-				return err
+		if ev.kind != evSecond {
+			e.handle(&ev)
+			if e.err != nil {
+				return e.err
 			}
-		case evRoute:
-			e.routeEvent(&ev)
-		case evSecond:
-			e.second(ev.at, !more)
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if progress != nil && ev.at%(16*second) == 0 {
-				if now := time.Now(); now.After(wallNext) {
-					wallNext = now.Add(time.Second)
-					progress(time.Duration(ev.at), time.Duration(e.duration))
-				}
+			continue
+		}
+		e.second(ev.at, !more)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if progress != nil && ev.at%(16*second) == 0 {
+			if now := time.Now(); now.After(wallNext) {
+				wallNext = now.Add(time.Second)
+				progress(time.Duration(ev.at), time.Duration(e.duration))
 			}
 		}
 	}
 	return nil
+}
+
+// handle dispatches every event but the second's, which the loops
+// (this one and the fleet's) handle themselves.
+func (e *engine) handle(ev *event) {
+	switch ev.kind {
+	case evComplete:
+		e.complete(ev)
+	case evPodReady:
+		e.podReady(ev)
+	case evRelease:
+		e.release(ev)
+	case evTimeout:
+		e.timeout(ev)
+	case evExpire:
+		e.expire(ev)
+	case evTick:
+		e.tick(ev)
+	case evDeploy:
+		e.err = e.deploy(e.fns[ev.fn], ev.at)
+	case evRoute:
+		e.routeEvent(ev)
+	}
 }
 
 func (e *engine) arrive(f *fnState, now, work int64) {
@@ -795,6 +874,9 @@ func (e *engine) newPod(f *fnState, now int64, ready bool) int32 {
 	f.nStarting++
 	e.totalPods++
 	e.maxPods = max(e.maxPods, e.totalPods)
+	if e.podLog != nil {
+		e.podLog(now, +1)
+	}
 	f.maxPods = max(f.maxPods, f.nPods())
 	if ready {
 		e.becomeReady(f, p, now)
@@ -880,6 +962,9 @@ func (e *engine) gone(f *fnState, p int32, now int64) {
 	}
 	pd.state = podGone
 	e.totalPods--
+	if e.podLog != nil {
+		e.podLog(now, -1)
+	}
 	f.reusable = append(f.reusable, p)
 }
 

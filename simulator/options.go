@@ -32,6 +32,20 @@ type Options struct {
 	// that may exist at once (0 = DefaultMaxPods). Pods beyond it are not
 	// created, as on a full cluster, and the summary reports it.
 	MaxPods int
+	// FleetTimeseries, when set, receives one row per simulated second
+	// summed over the functions (t,arrivals,in_flight,queued,desired,ready,
+	// pods,panic, panic counting the functions in panic mode): a fleet's
+	// day in 86,400 rows where Timeseries has one per function per second.
+	FleetTimeseries io.Writer
+	// Workers simulates a fleet's functions on this many goroutines (0 or
+	// 1: on the caller's). The output is byte-identical for any number.
+	Workers int
+	// Pool, when set, runs the simulation on a pool shared with other
+	// Runs instead of Workers goroutines of its own.
+	Pool *Pool
+	// NoFleet runs a many-function scenario in one engine, as a fleet run
+	// does itself when the pod capacity could bind.
+	NoFleet bool
 }
 
 // Second is one function's row of the time series: the simulated second

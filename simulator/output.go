@@ -68,6 +68,9 @@ func (e *engine) requestRow(f *fnState, id, arr, start, end int64, cold bool, st
 	b = append(b, '\n')
 	e.reqW.Write(b)
 	e.buf = b
+	if e.rowEnd != nil {
+		e.rowEnd(end)
+	}
 }
 
 // appendCSVString quotes a name only when CSV needs it.

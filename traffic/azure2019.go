@@ -1,13 +1,17 @@
 package traffic
 
 import (
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +62,17 @@ type Azure2019Options struct {
 	// Hashes keeps the functions whose HashFunction starts with one of
 	// these prefixes instead, in file order.
 	Hashes []string
+	// Apps keeps the functions whose HashApp starts with one of these
+	// prefixes; Triggers those whose Trigger is one of these (http, timer,
+	// queue, ...). Every filter given must match.
+	Apps, Triggers []string
+	// Sample keeps a uniform random sample of this many of the functions
+	// the filters let through, drawn with SampleSeed while the file is read
+	// (each row's key is a seeded hash of its owner, app and function, and
+	// the Sample smallest keys are kept), and replays them in file order.
+	// It replaces Functions; 0 keeps every function that matches.
+	Sample     int
+	SampleSeed int64
 	// FirstMinute is the first minute replayed (0-based); Minutes how
 	// many (0 = to the end of the file).
 	FirstMinute, Minutes int
@@ -81,6 +96,10 @@ func (o Azure2019Options) normalized() (Azure2019Options, error) {
 	switch {
 	case o.Functions < 0:
 		return o, errors.New("functions: want a non-negative count")
+	case o.Sample < 0:
+		return o, errors.New("sample: want a non-negative count")
+	case o.Sample > 0 && o.Functions > 0:
+		return o, errors.New("sample: give functions=N (the first N) or sample=N (N at random), not both")
 	case o.FirstMinute < 0:
 		return o, fmt.Errorf("firstMinute: want a non-negative minute, got %d", o.FirstMinute)
 	case o.Minutes < 0:
@@ -165,7 +184,17 @@ func (o Azure2019Options) spec() string {
 	s := ""
 	if len(o.Hashes) > 0 {
 		s += ",hashes=" + strings.Join(o.Hashes, "/")
-	} else if o.Functions > 0 {
+	}
+	if len(o.Apps) > 0 {
+		s += ",apps=" + strings.Join(o.Apps, "/")
+	}
+	if len(o.Triggers) > 0 {
+		s += ",triggers=" + strings.Join(o.Triggers, "/")
+	}
+	switch {
+	case o.Sample > 0:
+		s += ",sample=" + strconv.Itoa(o.Sample) + ",sample-seed=" + strconv.FormatInt(o.SampleSeed, 10)
+	case o.Functions > 0 && len(o.Hashes) == 0:
 		s += ",functions=" + strconv.Itoa(o.Functions)
 	}
 	if o.FirstMinute > 0 || o.Minutes > 0 {
@@ -276,6 +305,9 @@ type join struct {
 }
 
 // readInvocations reads the per-minute counts of the selected functions.
+// It streams the file a row at a time (a day file is tens of thousands of
+// rows of 1,440 minutes) and keeps only what the replay needs: the selected
+// functions' non-idle minutes.
 func readInvocations(r io.Reader, name string, opt Azure2019Options) ([]TraceFunction, *azure2019, join, error) {
 	var none join
 	c := newCSV(r, name)
@@ -300,10 +332,11 @@ func readInvocations(r io.Reader, name string, opt Azure2019Options) ([]TraceFun
 	if opt.Minutes > 0 {
 		last = min(minutes, opt.FirstMinute+opt.Minutes)
 	}
-	m := &azure2019{opt: opt, total: make([]float64, last-opt.FirstMinute)}
-	var funcs []TraceFunction
+	var rows []traceRow
+	sample := &sampleHeap{}
 	j := join{index: map[string]int{}, appSize: map[string]int{}}
 	seen := map[string]int{}
+	matched := 0
 	for {
 		rec, err := c.read()
 		if err == io.EOF {
@@ -312,7 +345,7 @@ func readInvocations(r io.Reader, name string, opt Azure2019Options) ([]TraceFun
 		if err != nil {
 			return nil, nil, none, err
 		}
-		owner, app, fn := rec[idx["HashOwner"]], rec[idx["HashApp"]], rec[idx["HashFunction"]]
+		owner, app, fn, trigger := rec[idx["HashOwner"]], rec[idx["HashApp"]], rec[idx["HashFunction"]], rec[idx["Trigger"]]
 		if fn == "" {
 			return nil, nil, none, c.errAt(idx["HashFunction"], fn, "a function hash")
 		}
@@ -322,7 +355,19 @@ func readInvocations(r io.Reader, name string, opt Azure2019Options) ([]TraceFun
 		}
 		seen[k] = c.line()
 		j.appSize[key3(owner, app, "")]++
-		if !selected(opt, fn, len(funcs)) {
+		keep := matches(opt, app, fn, trigger)
+		var key uint64
+		if keep {
+			matched++
+			switch {
+			case opt.Sample > 0:
+				key = sampleKey(opt.SampleSeed, k)
+				keep = len(sample.rows) < opt.Sample || key < sample.rows[0].key
+			case opt.Functions > 0 && len(opt.Hashes) == 0:
+				keep = matched <= opt.Functions
+			}
+		}
+		if !keep {
 			// Still validate: a bad row is bad whether or not it is replayed.
 			for col := first; col < ncol; col++ {
 				if _, err := parseCount(rec[col]); err != nil {
@@ -331,7 +376,7 @@ func readInvocations(r io.Reader, name string, opt Azure2019Options) ([]TraceFun
 			}
 			continue
 		}
-		var counts []minuteCount
+		row := traceRow{key: key, line: c.line(), k: k, fn: TraceFunction{Name: fn, App: app, Trigger: trigger}}
 		carry := 0.0
 		for col := first; col < ncol; col++ {
 			n, err := parseCount(rec[col])
@@ -349,31 +394,111 @@ func readInvocations(r io.Reader, name string, opt Azure2019Options) ([]TraceFun
 				return nil, nil, none, c.errAt(col, rec[col], fmt.Sprintf("a count that, scaled by %s, fits 2^31", ff(opt.Scale)))
 			}
 			if whole > 0 {
-				counts = append(counts, minuteCount{int32(minute - opt.FirstMinute), int32(whole)})
-				m.total[minute-opt.FirstMinute] += whole
+				row.counts = append(row.counts, minuteCount{int32(minute - opt.FirstMinute), int32(whole)})
 			}
 		}
-		m.counts = append(m.counts, counts)
-		j.index[k] = len(funcs)
-		funcs = append(funcs, TraceFunction{Name: fn, App: app, Trigger: rec[idx["Trigger"]]})
+		if opt.Sample > 0 {
+			sample.add(row, opt.Sample)
+		} else {
+			rows = append(rows, row)
+		}
 	}
-	if len(funcs) == 0 {
-		return nil, nil, none, fmt.Errorf("%s: no function selected: want rows, or hashes that match a HashFunction", name)
+	if opt.Sample > 0 {
+		rows = sample.rows
+		sort.Slice(rows, func(a, b int) bool { return rows[a].line < rows[b].line })
+	}
+	if len(rows) == 0 {
+		return nil, nil, none, fmt.Errorf("%s: no function selected: want rows, or filters (hashes, apps, triggers) that match one", name)
+	}
+	m := &azure2019{opt: opt, total: make([]float64, last-opt.FirstMinute), counts: make([][]minuteCount, len(rows))}
+	funcs := make([]TraceFunction, len(rows))
+	for i, row := range rows {
+		for _, mc := range row.counts {
+			m.total[mc.minute] += float64(mc.count)
+		}
+		m.counts[i] = row.counts
+		j.index[row.k] = i
+		funcs[i] = row.fn
 	}
 	m.durations = make([]dist.Dist, len(funcs))
 	return funcs, m, j, nil
 }
 
-func selected(opt Azure2019Options, fn string, n int) bool {
-	if len(opt.Hashes) > 0 {
-		for _, h := range opt.Hashes {
-			if strings.HasPrefix(fn, h) {
+// traceRow is a selected function while the file is read.
+type traceRow struct {
+	key    uint64 // sample key
+	line   int
+	k      string // key3
+	fn     TraceFunction
+	counts []minuteCount
+}
+
+// matches applies the hash, app and trigger filters.
+func matches(opt Azure2019Options, app, fn, trigger string) bool {
+	prefixed := func(s string, prefixes []string) bool {
+		for _, p := range prefixes {
+			if strings.HasPrefix(s, p) {
 				return true
 			}
 		}
 		return false
 	}
-	return opt.Functions == 0 || n < opt.Functions
+	if len(opt.Hashes) > 0 && !prefixed(fn, opt.Hashes) {
+		return false
+	}
+	if len(opt.Apps) > 0 && !prefixed(app, opt.Apps) {
+		return false
+	}
+	return len(opt.Triggers) == 0 || slices.Contains(opt.Triggers, trigger)
+}
+
+// sampleKey is a row's seeded, well-mixed hash: the rows with the smallest
+// keys are a uniform random sample that does not depend on file order.
+func sampleKey(seed int64, k string) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(seed))
+	h.Write(b[:])
+	h.Write([]byte(k))
+	// splitmix64's finaliser: FNV's low bits alone mix poorly.
+	z := h.Sum64()
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// sampleHeap keeps the n rows with the smallest keys: a max-heap on key, so
+// the row to evict is at the root.
+type sampleHeap struct{ rows []traceRow }
+
+func (h *sampleHeap) add(r traceRow, n int) {
+	if len(h.rows) < n {
+		h.rows = append(h.rows, r)
+		for i := len(h.rows) - 1; i > 0; {
+			p := (i - 1) / 2
+			if h.rows[p].key >= h.rows[i].key {
+				break
+			}
+			h.rows[p], h.rows[i] = h.rows[i], h.rows[p]
+			i = p
+		}
+		return
+	}
+	h.rows[0] = r
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < len(h.rows) && h.rows[l].key > h.rows[m].key {
+			m = l
+		}
+		if l+1 < len(h.rows) && h.rows[l+1].key > h.rows[m].key {
+			m = l + 1
+		}
+		if m == i {
+			return
+		}
+		h.rows[i], h.rows[m] = h.rows[m], h.rows[i]
+		i = m
+	}
 }
 
 func parseCount(s string) (int64, error) {
@@ -497,20 +622,32 @@ func (m *azure2019) arrivals(seed int64, end time.Duration) Source {
 	n := len(m.counts)
 	s := &minuteStreams{m: m, fns: make([]minuteStream, n), minuteLen: 60 / m.opt.Compression}
 	for i := range s.fns {
-		f := &s.fns[i]
-		f.pcg = *rand.NewPCG(uint64(seed), uint64(2*i+1))
-		f.rng = rand.New(&f.pcg)
-		f.work = rand.New(rand.NewPCG(uint64(seed), uint64(2*i+2)))
-		f.counts = m.counts[i]
-		f.dur = m.durations[i]
+		m.startStream(&s.fns[i], seed, i)
 	}
 	return newMerger(s, n, end)
+}
+
+func (m *azure2019) functionArrivals(seed int64, end time.Duration, fn int) Source {
+	s := &minuteStreams{m: m, fns: make([]minuteStream, 1), first: fn, minuteLen: 60 / m.opt.Compression}
+	m.startStream(&s.fns[0], seed, fn)
+	return &oneStream{set: s, fn: fn, end: end}
+}
+
+// startStream seeds function i's streams (spreading and work), its own
+// PCG streams whether it is replayed alone or merged with the others.
+func (m *azure2019) startStream(f *minuteStream, seed int64, i int) {
+	f.pcg = *rand.NewPCG(uint64(seed), uint64(2*i+1))
+	f.rng = rand.New(&f.pcg)
+	f.work = rand.New(rand.NewPCG(uint64(seed), uint64(2*i+2)))
+	f.counts = m.counts[i]
+	f.dur = m.durations[i]
 }
 
 // minuteStreams lays each function's per-minute counts out in time.
 type minuteStreams struct {
 	m         *azure2019
-	fns       []minuteStream
+	fns       []minuteStream // functions first, first+1, ...
+	first     int
 	minuteLen float64 // seconds of replay per trace minute
 }
 
@@ -541,7 +678,7 @@ func (s *minuteStreams) gap(f *minuteStream) float64 {
 }
 
 func (s *minuteStreams) advance(i int) (Arrival, bool) {
-	f := &s.fns[i]
+	f := &s.fns[i-s.first]
 	if f.left == 0 {
 		if f.next >= len(f.counts) {
 			return Arrival{}, false

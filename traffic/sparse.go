@@ -141,33 +141,45 @@ func (m *sparseModel) rate(time.Duration) float64 { return m.total }
 func (m *sparseModel) arrivals(seed int64, end time.Duration) Source {
 	s := &sparseStreams{m: m, fns: make([]sparseStream, len(m.fns))}
 	for i := range s.fns {
-		st := &s.fns[i]
-		st.pcg = *rand.NewPCG(uint64(seed), uint64(i)<<1|1)
-		st.rng = rand.New(&st.pcg)
-		f := &m.fns[i]
-		// Start each process in equilibrium, so that a run's first minutes
-		// look like any other: a uniform phase for timers, and for bursty
-		// functions the phase picked in proportion to the time it covers.
-		switch f.kind {
-		case sparseTimer:
-			st.phase = st.rng.Float64() * f.mean
-			st.t = st.phase
-			st.started = true
-		case sparseBursty:
-			if st.rng.Float64() < f.p*f.m1/f.mean {
-				st.t = st.rng.ExpFloat64() * f.m1
-			} else {
-				st.t = st.rng.ExpFloat64() * f.m2
-			}
-			st.started = true
-		}
+		m.startStream(&s.fns[i], seed, i)
 	}
 	return newMerger(s, len(m.fns), end)
 }
 
+func (m *sparseModel) functionArrivals(seed int64, end time.Duration, fn int) Source {
+	s := &sparseStreams{m: m, fns: make([]sparseStream, 1), first: fn}
+	m.startStream(&s.fns[0], seed, fn)
+	return &oneStream{set: s, fn: fn, end: end}
+}
+
+// startStream seeds function i's stream: its own PCG stream, so that it
+// draws the same arrivals alone as merged with the others.
+func (m *sparseModel) startStream(st *sparseStream, seed int64, i int) {
+	st.pcg = *rand.NewPCG(uint64(seed), uint64(i)<<1|1)
+	st.rng = rand.New(&st.pcg)
+	f := &m.fns[i]
+	// Start each process in equilibrium, so that a run's first minutes
+	// look like any other: a uniform phase for timers, and for bursty
+	// functions the phase picked in proportion to the time it covers.
+	switch f.kind {
+	case sparseTimer:
+		st.phase = st.rng.Float64() * f.mean
+		st.t = st.phase
+		st.started = true
+	case sparseBursty:
+		if st.rng.Float64() < f.p*f.m1/f.mean {
+			st.t = st.rng.ExpFloat64() * f.m1
+		} else {
+			st.t = st.rng.ExpFloat64() * f.m2
+		}
+		st.started = true
+	}
+}
+
 type sparseStreams struct {
-	m   *sparseModel
-	fns []sparseStream
+	m     *sparseModel
+	fns   []sparseStream // functions first, first+1, ...
+	first int
 }
 
 type sparseStream struct {
@@ -180,7 +192,7 @@ type sparseStream struct {
 }
 
 func (s *sparseStreams) advance(i int) (Arrival, bool) {
-	st := &s.fns[i]
+	st := &s.fns[i-s.first]
 	f := &s.m.fns[i]
 	if st.started {
 		st.started = false

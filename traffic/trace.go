@@ -55,6 +55,25 @@ func (t *Trace) Arrivals(seed int64, duration time.Duration) Source {
 	return t.model.arrivals(seed, endOf(duration))
 }
 
+// FunctionArrivals is function fn's share of Arrivals(seed, duration):
+// exactly its arrivals, in the same order. Every function draws from random
+// streams of its own, so its arrivals do not depend on the others', which
+// is what lets a simulator run a fleet's functions apart, in parallel. ok is
+// false for a trace that cannot be split (azure2021 replays rows in time
+// order across functions).
+func (t *Trace) FunctionArrivals(seed int64, duration time.Duration, fn int) (Source, bool) {
+	sm, ok := t.model.(splitModel)
+	if !ok || fn < 0 || fn >= len(t.funcs) {
+		return nil, false
+	}
+	return sm.functionArrivals(seed, endOf(duration), fn), true
+}
+
+// splitModel is a trace model whose functions' streams are independent.
+type splitModel interface {
+	functionArrivals(seed int64, end time.Duration, fn int) Source
+}
+
 // Rate is the planned rate summed over functions.
 func (t *Trace) Rate(at time.Duration) float64 { return t.model.rate(at) }
 
@@ -65,6 +84,27 @@ func (t *Trace) String() string { return t.spec }
 // with the index of the function whose pending arrival it just emitted.
 type streamSet interface {
 	advance(fn int) (Arrival, bool)
+}
+
+// oneStream is one function's stream of a streamSet, cut at end as the
+// merger cuts it.
+type oneStream struct {
+	set  streamSet
+	fn   int
+	end  time.Duration
+	done bool
+}
+
+func (o *oneStream) Next() (Arrival, bool) {
+	if o.done {
+		return Arrival{}, false
+	}
+	a, ok := o.set.advance(o.fn)
+	if !ok || a.At >= o.end {
+		o.done = true
+		return Arrival{}, false
+	}
+	return a, true
 }
 
 // merger interleaves per-function streams with a binary heap keyed by each

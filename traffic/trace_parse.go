@@ -13,7 +13,7 @@ import (
 func parseTrace(kind, args string) (p Pattern, ok bool, err error) {
 	switch kind {
 	case "azure2019":
-		kv, err := keyValues(args, "invocations", "durations", "memory", "path", "functions", "hashes", "minutes", "spread", "compress", "scale")
+		kv, err := keyValues(args, "invocations", "durations", "memory", "path", "functions", "hashes", "apps", "triggers", "sample", "sample-seed", "minutes", "spread", "compress", "scale")
 		if err != nil {
 			return nil, true, err
 		}
@@ -37,8 +37,21 @@ func parseTrace(kind, args string) (p Pattern, ok bool, err error) {
 		if opt.Functions, err = kv.int("functions", 0, 0, 1<<30); err != nil {
 			return nil, true, err
 		}
-		if h := kv["hashes"]; h != "" {
-			opt.Hashes = strings.Split(h, "/")
+		for _, l := range []struct {
+			key string
+			to  *[]string
+		}{{"hashes", &opt.Hashes}, {"apps", &opt.Apps}, {"triggers", &opt.Triggers}} {
+			if v := kv[l.key]; v != "" {
+				*l.to = strings.Split(v, "/")
+			}
+		}
+		if opt.Sample, err = kv.int("sample", 0, 0, 1<<30); err != nil {
+			return nil, true, err
+		}
+		if s, found := kv["sample-seed"]; found {
+			if opt.SampleSeed, err = strconv.ParseInt(s, 10, 64); err != nil {
+				return nil, true, fmt.Errorf("sample-seed: want an integer, got %q", s)
+			}
 		}
 		if r, found := kv["minutes"]; found {
 			first, n, cut := strings.Cut(r, "+")

@@ -32,3 +32,13 @@ type Pattern interface {
 	// String describes the pattern in the spec syntax Parse accepts.
 	String() string
 }
+
+// Splitter is traffic whose functions' arrivals are independent streams:
+// FunctionArrivals(seed, duration, fn) yields exactly the arrivals of
+// Arrivals(seed, duration) that are for function fn, in the same order, or
+// ok false when this traffic cannot be split.
+type Splitter interface {
+	FunctionArrivals(seed int64, duration time.Duration, fn int) (src Source, ok bool)
+}
+
+var _ Splitter = (*Trace)(nil)

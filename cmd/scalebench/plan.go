@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +24,7 @@ import (
 type planFlags struct {
 	scenario, slo, policy, out, cost string
 	seed                             int64
-	budget                           int
+	budget, workers                  int
 	force                            bool
 	rollout                          bool
 }
@@ -73,6 +74,7 @@ annotation that makes it (DIR/rollout-plan.json and rollout-plan.md).`,
 	f.StringVar(&fl.cost, "cost", string(plan.PodSeconds), "what to minimise: pod-seconds or gb-seconds (memory-weighted)")
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.IntVar(&fl.budget, "budget", plan.DefaultBudget, "most simulations for the whole plan, traffic scales included")
+	f.IntVar(&fl.workers, "workers", runtime.NumCPU(), "simulate on this many goroutines, shared by candidates and their functions (the plan does not depend on it)")
 	f.BoolVar(&fl.rollout, "rollout", false, "recommend how to make the scenario's rollout (instant, a rollout-duration, or pre-scaling the new revision) instead of autoscaler settings")
 	// Set here too, so the command run on its own (tests) maps flag
 	// mistakes to exit status 2 as under the root.
@@ -154,9 +156,12 @@ func runRolloutPlan(ctx context.Context, sc *scenarios.Scenario, opt plan.Option
 // planInput checks every flag before anything runs, so bad input costs no
 // simulation and leaves no directory.
 func planInput(cmd *cobra.Command, fl *planFlags) (*scenarios.Scenario, plan.Options, error) {
-	opt := plan.Options{Policy: fl.policy, Budget: fl.budget, Cost: plan.CostUnit(fl.cost)}
+	opt := plan.Options{Policy: fl.policy, Budget: fl.budget, Cost: plan.CostUnit(fl.cost), Workers: fl.workers}
 	if fl.scenario == "" {
 		return nil, opt, errors.New("plan: --scenario FILE is required")
+	}
+	if fl.workers < 1 {
+		return nil, opt, fmt.Errorf("plan: --workers %d, want at least 1", fl.workers)
 	}
 	if fl.budget < 1 {
 		return nil, opt, fmt.Errorf("plan: --budget %d, want at least 1 simulation", fl.budget)

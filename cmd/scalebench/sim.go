@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"time"
 
@@ -26,6 +27,8 @@ type simFlags struct {
 	set                   []string
 	seed                  int64
 	requests              bool
+	timeseries            string
+	workers               int
 	// Scenario-less form.
 	pattern, service, startup string
 	duration, readiness       time.Duration
@@ -45,13 +48,21 @@ func newSimCmd() *cobra.Command {
 OpenFaaS's or a keep-alive platform's request path, chosen by the policy) in
 virtual time, and writes DIR/summary.json, DIR/timeseries.csv and, with
 --requests, DIR/requests.csv. The same scenario and seed give identical files
-(except summary.json's sim_wall_seconds and sim_requests_per_second).
+(except summary.json's sim_wall_seconds and sim_requests_per_second), whatever
+--workers.
+
+timeseries.csv has one row per function per second (--timeseries functions,
+the default), one row per second summed over the functions (fleet; a fleet's
+day is then 86,400 rows rather than one per function per second), or is not
+written (none). A scenario of several functions simulates them in parallel
+on --workers goroutines.
 
 Without --scenario, --pattern and --duration describe one function whose
 service time, containerConcurrency and start-up come from the flags.`,
 		Example: `  scalebench sim --scenario scenarios/library/spike.yaml --policy kpa --out out/spike-kpa
   scalebench sim --pattern constant:rate=100 --duration 10m --policy knative --set stable-window=30s --out out/q
-  scalebench sim --pattern poisson:rate=2 --duration 1h --policy keepalive --service exp:mean=50ms --startup fixed:1s --out out/ka`,
+  scalebench sim --pattern poisson:rate=2 --duration 1h --policy keepalive --service exp:mean=50ms --startup fixed:1s --out out/ka
+  scalebench sim --scenario scenarios/fleet/fleet-day.yaml --policy knative --timeseries fleet --out out/fleet-day`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSim(cmd, &fl) },
 	}
@@ -62,6 +73,8 @@ service time, containerConcurrency and start-up come from the flags.`,
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
 	f.BoolVar(&fl.requests, "requests", false, "also write requests.csv, one row per request")
+	f.StringVar(&fl.timeseries, "timeseries", string(bench.PerFunction), "timeseries.csv: functions (a row per function per second), fleet (a row per second, summed) or none")
+	f.IntVar(&fl.workers, "workers", runtime.NumCPU(), "simulate a scenario's functions on this many goroutines (the output does not depend on it)")
 	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
 	f.StringVar(&fl.service, "service", scenarios.DefaultService, "service time distribution (no scenario)")
@@ -79,6 +92,13 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 	if fl.out == "" {
 		return badinput.Wrap(errors.New("sim: --out DIR is required"))
 	}
+	rows := bench.TimeseriesRows(fl.timeseries)
+	if rows != bench.PerFunction && rows != bench.Fleet && rows != bench.NoTimeseries {
+		return badinput.Wrap(fmt.Errorf("sim: --timeseries %q, want %s, %s or %s", fl.timeseries, bench.PerFunction, bench.Fleet, bench.NoTimeseries))
+	}
+	if fl.workers < 1 {
+		return badinput.Wrap(fmt.Errorf("sim: --workers %d, want at least 1", fl.workers))
+	}
 	if fl.maxPods < 1 || fl.maxPods > simulator.DefaultMaxPods {
 		return badinput.Errorf("sim: --max-pods %d: want 1 to %d", fl.maxPods, simulator.DefaultMaxPods)
 	}
@@ -90,13 +110,13 @@ func runSim(cmd *cobra.Command, fl *simFlags) error {
 	if err != nil {
 		return badinput.Wrap(fmt.Errorf("sim: %w", err))
 	}
-	r := bench.Run{Scenario: sc, Policy: pol}
+	r := bench.Run{Scenario: sc, Policy: pol, TimeseriesRows: rows}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		r.Progress = os.Stderr
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, dir, err := bench.RunToDir(ctx, bench.Simulator{MaxPods: fl.maxPods}, r, fl.out, fl.requests, outOptions(cmd, fl.force)...)
+	res, dir, err := bench.RunToDir(ctx, bench.Simulator{MaxPods: fl.maxPods, Workers: fl.workers}, r, fl.out, fl.requests, outOptions(cmd, fl.force)...)
 	if err != nil {
 		return err
 	}
