@@ -20,8 +20,8 @@ import (
 // Traffic only ever goes to a Ready revision, as in Knative's route
 // reconciler, which flattens a Configuration target to the Configuration's
 // latest *ready* revision and refuses a Revision target that is not ready
-// (pkg/reconciler/route/traffic/traffic.go, addConfigurationTarget and
-// addRevisionTarget): a step waits, with the previous split in force,
+// (knative/serving's pkg/reconciler/route/traffic/traffic.go,
+// addConfigurationTarget and addRevisionTarget): a step waits, with the previous split in force,
 // until every revision it gives traffic to is Ready. A revision is Ready
 // once its initial-scale pods are (and stays Ready when it later scales to
 // zero: requests then go through the activator).
@@ -48,8 +48,9 @@ type route struct {
 }
 
 // pick chooses a revision for one arrival: a draw from the route's own
-// random stream, so the split is the same for a seed whatever the
-// policies do with the pods.
+// random stream, apart from the service and start-up streams, so that a
+// scenario and seed route the same way in every run. While one revision
+// has the whole route nothing is drawn.
 func (rt *route) pick() *fnState {
 	if len(rt.revs) == 1 {
 		return rt.revs[0]
