@@ -21,10 +21,11 @@ import (
 // reconciler, which flattens a Configuration target to the Configuration's
 // latest *ready* revision and refuses a Revision target that is not ready
 // (knative/serving's pkg/reconciler/route/traffic/traffic.go,
-// addConfigurationTarget and addRevisionTarget): a step waits, with the previous split in force,
-// until every revision it gives traffic to is Ready. A revision is Ready
-// once its initial-scale pods are (and stays Ready when it later scales to
-// zero: requests then go through the activator).
+// addConfigurationTarget and addRevisionTarget): a step waits, with the
+// previous split in force, until every revision it gives traffic to is
+// Ready. A revision is Ready once its initial-scale pods are (and stays
+// Ready when it later scales to zero: requests then go through the
+// activator).
 type route struct {
 	revs    []*fnState
 	steps   []scenarios.SplitStep
