@@ -4,20 +4,24 @@ BACKEND ?= local
 SUITE   ?= scenarios/library
 OUT     ?= out/bench
 
-.PHONY: all build test bench results vet fuzz clean deps-test
+.PHONY: all build test bench results vet fuzz clean deps-test controlplane deps-e2e e2e
 
 all: build
 
-# Both binaries: the CLI and the function workload the local platform runs.
+# The CLI, the function workload the local platform runs, and the Go
+# example function (examples/goserver/scenario.yaml runs bin/goserver).
 build:
 	$(GO) build -o bin/scalebench ./cmd/scalebench
 	$(GO) build -o bin/fn ./cmd/fn
+	$(GO) build -o bin/goserver ./examples/goserver
 
 vet:
 	$(GO) vet ./...
 
-# Headless Chromium renders report.html in the report test. Debian's package
-# is installed when missing (CI and a fresh Debian machine run as root).
+# Headless Chromium renders report.html in the report test, and the Python
+# example function runs on Debian's python3 (/usr/bin/python3). Debian's
+# packages are installed when missing (CI and a fresh Debian machine run as
+# root).
 deps-test:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -26,6 +30,13 @@ deps-test:
 	  else \
 	    echo "the report test needs chromium: sudo apt-get install chromium"; exit 1; \
 	  fi; }
+	@test -x /usr/bin/python3 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's python3 for the Python example function"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null); \
+	  else \
+	    echo "the Python example needs Debian's python3: sudo apt-get install python3"; exit 1; \
+	  fi; }
 
 # The conformance module checks the KPA tick by tick against Knative's own
 # autoscaler code; it is a separate module so the project does not depend on
@@ -33,6 +44,53 @@ deps-test:
 test: build vet deps-test
 	$(GO) test -count=1 -timeout 30m ./...
 	cd conformance/knative && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+# The control plane the Kubernetes tests run against (kube/cluster):
+# kube-apiserver, kube-controller-manager and kube-scheduler built from the
+# Kubernetes release pinned in test/controlplane/go.mod, about 7 minutes on 2
+# cores the first time. The binaries are kept in a cache outside the work tree,
+# keyed by the release and a hash of that module's go.mod and go.sum, so a
+# clean clone or a second run finds them; bin/controlplane links to them.
+KUBE_VERSION := $(shell sed -n 's/^[[:space:]]*k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' test/controlplane/go.mod)
+KUBE_HASH    := $(shell cat test/controlplane/go.mod test/controlplane/go.sum | sha256sum | cut -c1-12)
+CONTROLPLANE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/scalebench/controlplane/$(KUBE_VERSION)-$(KUBE_HASH)
+KUBE_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=1 \
+	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION)))
+KUBE_CMDS := kube-apiserver kube-controller-manager kube-scheduler
+
+controlplane:
+	@if [ -x $(CONTROLPLANE_CACHE)/kube-apiserver ] && [ -x $(CONTROLPLANE_CACHE)/kube-controller-manager ] && [ -x $(CONTROLPLANE_CACHE)/kube-scheduler ]; then \
+	  echo "control plane $(KUBE_VERSION): cached in $(CONTROLPLANE_CACHE)"; \
+	else \
+	  echo "building the control plane, Kubernetes $(KUBE_VERSION) (about 7 minutes on 2 cores the first time)"; \
+	  rm -rf $(CONTROLPLANE_CACHE).tmp && mkdir -p $(CONTROLPLANE_CACHE).tmp && \
+	  (cd test/controlplane && $(GO) build -ldflags '$(KUBE_LDFLAGS)' -o $(CONTROLPLANE_CACHE).tmp/ $(addprefix k8s.io/kubernetes/cmd/,$(KUBE_CMDS))) && \
+	  rm -rf $(CONTROLPLANE_CACHE) && mv $(CONTROLPLANE_CACHE).tmp $(CONTROLPLANE_CACHE) && \
+	  echo "control plane $(KUBE_VERSION) built into $(CONTROLPLANE_CACHE)"; \
+	fi
+	@mkdir -p bin && ln -sfn $(CONTROLPLANE_CACHE) bin/controlplane
+
+# etcd for the control plane is Debian's etcd-server; the tests' network
+# namespace is set up with iproute2's ip. Installed when missing, as root.
+deps-e2e:
+	@for need in etcd:etcd-server ip:iproute2; do \
+	  cmd=$${need%%:*}; pkg=$${need#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || { \
+	    if [ "$$(id -u)" = 0 ]; then \
+	      echo "installing Debian's $$pkg for the Kubernetes tests"; \
+	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkg >/dev/null) || exit 1; \
+	    else \
+	      echo "the Kubernetes tests need $$cmd: sudo apt-get install $$pkg"; exit 1; \
+	    fi; }; \
+	done
+
+# The Kubernetes tests, against the control plane above and scalebench
+# nodes (kube/e2e): the files with the e2e build tag under kube/. One package
+# at a time, since each brings up a control plane of its own. Root, for the
+# tests' network namespace.
+e2e: build controlplane deps-e2e
+	$(GO) test -tags e2e -count=1 -p 1 -timeout 20m ./kube/...
 
 # The main job: every library scenario in simulation under every policy, and
 # some for real on $(BACKEND); prints where the report is.

@@ -129,6 +129,9 @@ type Config struct {
 	// FnArgs are extra cmd/fn flags for every function, after (and so over)
 	// those derived from the scenario.
 	FnArgs []string
+	// Command, when set, is the user's own function for every function of
+	// the scenario, over the scenario's function: blocks (--function-cmd).
+	Command *scenarios.Command
 }
 
 // backends is the registry: a new backend is a constructor and one line.

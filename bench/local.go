@@ -14,6 +14,7 @@ import (
 	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/platform"
 	"github.com/scalebench/scalebench/platform/pods"
+	"github.com/scalebench/scalebench/scenarios"
 )
 
 // Local is the embedded local platform as a Backend (package platform:
@@ -24,6 +25,8 @@ type Local struct {
 	FnBinary string
 	// FnArgs are extra cmd/fn flags for every function.
 	FnArgs []string
+	// Command, when set, runs the user's function for every function.
+	Command *scenarios.Command
 }
 
 var (
@@ -32,10 +35,10 @@ var (
 )
 
 func newLocal(cfg Config) (Backend, error) {
-	if st, err := os.Stat(cfg.FnBinary); cfg.FnBinary == "" || err != nil || st.IsDir() {
+	if st, err := os.Stat(cfg.FnBinary); cfg.Command == nil && (cfg.FnBinary == "" || err != nil || st.IsDir()) {
 		return nil, badinput.Errorf("the local backend needs cmd/fn built beside scalebench (%s); run make build", cfg.FnBinary)
 	}
-	return Local{FnBinary: cfg.FnBinary, FnArgs: cfg.FnArgs}, nil
+	return Local{FnBinary: cfg.FnBinary, FnArgs: cfg.FnArgs, Command: cfg.Command}, nil
 }
 
 func (Local) Name() string { return "local" }
@@ -50,9 +53,12 @@ func (b Local) Run(ctx context.Context, r Run) (*Result, error) {
 	}
 	res, err := platform.RunScenario(ctx, r.Scenario, r.Policy, platform.RunOptions{
 		FnBinary: b.FnBinary, FnArgs: b.FnArgs, Requests: r.Requests, Progress: r.Progress, Log: r.Log,
-		Deployed: r.Deployed, FullDuration: r.Deployed,
+		Deployed: r.Deployed, FullDuration: r.Deployed, Command: b.Command,
 	})
-	if err != nil {
+	// A RunFailure comes with its result: the run ended, its figures stand,
+	// and the caller decides (the summary is written, the command fails).
+	var failed *platform.RunFailure
+	if err != nil && (res == nil || !errors.As(err, &failed)) {
 		return nil, err
 	}
 	if res.Summary == nil {
@@ -76,6 +82,9 @@ func (b Local) Run(ctx context.Context, r Run) (*Result, error) {
 		for _, s := range sts {
 			out.Startups[name] = append(out.Startups[name], PodStartup{Pod: s.Pod, Created: s.Created, Exec: s.Exec, Ready: s.Ready})
 		}
+	}
+	if failed != nil {
+		return out, failed
 	}
 	return out, nil
 }

@@ -11,7 +11,9 @@ import (
 // with requests, dir/requests.csv. dir appears only when all of it is
 // written; a failed run leaves nothing behind. It returns the result and
 // the directory's final path. opts say what may be replaced (results.Force)
-// and where cleaning up is reported (results.LogTo).
+// and where cleaning up is reported (results.LogTo). A run that ended but
+// did not pass (the backend returned its result with an error, such as
+// *platform.RunFailure) is written, and its error returned with the result.
 func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool, opts ...results.OutOption) (*Result, string, error) {
 	od, err := results.CreateOutDir(dir, opts...)
 	if err != nil {
@@ -34,9 +36,9 @@ func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool, 
 		defer rq.Close()
 		r.Requests = rq
 	}
-	res, err := b.Run(ctx, r)
-	if err != nil {
-		return nil, "", err
+	res, runErr := b.Run(ctx, r)
+	if runErr != nil && res == nil {
+		return nil, "", runErr
 	}
 	if ts != nil {
 		if err := ts.Close(); err != nil {
@@ -49,5 +51,5 @@ func RunToDir(ctx context.Context, b Backend, r Run, dir string, requests bool, 
 	if err := od.Commit(); err != nil {
 		return nil, "", err
 	}
-	return res, od.Final(), nil
+	return res, od.Final(), runErr
 }

@@ -1,19 +1,16 @@
 package loadgen
 
+import "github.com/scalebench/scalebench/internal/wire"
+
 // Response headers by which a function workload tells the load generator
-// about the instance that served a request. cmd/fn sets them; any target may.
+// about the instance that served a request (see internal/wire). cmd/fn sets
+// them; any target may.
 const (
-	// HeaderInstance names the instance (pod, container, process) that
-	// served the request. Alone, it lets the load generator infer a cold
-	// start as the first request it sees from an instance.
-	HeaderInstance = "X-Instance"
-	// HeaderColdStart is "true" when this request was the instance's
-	// first, "false" otherwise. It overrides inference from HeaderInstance.
-	HeaderColdStart = "X-Cold-Start"
-	// HeaderInitMs is the instance's initialisation time in milliseconds.
-	HeaderInitMs = "X-Init-Ms"
+	HeaderInstance  = wire.HeaderInstance
+	HeaderColdStart = wire.HeaderColdStart
+	HeaderInitMs    = wire.HeaderInitMs
 )
 
 // WorkParam is the query parameter carrying an arrival's service work as a
 // Go duration (work=250ms); cmd/fn busy-waits or sleeps that long.
-const WorkParam = "work"
+const WorkParam = wire.WorkParam

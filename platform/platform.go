@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,10 @@ type Function struct {
 	Name string
 	// Args are cmd/fn flags: --init, --init-mode, --work, --spin, --alloc.
 	Args []string
+	// Command, when set, is the user's own function, run under the
+	// runtime contract (pods.Command) instead of cmd/fn; Args and the
+	// start-up model's AppInit do not apply to it (its init is its own).
+	Command *pods.Command
 	// ContainerConcurrency is the per-pod in-flight limit; 0 = unlimited.
 	ContainerConcurrency int
 	// Policy names the autoscaler (autoscaler.Names()) and Settings
@@ -88,6 +93,27 @@ type revision struct {
 	qps map[*pods.Pod]*queueproxy.Proxy
 	// idle is the idle time of pods already out of routing.
 	idle time.Duration
+	// zeroPoke is when the activator first buffered a request while the
+	// revision had no pod at all, until a pod is ready: the start of a
+	// scale from zero, and the Trigger of every pod created meanwhile.
+	zeroPoke time.Time
+	// released is when each pod's first request took a slot on it.
+	released map[string]time.Time
+	// crashes are the first maxCrashReports crash reports, with the
+	// number of requests each pod held when it died.
+	crashes []CrashReport
+}
+
+// maxCrashReports bounds the crash reports kept, and logged, per revision:
+// a crash loop restarts a pod every few seconds for as long as it runs.
+const maxCrashReports = 10
+
+// CrashReport is a pod that died without being asked to.
+type CrashReport struct {
+	pods.Crash
+	// InFlight is how many requests the pod held when it died (they are
+	// retried on another pod when they had not reached it, else they fail).
+	InFlight int
 }
 
 // inFlight is the number of requests a ready pod's queue-proxy holds.
@@ -111,14 +137,37 @@ func (r *revision) launch() pods.Launch {
 		}
 	}
 	if su.AppInit != nil {
-		l.Args = []string{"--init=" + max(0, su.AppInit.Sample(r.rng)).String()}
+		// Drawn for a user's command too, so pod n gets the same delays
+		// whatever runs in it; only cmd/fn takes it as its init.
+		init := max(0, su.AppInit.Sample(r.rng))
+		if r.fn.Command == nil {
+			l.Args = []string{"--init=" + init.String()}
+		}
 	}
+	r.mu.Lock()
+	l.Trigger = r.zeroPoke
+	r.mu.Unlock()
 	return l
+}
+
+// poke passes the activator's signal to the autoscaler, noting first when a
+// request waits at zero so the scale from zero it causes can be timed.
+func (p *Platform) poke(r *revision, demand float64) {
+	if ready, notReady := r.pods.Counts(); ready+notReady == 0 {
+		now := time.Now()
+		r.mu.Lock()
+		if r.zeroPoke.IsZero() {
+			r.zeroPoke = now
+		}
+		r.mu.Unlock()
+	}
+	p.ctrl.Poke(r.fn.Name, demand)
 }
 
 // Platform is a running local platform.
 type Platform struct {
 	cfg       Config
+	crashes   *prometheus.CounterVec
 	revs      map[string]*revision
 	order     []string
 	ctrl      *controller.Controller
@@ -158,6 +207,11 @@ func Start(cfg Config) (*Platform, error) {
 	}
 	p := &Platform{cfg: cfg, revs: map[string]*revision{}, registry: prometheus.NewRegistry(),
 		transport: queueproxy.DefaultTransport(), ctrlDone: make(chan struct{}), srvDone: make(chan struct{})}
+	p.crashes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "scalebench", Subsystem: "pods", Name: "crashes_total",
+		Help: "Pod processes that exited without being asked to, by phase: starting (before ready) or serving.",
+	}, []string{"revision", "phase"})
+	p.registry.MustRegister(p.crashes)
 	p.ctrl, err = controller.New(WallClock{}, p, p, controller.Options{
 		Registerer: p.registry,
 		OnError:    func(rev string, err error) { fmt.Fprintf(cfg.Log, "autoscaler %s: %v\n", rev, err) },
@@ -213,11 +267,12 @@ func (p *Platform) addRevision(fn Function) error {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(fn.Name))
-	r := &revision{fn: fn, qps: map[*pods.Pod]*queueproxy.Proxy{}, rng: rand.New(rand.NewPCG(uint64(fn.Seed), h.Sum64()))}
+	r := &revision{fn: fn, qps: map[*pods.Pod]*queueproxy.Proxy{}, released: map[string]time.Time{},
+		rng: rand.New(rand.NewPCG(uint64(fn.Seed), h.Sum64()))}
 	r.act, err = activator.New(activator.Config{
 		Revision: fn.Name, QueueDepth: fn.QueueDepth, Timeout: fn.QueueTimeout,
 		ContainerConcurrency: fn.ContainerConcurrency,
-		Poke:                 func(demand float64) { p.ctrl.Poke(fn.Name, demand) },
+		Poke:                 func(demand float64) { p.poke(r, demand) },
 		Registerer:           p.registry,
 	})
 	if err != nil {
@@ -229,11 +284,14 @@ func (p *Platform) addRevision(fn Function) error {
 	}
 	r.pods, err = pods.New(pods.Config{
 		Revision: fn.Name, Binary: p.cfg.FnBinary, Args: fn.Args, StopTimeout: stopTimeout,
+		Command: fn.Command, Transport: p.transport,
+		OnRouted:   func(pod *pods.Pod, routed bool) { p.podRouted(r, pod, routed) },
 		Output:     p.cfg.PodOutput,
 		Prepare:    r.launch,
 		OnReady:    func(pod *pods.Pod) { p.podReady(r, pod) },
 		OnStopping: func(pod *pods.Pod) { p.podStopping(r, pod, stopTimeout) },
 		OnGone:     func(pod *pods.Pod) { p.podGone(r, pod) },
+		OnCrash:    func(pod *pods.Pod, c pods.Crash) { p.podCrashed(r, pod, c) },
 		InFlight:   r.inFlight,
 	})
 	if err != nil {
@@ -249,9 +307,16 @@ func (p *Platform) addRevision(fn Function) error {
 }
 
 func (p *Platform) podReady(r *revision, pod *pods.Pod) {
+	st := pod.Startup()
+	initMs := strconv.FormatFloat(float64(st.Ready.Sub(st.Spawned))/float64(time.Millisecond), 'f', 3, 64)
 	qp, err := queueproxy.New(queueproxy.Config{
-		Pod: pod.Name, Addr: pod.Addr, ContainerConcurrency: r.fn.ContainerConcurrency,
+		Pod: pod.Name, Addr: pod.Addr, ContainerConcurrency: r.fn.ContainerConcurrency, InitMs: initMs,
 		Transport: p.transport, OnRelease: r.act.Dispatch,
+		OnFirstRequest: func(at time.Time) {
+			r.mu.Lock()
+			r.released[pod.Name] = at
+			r.mu.Unlock()
+		},
 	})
 	if err != nil {
 		fmt.Fprintf(p.cfg.Log, "pod %s: %v\n", pod.Name, err)
@@ -259,8 +324,27 @@ func (p *Platform) podReady(r *revision, pod *pods.Pod) {
 	}
 	r.mu.Lock()
 	r.qps[pod] = qp
+	// The revision is no longer at zero: every pod started meanwhile was
+	// part of this scale from zero.
+	r.zeroPoke = time.Time{}
 	r.mu.Unlock()
 	r.act.AddPod(qp)
+}
+
+// podRouted follows a ready pod's readiness probe: out of routing while it
+// fails, back when it passes.
+func (p *Platform) podRouted(r *revision, pod *pods.Pod, routed bool) {
+	r.mu.Lock()
+	qp := r.qps[pod]
+	r.mu.Unlock()
+	if qp == nil {
+		return
+	}
+	if routed {
+		r.act.AddPod(qp)
+	} else {
+		r.act.RemovePod(qp)
+	}
 }
 
 // podStopping takes the pod out of routing and waits for its requests, so
@@ -279,6 +363,69 @@ func (p *Platform) podStopping(r *revision, pod *pods.Pod, timeout time.Duration
 	if err := qp.Drain(ctx); err != nil {
 		fmt.Fprintf(p.cfg.Log, "%v\n", err)
 	}
+}
+
+// podCrashed counts, logs and keeps the report of a pod that died: before
+// readiness (a binary that cannot start, a crash loop when repeated) or
+// while serving (killed under load).
+func (p *Platform) podCrashed(r *revision, pod *pods.Pod, c pods.Crash) {
+	phase := "starting"
+	if c.Serving {
+		phase = "serving"
+	}
+	p.crashes.WithLabelValues(r.fn.Name, phase).Inc()
+	r.mu.Lock()
+	rep := CrashReport{Crash: c}
+	if qp := r.qps[pod]; qp != nil {
+		rep.InFlight = qp.InFlight()
+	}
+	n := len(r.crashes)
+	if n < maxCrashReports {
+		r.crashes = append(r.crashes, rep)
+	}
+	r.mu.Unlock()
+	switch {
+	case n < maxCrashReports:
+		fmt.Fprintf(p.cfg.Log, "platform: %s\n", rep)
+	case n == maxCrashReports:
+		fmt.Fprintf(p.cfg.Log, "platform: %s: more pods crashed; they are counted (pod_crashes), no longer logged\n", r.fn.Name)
+		r.mu.Lock()
+		r.crashes = append(r.crashes, CrashReport{}) // marks the line as written
+		r.mu.Unlock()
+	}
+}
+
+// String describes the crash in one line, with the tail of the pod's
+// stderr.
+func (c CrashReport) String() string {
+	var b strings.Builder
+	if c.Serving {
+		fmt.Fprintf(&b, "pod %s died while serving (%d requests in flight): %s", c.Pod, c.InFlight, c.Exit)
+	} else {
+		fmt.Fprintf(&b, "pod %s died before it was ready: %s", c.Pod, c.Exit)
+	}
+	if tail := strings.TrimSpace(c.StderrTail); tail != "" {
+		lines := strings.Split(tail, "\n")
+		fmt.Fprintf(&b, "; stderr: %s", strings.Join(lines[max(0, len(lines)-3):], " | "))
+	}
+	return b.String()
+}
+
+// Crashes lists the first crash reports of a function's pods.
+func (p *Platform) Crashes(name string) []CrashReport {
+	r := p.revs[name]
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []CrashReport
+	for _, c := range r.crashes {
+		if c.Pod != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (p *Platform) podGone(r *revision, pod *pods.Pod) {
@@ -409,6 +556,31 @@ func (p *Platform) Startups(name string) []pods.Startup {
 		return r.pods.Startups()
 	}
 	return nil
+}
+
+// PodStartup is one pod's start-up with the end of the wait of the first
+// request it served.
+type PodStartup struct {
+	pods.Startup
+	// Released is when the pod's first request took a slot on it (zero if
+	// it served none).
+	Released time.Time
+}
+
+// PodStartups lists each ready pod's start-up, with its first request.
+func (p *Platform) PodStartups(name string) []PodStartup {
+	r := p.revs[name]
+	if r == nil {
+		return nil
+	}
+	sts := r.pods.Startups()
+	out := make([]PodStartup, len(sts))
+	r.mu.Lock()
+	for i, st := range sts {
+		out[i] = PodStartup{Startup: st, Released: r.released[st.Pod]}
+	}
+	r.mu.Unlock()
+	return out
 }
 
 // PodList lists a function's live pods (those with a process).

@@ -1,7 +1,9 @@
 package platform
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 	"github.com/scalebench/scalebench/loadgen"
 	"github.com/scalebench/scalebench/platform/pods"
 	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/traffic"
 )
 
 var fnBinary string
@@ -42,7 +45,14 @@ func TestMain(m *testing.M) {
 
 func start(t testing.TB, fn Function) *Platform {
 	t.Helper()
-	p, err := Start(Config{FnBinary: fnBinary, Functions: []Function{fn}, StopTimeout: 10 * time.Second})
+	return startWith(t, Config{}, fn)
+}
+
+// startWith starts cfg with fn on the test's fn binary.
+func startWith(t testing.TB, cfg Config, fn Function) *Platform {
+	t.Helper()
+	cfg.FnBinary, cfg.Functions, cfg.StopTimeout = fnBinary, []Function{fn}, 10*time.Second
+	p, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +122,23 @@ func TestScaleFromZeroServesColdRequest(t *testing.T) {
 	}
 	if !poked {
 		t.Fatalf("no poked tick scaled up: %+v", p.Controller().Ticks())
+	}
+	// The cold start is timed phase by phase, from the request's poke to
+	// its release onto the pod, each phase within the request's own wait.
+	var st PodStartup
+	for _, s := range p.PodStartups("f") {
+		if !s.Released.IsZero() {
+			st = s
+		}
+	}
+	phases := []time.Time{before, st.Trigger, st.Spawned, st.Listening, st.Ready, st.Released, before.Add(took)}
+	for i := 1; i < len(phases); i++ {
+		if phases[i].IsZero() || phases[i].Before(phases[i-1]) {
+			t.Fatalf("phase %d at %v, before phase %d at %v: %+v", i, phases[i], i-1, phases[i-1], st)
+		}
+	}
+	if init := st.Listening.Sub(st.Spawned); init < 30*time.Millisecond {
+		t.Fatalf("spawn to listening %v, shorter than fn's 30ms init", init)
 	}
 	mresp, err := http.Get(p.URL() + "/metrics")
 	if err != nil || mresp.StatusCode != 200 {
@@ -190,7 +217,8 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := start(t, Function{Name: "f", Args: []string{"--work=20ms"}, ContainerConcurrency: 4,
+			var logs syncBuffer
+			p := startWith(t, Config{Log: &logs}, Function{Name: "f", Args: []string{"--work=20ms"}, ContainerConcurrency: 4,
 				Settings: map[string]string{"min-scale": "2", "max-scale": "2"}})
 			waitReady(t, p, "f", 2)
 			stop := make(chan struct{})
@@ -227,8 +255,18 @@ func TestFaults(t *testing.T) {
 			if !tc.cutAllowed && failed > 0 {
 				t.Fatalf("drain cut %d requests: %v", failed, p.Errors("f"))
 			}
-			if tc.cutAllowed && p.PodStats("f").Crashes != 1 {
-				t.Fatalf("pod stats %+v, want the crash counted", p.PodStats("f"))
+			if tc.cutAllowed {
+				// Killed under load: counted as a crash while serving, in
+				// the stats, the metric and the log.
+				if st := p.PodStats("f"); st.Crashes != 1 || st.CrashesServing != 1 {
+					t.Fatalf("pod stats %+v, want the crash counted, while serving", st)
+				}
+				if n := counterValue(t, p, "scalebench_pods_crashes_total", "serving"); n != 1 {
+					t.Fatalf("scalebench_pods_crashes_total{phase=serving} = %v, want 1", n)
+				}
+				if log := logs.String(); !strings.Contains(log, "died while serving") || !strings.Contains(log, "signal: killed") {
+					t.Fatalf("platform log %q, want the killed pod named with its signal", log)
+				}
 			}
 			t.Logf("sent %d, codes %v, errors %v", tl.sent, tl.codes, p.Errors("f"))
 		})
@@ -293,5 +331,117 @@ func TestStartupPhasesColdFlagAndIdleSeconds(t *testing.T) {
 	}
 	if d := p.IdleSeconds("f") - idle0; d < 0.25 || d > 1.5 {
 		t.Fatalf("idle seconds grew by %v over a 300ms pause, want about 0.3", d)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the platform's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// counterValue reads a platform counter with the given phase label.
+func counterValue(t *testing.T, p *Platform, name, phase string) float64 {
+	t.Helper()
+	mfs, err := p.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "phase" && l.GetValue() == phase {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// crashingFunction writes an executable that says why on stderr and exits 3
+// at once, as a function with a broken configuration does.
+func crashingFunction(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "broken")
+	script := "#!/bin/sh\necho 'loading config: /etc/app.yaml: no such file' >&2\nexit 3\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestRunReportsCrashLoop: pods that die before they are ready are reported
+// with their exit status and stderr, in the log and the summary, and the run
+// fails. Such a run used to pass with nothing said (77 pod starts, 0 of 50
+// requests completed, exit 0).
+func TestRunReportsCrashLoop(t *testing.T) {
+	pat, err := traffic.Parse("constant:rate=10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &scenarios.Scenario{Name: "crash", Duration: 2 * time.Second, Seed: 1, Traffic: pat,
+		Activator: scenarios.Activator{Timeout: time.Second},
+		Functions: []scenarios.Function{{Name: "fn", MemoryMB: scenarios.DefaultMemoryMB}}}
+	var logs syncBuffer
+	res, err := RunScenario(context.Background(), sc, scenarios.Policy{Name: "kpa"},
+		RunOptions{FnBinary: crashingFunction(t), Log: &logs, StopTimeout: 5 * time.Second})
+	var fail *RunFailure
+	if !errors.As(err, &fail) || res == nil {
+		t.Fatalf("err %v, result %v; want a RunFailure with the result", err, res)
+	}
+	if !fail.NoneCompleted || fail.CrashLoop == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Fatalf("failure %+v (%v), want none completed and a crash loop naming exit status 3", fail, err)
+	}
+	s := res.Summary
+	if s.PodCrashes < crashLoopAfter || len(s.Crashes) == 0 {
+		t.Fatalf("pod_crashes %d, crashes %v; want the crash loop counted and reported", s.PodCrashes, s.Crashes)
+	}
+	c := s.Crashes[0]
+	if c.Phase != "starting" || c.Exit != "exit status 3" || !strings.Contains(c.StderrTail, "no such file") {
+		t.Fatalf("first crash %+v, want phase starting, exit status 3 and the stderr line", c)
+	}
+	if log := logs.String(); !strings.Contains(log, "died before it was ready: exit status 3") || !strings.Contains(log, "no such file") {
+		t.Fatalf("log %q, want each crash with its exit status and stderr", log)
+	}
+}
+
+// TestRunReportsInterruption: a run whose context ends (SIGINT, SIGTERM in
+// the command) returns its result marked interrupted, and fails.
+func TestRunReportsInterruption(t *testing.T) {
+	pat, err := traffic.Parse("constant:rate=20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &scenarios.Scenario{Name: "interrupted", Duration: time.Minute, Seed: 1, Traffic: pat,
+		Functions: []scenarios.Function{{Name: "fn", MemoryMB: scenarios.DefaultMemoryMB}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	res, err := RunScenario(ctx, sc, scenarios.Policy{Name: "kpa"}, RunOptions{FnBinary: fnBinary, StopTimeout: 5 * time.Second})
+	var fail *RunFailure
+	if !errors.As(err, &fail) || !fail.Interrupted || res == nil {
+		t.Fatalf("err %v, result %v; want an interrupted RunFailure with the result", err, res)
+	}
+	if res.Summary.Aborted != "interrupted" || res.Summary.Completed == 0 {
+		t.Fatalf("summary aborted %q, completed %d; want interrupted, with what completed before", res.Summary.Aborted, res.Summary.Completed)
+	}
+	if took := time.Since(began); took > 20*time.Second {
+		t.Fatalf("interrupted run took %v to end", took)
 	}
 }

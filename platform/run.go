@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/scalebench/scalebench/autoscaler/controller"
@@ -28,6 +29,10 @@ type RunOptions struct {
 	FnArgs []string
 	// StopTimeout bounds each pod's drain at the end; default 30 s.
 	StopTimeout time.Duration
+	// Command, when set, runs the user's function under the runtime
+	// contract for every function of the scenario, over the scenario's own
+	// `function:` blocks (--function-cmd).
+	Command *scenarios.Command
 	// Deployed starts the traffic only once the pods of the autoscaler's
 	// first decision (initial-scale) are ready, as the simulator does: its
 	// run begins with a deployed revision. Without it the first requests
@@ -61,6 +66,45 @@ type RunResult struct {
 	Startups map[string][]pods.Startup
 }
 
+// RunFailure is a run that produced its summary but must not pass: it was
+// interrupted, no request completed, or its pods crash-looped. RunScenario
+// returns it with the result, so the summary is still written and the
+// command exits non-zero.
+type RunFailure struct {
+	// Interrupted is true when the run's context ended (SIGINT, SIGTERM).
+	Interrupted bool
+	// NoneCompleted is true when requests were sent and none completed.
+	NoneCompleted bool
+	Requests      int64
+	// CrashLoop, when set, is the first of the crashes of pods that died
+	// before they were ready, when several did.
+	CrashLoop  *results.PodCrash
+	CrashCount int64
+}
+
+// crashLoopAfter is how many pods dying before readiness make a crash loop:
+// one may be bad luck, three in one run is the function failing to start.
+const crashLoopAfter = 3
+
+func (f *RunFailure) Error() string {
+	var parts []string
+	if f.Interrupted {
+		parts = append(parts, "interrupted")
+	}
+	if f.NoneCompleted {
+		parts = append(parts, fmt.Sprintf("none of %d requests completed", f.Requests))
+	}
+	if c := f.CrashLoop; c != nil {
+		msg := fmt.Sprintf("pods crash-looped (%d crashes; %s: %s", f.CrashCount, c.Pod, c.Exit)
+		if tail := strings.TrimSpace(c.StderrTail); tail != "" {
+			lines := strings.Split(tail, "\n")
+			msg += "; stderr: " + strings.Join(lines[max(0, len(lines)-3):], " | ")
+		}
+		parts = append(parts, msg+")")
+	}
+	return "run failed: " + strings.Join(parts, "; ") + " (summary written)"
+}
+
 // FunctionFor maps a scenario function onto the platform: its start-up
 // phases are drawn per pod (see Function.Startup; the real process start and
 // readiness probe come on top, as a container runtime's would), and the
@@ -75,13 +119,24 @@ func FunctionFor(f scenarios.Function, sc *scenarios.Scenario, pol scenarios.Pol
 		Name: f.Name, Args: args, ContainerConcurrency: f.ContainerConcurrency,
 		Policy: pol.Name, Settings: pol.Settings,
 		QueueDepth: sc.Activator.QueueDepth, QueueTimeout: sc.Activator.Timeout,
-		Startup: f.Startup, Seed: sc.Seed,
+		Startup: f.Startup, Seed: sc.Seed, Command: PodCommand(f.Command),
 	}
+}
+
+// PodCommand maps a scenario's function command onto the pod manager's
+// runtime contract; nil stays nil (cmd/fn).
+func PodCommand(c *scenarios.Command) *pods.Command {
+	if c == nil {
+		return nil
+	}
+	return &pods.Command{Argv: append([]string(nil), c.Argv...), Dir: c.Dir, Env: append([]string(nil), c.Env...),
+		PortEnv: c.PortEnv, ReadinessPath: c.ReadinessPath, ProbePeriod: c.ProbePeriod}
 }
 
 // RunScenario starts a platform for sc's functions under pol, drives sc's
 // traffic through it with the load generator, stops everything and returns
-// the load generator's summary completed with the pods' figures.
+// the load generator's summary completed with the pods' figures. A run
+// that ended but must not pass returns its result and a *RunFailure.
 func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opts RunOptions) (*RunResult, error) {
 	if len(sc.Functions) == 0 {
 		return nil, fmt.Errorf("scenario %s: no functions", sc.Name)
@@ -90,6 +145,9 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	for _, f := range sc.Functions {
 		fn := FunctionFor(f, sc, pol)
 		fn.Args = append(fn.Args, opts.FnArgs...)
+		if opts.Command != nil {
+			fn.Command = PodCommand(opts.Command)
+		}
 		cfg.Functions = append(cfg.Functions, fn)
 	}
 	p, err := Start(cfg)
@@ -143,6 +201,8 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	if err != nil {
 		return nil, err
 	}
+	// Read at once: the shutdown below must not be mistaken for it.
+	interrupted := ctx.Err() != nil
 	if left := sc.Duration - time.Since(began); opts.FullDuration && left > 0 {
 		select {
 		case <-time.After(left):
@@ -151,10 +211,30 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	}
 	// Pod figures cover the run, not the drain at shutdown.
 	startups := map[string][]pods.Startup{}
+	var times []results.StartupTimes
+	fail := &RunFailure{Interrupted: interrupted}
+	var startingCrashes int64
 	for _, name := range p.Functions() {
+		for _, c := range p.Crashes(name) {
+			pc := results.PodCrash{Pod: c.Pod, Phase: "starting", Exit: c.Exit, InFlight: c.InFlight,
+				StderrTail: c.StderrTail, AtSeconds: c.At.Sub(began).Seconds()}
+			if c.Serving {
+				pc.Phase = "serving"
+			} else if fail.CrashLoop == nil {
+				fail.CrashLoop = &pc
+			}
+			sum.Crashes = append(sum.Crashes, pc)
+		}
 		startups[name] = p.Startups(name)
+		for _, st := range p.PodStartups(name) {
+			times = append(times, results.StartupTimes{Poke: st.Trigger, Spawned: st.Spawned,
+				Listening: st.Listening, Ready: st.Ready, Released: st.Released})
+		}
 		st, b := p.PodStats(name), base[name]
 		sum.PodStarts += st.Starts - b.st.Starts
+		sum.PodCrashes += st.Crashes - b.st.Crashes
+		sum.PodCrashesServing += st.CrashesServing - b.st.CrashesServing
+		startingCrashes += st.Crashes - st.CrashesServing
 		sum.PodSeconds += st.PodSeconds - b.st.PodSeconds
 		sum.IdlePodSeconds += p.IdleSeconds(name) - b.idle
 		sum.MaxPods += st.MaxPods
@@ -164,6 +244,9 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 			}
 			sum.Errors["activator_"+kind] += n
 		}
+	}
+	if len(times) > 0 {
+		sum.PodStartup = results.NewPodStartup(times)
 	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -177,7 +260,19 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		sum.Policy = pol.Name
 	}
 	sum.Backend = "local"
-	return &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started(), Began: began, Startups: startups}, nil
+	res := &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started(), Began: began, Startups: startups}
+	if startingCrashes < crashLoopAfter {
+		fail.CrashLoop = nil
+	}
+	fail.CrashCount, fail.Requests = sum.PodCrashes, sum.Requests
+	fail.NoneCompleted = sum.Requests > 0 && sum.Completed == 0
+	if fail.Interrupted && sum.Aborted == "" {
+		sum.Aborted = "interrupted"
+	}
+	if fail.Interrupted || fail.NoneCompleted || fail.CrashLoop != nil {
+		return res, fail
+	}
+	return res, nil
 }
 
 // waitDeployed waits for every function's first autoscaler decision and

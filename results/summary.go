@@ -51,6 +51,14 @@ type Summary struct {
 	PodSeconds     float64 `json:"pod_seconds"`
 	IdlePodSeconds float64 `json:"idle_pod_seconds"`
 	MaxPods        int     `json:"max_pods"`
+	// PodStartup is a real platform's measured pod start-up, phase by phase.
+	PodStartup *PodStartup `json:"pod_startup_ms,omitempty"`
+	// PodCrashes counts a real platform's pod processes that exited without
+	// being asked to (or could not start); PodCrashesServing those that had
+	// been ready (killed under load). Crashes reports the first of them.
+	PodCrashes        int64      `json:"pod_crashes,omitempty"`
+	PodCrashesServing int64      `json:"pod_crashes_serving,omitempty"`
+	Crashes           []PodCrash `json:"crashes,omitempty"`
 
 	// Revisions breaks the run down per revision when a function has
 	// several; RolloutColdStarts counts the cold starts of the revisions
@@ -86,6 +94,23 @@ type Summary struct {
 	// Distributions for statistical gates: [microseconds, count] buckets.
 	LatencyHistogram     [][2]int64 `json:"latency_histogram,omitempty"`
 	ColdLatencyHistogram [][2]int64 `json:"cold_latency_histogram,omitempty"`
+}
+
+// PodCrash is one pod process that exited without being asked to.
+type PodCrash struct {
+	Pod string `json:"pod"`
+	// Phase is "starting" (before readiness; repeated, a crash loop) or
+	// "serving" (killed under load).
+	Phase string `json:"phase"`
+	// Exit is how it ended: "exit status 1", "signal: killed", or
+	// "start: ..." when the process could not be started.
+	Exit string `json:"exit"`
+	// InFlight is the requests the pod held when its exit was seen.
+	InFlight int `json:"in_flight,omitempty"`
+	// StderrTail is the end of the process's stderr.
+	StderrTail string `json:"stderr_tail,omitempty"`
+	// AtSeconds is when it died, from the start of the traffic.
+	AtSeconds float64 `json:"at_seconds"`
 }
 
 // Fill sets the latency fields from the two histograms.

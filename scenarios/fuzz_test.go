@@ -20,6 +20,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nslos: [p99<=1s, {metric: dropped, max: 0}]\n"))
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunctions: [{name: a, startup: {appInit: none}}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunction: {command: [./s, -v], env: {A: b}, readiness: {http: /healthz}, probe-period: 10ms}\n"))
+	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunctions: [{name: a, function: {command: \"python3 s.py 'x y'\", port-env: P, readiness: {tcp: true}}}]\n"))
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\npolicies:\n  - kpa\n  - name: openfaas-pro\n    label: pro\n    settings: {type: capacity, target: \"10\"}\n"))
 	f.Add([]byte(revisionsScenario))
 	f.Add([]byte("duration: 336h\ntraffic: constant:rate=1e9\n"))

@@ -80,6 +80,9 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		durNode      *yaml.Node
 		rolloutNode  *yaml.Node
 		backendsNode *yaml.Node
+		// defaultCmd is the top-level function: block, the command of
+		// every function without one of its own.
+		defaultCmd *Command
 	)
 	err := w.mapping(root, "", []field{
 		{"name", func(k string, v *yaml.Node) (err error) { s.Name, err = w.str(v, k); return }},
@@ -105,6 +108,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 			s.Rollouts, err = w.rollouts(v, k)
 			return
 		}},
+		{"function", func(k string, v *yaml.Node) (err error) { defaultCmd, err = w.command(v, k); return }},
 	})
 	if err != nil {
 		return nil, err
@@ -161,6 +165,12 @@ func Parse(file string, data []byte) (*Scenario, error) {
 			return nil, err
 		}
 		s.Functions = []Function{f}
+	}
+	for i := range s.Functions {
+		if s.Functions[i].Command == nil && defaultCmd != nil {
+			c := *defaultCmd
+			s.Functions[i].Command = &c
+		}
 	}
 	if len(s.Policies) == 0 {
 		for _, name := range DefaultPolicies {
@@ -274,6 +284,7 @@ func (w *walker) function(n *yaml.Node, path string) (Function, error) {
 		{"memoryMB", func(k string, v *yaml.Node) (err error) { f.MemoryMB, err = w.floatv(v, k, 1); return }},
 		{"service", func(k string, v *yaml.Node) (err error) { f.Service, err = w.distv(v, k); return }},
 		{"startup", func(k string, v *yaml.Node) error { return w.startup(v, k, &f.Startup) }},
+		{"function", func(k string, v *yaml.Node) (err error) { f.Command, err = w.command(v, k); return }},
 	})
 	if err != nil {
 		return Function{}, err

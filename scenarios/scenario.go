@@ -49,6 +49,9 @@ type Function struct {
 	Service dist.Dist
 	// Startup is how long a new pod takes to become ready.
 	Startup Startup
+	// Command is the user's own function for real platforms (the
+	// `function:` block); nil runs the project's cmd/fn.
+	Command *Command
 	// Revisions, when set, are the function's versions, each with its own
 	// pods and policy instance; the fields above are their defaults.
 	// Split is the route's schedule of traffic shares between them, its

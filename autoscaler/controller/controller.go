@@ -38,6 +38,10 @@ type Options struct {
 	// OnError receives Metrics and Scaler failures; nil drops them (they
 	// are also recorded in the ticks).
 	OnError func(revision string, err error)
+	// DiscardTicks stops Ticks from keeping every decision: a long-running
+	// controller (the Kubernetes one) exports them as gauges instead of
+	// holding an ever-growing history.
+	DiscardTicks bool
 }
 
 type revision struct {
@@ -110,6 +114,22 @@ func (c *Controller) Add(name string, p autoscaler.Policy) error {
 	}
 	c.revs[name] = &revision{name: name, policy: p}
 	return nil
+}
+
+// Remove takes a revision out of the controller's hands (its Deployment was
+// deleted or opted out) and drops its gauges; it reports whether the
+// revision was there. A Step running meanwhile may still finish its tick.
+func (c *Controller) Remove(name string) bool {
+	c.mu.Lock()
+	_, ok := c.revs[name]
+	delete(c.revs, name)
+	c.mu.Unlock()
+	if ok {
+		for _, g := range []*prometheus.GaugeVec{c.desired, c.ready, c.notReady, c.panicMode, c.stable, c.panicValue, c.ebc} {
+			g.DeleteLabelValues(name)
+		}
+	}
+	return ok
 }
 
 // Poke is the request path's signal that requests wait for capacity; demand
@@ -229,9 +249,11 @@ func (c *Controller) step(r *revision, now time.Time) {
 	c.stable.WithLabelValues(r.name).Set(d.Stable)
 	c.panicValue.WithLabelValues(r.name).Set(d.PanicValue)
 	c.ebc.WithLabelValues(r.name).Set(d.ExcessBurstCapacity)
-	c.mu.Lock()
-	c.ticks = append(c.ticks, t)
-	c.mu.Unlock()
+	if !c.opts.DiscardTicks {
+		c.mu.Lock()
+		c.ticks = append(c.ticks, t)
+		c.mu.Unlock()
+	}
 }
 
 func (c *Controller) fail(name string, err error) {

@@ -255,3 +255,33 @@ func TestPokedTickKeepsTheGrid(t *testing.T) {
 		t.Fatal("Grid of an unknown revision reported ok")
 	}
 }
+
+func TestRemoveStopsTheRevision(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	clk := &fakeClock{now: t0}
+	w := &fakeWorld{concurrency: 2}
+	reg := prometheus.NewRegistry()
+	c, _ := New(clk, w, w, Options{Registerer: reg, DiscardTicks: true})
+	p := &fakePolicy{}
+	c.Add("r", p)
+	c.Step(t0)
+	if !c.Remove("r") || c.Remove("r") {
+		t.Fatal("Remove should report the revision once")
+	}
+	c.Step(t0.Add(2 * time.Second))
+	if p.ticks != 1 {
+		t.Fatalf("%d ticks, want 1 (none after Remove)", p.ticks)
+	}
+	if len(c.Ticks()) != 0 {
+		t.Fatal("DiscardTicks kept ticks")
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if len(mf.GetMetric()) > 0 {
+			t.Fatalf("gauge %s still has series after Remove", mf.GetName())
+		}
+	}
+	if err := c.Add("r", &fakePolicy{}); err != nil {
+		t.Fatalf("re-adding a removed revision: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/bench"
+	"github.com/scalebench/scalebench/platform"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/traffic"
 )
@@ -25,6 +27,7 @@ type runFlags struct {
 	duration                        time.Duration
 	seed                            int64
 	requests, force                 bool
+	functionCmd, functionReadiness  string
 }
 
 func newRunCmd() *cobra.Command {
@@ -58,6 +61,8 @@ work come from the flags.`,
 	f.DurationVar(&fl.duration, "duration", 0, "traffic length (overrides the scenario's)")
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.BoolVar(&fl.requests, "requests", false, "also write requests.csv, one row per request")
+	f.StringVar(&fl.functionCmd, "function-cmd", "", "run your own function instead of cmd/fn: a command that serves HTTP on 127.0.0.1:$PORT, e.g. './myserver --flag'")
+	f.StringVar(&fl.functionReadiness, "function-readiness", "tcp", "--function-cmd's readiness probe: tcp, or http:/PATH")
 	fl.register(cmd, true)
 	return cmd
 }
@@ -73,11 +78,15 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 	if err != nil {
 		return badinput.Wrap(err)
 	}
-	bin, err := fl.fnBinary()
+	cmdFn, err := functionCommand(fl.functionCmd, fl.functionReadiness)
 	if err != nil {
 		return badinput.Wrap(fmt.Errorf("run: %w", err))
 	}
-	cfg := bench.Config{FnBinary: bin}
+	bin, err := fl.fnBinary()
+	if err != nil && needsFn(sc, cmdFn) {
+		return badinput.Wrap(fmt.Errorf("run: %w", err))
+	}
+	cfg := bench.Config{FnBinary: bin, Command: cmdFn}
 	if fl.pattern != "" {
 		fn, _ := fl.function()
 		cfg.FnArgs = fn.Args
@@ -89,13 +98,56 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, dir, err := bench.RunToDir(ctx, b, bench.Run{Scenario: sc, Policy: pol, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}, fl.out, fl.requests, outOptions(cmd, fl.force)...)
-	if err != nil {
+	// A run that ended but must not pass (interrupted, nothing completed,
+	// crash-looping pods) has its summary written and exits 1.
+	var failed *platform.RunFailure
+	if err != nil && (res == nil || !errors.As(err, &failed)) {
 		return fmt.Errorf("run: %w", err)
 	}
 	s := res.Summary
 	fmt.Fprintf(cmd.OutOrStdout(), "%s on %s: %d requests, %d completed, %d cold starts (%.4f), p50 %.1f ms, p99 %.1f ms, %d pod starts, %.1f pod-seconds, max %d pods → %s\n",
 		s.Policy, b.Name(), s.Requests, s.Completed, s.ColdStarts, s.ColdStartRatio, s.Latency.P50, s.Latency.P99, s.PodStarts, s.PodSeconds, s.MaxPods, dir)
+	if failed != nil {
+		return fmt.Errorf("run: %w", failed)
+	}
 	return nil
+}
+
+// functionCommand parses --function-cmd and --function-readiness; nil when
+// no command is given.
+func functionCommand(line, readiness string) (*scenarios.Command, error) {
+	if line == "" {
+		return nil, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	c, err := scenarios.ParseCommand(line, wd)
+	if err != nil {
+		return nil, fmt.Errorf("--function-cmd %q: %w", line, err)
+	}
+	if c.ReadinessPath, err = scenarios.ParseReadiness(readiness); err != nil {
+		return nil, fmt.Errorf("--function-readiness: %w", err)
+	}
+	if _, err := exec.LookPath(c.Argv[0]); err != nil {
+		return nil, fmt.Errorf("--function-cmd %q: %v", line, errors.Unwrap(err))
+	}
+	c.PortEnv = "PORT"
+	return c, nil
+}
+
+// needsFn reports whether some function of sc runs cmd/fn.
+func needsFn(sc *scenarios.Scenario, c *scenarios.Command) bool {
+	if c != nil {
+		return false
+	}
+	for _, f := range sc.Functions {
+		if f.Command == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // runScenario loads --scenario or builds a one-function scenario from the

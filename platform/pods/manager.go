@@ -23,8 +23,18 @@ import (
 type Config struct {
 	// Revision prefixes pod names.
 	Revision string
-	// Binary is the cmd/fn executable.
+	// Binary is the cmd/fn executable, run with fn's own protocol (an
+	// inherited listener and a readiness pipe). Give Binary or Command.
 	Binary string
+	// Command is a function under the runtime contract (see Command).
+	Command *Command
+	// Transport carries HTTP readiness probes; share the queue-proxies'
+	// so the connection a probe opened serves the pod's first request.
+	// Nil means a default one.
+	Transport http.RoundTripper
+	// OnRouted is called when a ready Command pod fails its readiness
+	// probes (routed false: take it out of routing) or passes again.
+	OnRouted func(p *Pod, routed bool)
 	// Args are extra fn flags (--init, --work, ...); the manager adds the
 	// listener, readiness pipe and instance flags.
 	Args []string
@@ -45,6 +55,9 @@ type Config struct {
 	// OnGone is called once a pod's process has exited, for whatever reason,
 	// or once a pod is abandoned before its process started.
 	OnGone func(*Pod)
+	// OnCrash, when set, is called for every pod process that exited (or
+	// failed to start) without being asked to, before OnGone.
+	OnCrash func(*Pod, Crash)
 	// InFlight, when set, says how many requests a ready pod is serving,
 	// so that a scale-down removes pods in autoscaler.ScaleDownOrder (the
 	// simulator's choice); without it every pod counts as idle.
@@ -66,14 +79,70 @@ type Launch struct {
 	// Args are per-pod fn flags after Config.Args (so they win), such as
 	// a per-pod --init.
 	Args []string
+	// Trigger, when set, is when the demand this pod answers arrived (the
+	// activator's poke at zero); it is copied into the pod's Startup so a
+	// scale from zero can be timed from its first request.
+	Trigger time.Time
 }
 
 // Startup is one pod's measured path to readiness.
 type Startup struct {
 	Pod string
-	// Created is when the manager decided to start the pod, Exec when its
-	// process started, Ready when it was confirmed ready.
-	Created, Exec, Ready time.Time
+	// Trigger is Launch.Trigger (zero when the pod was not started by a
+	// poke at zero).
+	Trigger time.Time
+	// Created is when the manager decided to start the pod, Exec when it
+	// asked the kernel to start its process and Spawned when that returned
+	// (the process exists and runs the function's binary).
+	Created, Exec, Spawned time.Time
+	// Listening is when the function started accepting connections: for
+	// cmd/fn its readiness line, which it writes once it serves.
+	Listening time.Time
+	// Ready is when the pod was confirmed ready and handed to routing.
+	Ready time.Time
+}
+
+// Crash is a pod process that ended without being asked to.
+type Crash struct {
+	Pod string
+	// Serving is true when the pod had become ready (a pod killed under
+	// load); false when it died starting, which repeated is a crash loop.
+	Serving bool
+	// Exit is how it ended: "exit status 1", "signal: killed", or
+	// "start: <error>" when the process could not be started.
+	Exit string
+	// StderrTail is the end of what the process wrote to stderr.
+	StderrTail string
+	At         time.Time
+}
+
+// stderrTail is how much of a pod's stderr is kept for its crash report.
+const stderrTail = 2048
+
+// tail keeps the last stderrTail bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(b) >= stderrTail {
+		t.buf = append(t.buf[:0], b[len(b)-stderrTail:]...)
+		return len(b), nil
+	}
+	if over := len(t.buf) + len(b) - stderrTail; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	t.buf = append(t.buf, b...)
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
 }
 
 // Pod is one fn process, or one waiting for its start-up delay.
@@ -93,11 +162,16 @@ type Pod struct {
 	abortOnce sync.Once
 	launched  chan struct{}
 	cmd       *exec.Cmd // nil when the launch was given up
+	stderr    tail
+	trigger   time.Time
 	exec      time.Time
+	spawned   time.Time
+	startup   Startup // set before OnReady
 	// hooks orders OnReady before OnStopping for the same pod.
 	hooks    sync.Mutex
 	done     chan struct{} // closed when the process has exited
-	ready    bool          // guarded by Manager.mu
+	ready    bool          // guarded by Manager.mu; has been ready
+	unready  bool          // guarded by Manager.mu; failing its probes since
 	stopping bool          // guarded by Manager.mu
 	exited   time.Time     // set before done closes
 }
@@ -106,6 +180,9 @@ type Pod struct {
 // Manager.Pods have one.
 func (p *Pod) PID() int { return p.cmd.Process.Pid }
 
+// Startup is the pod's measured start-up; valid from OnReady on.
+func (p *Pod) Startup() Startup { return p.startup }
+
 // Done is closed when the pod's process has exited.
 func (p *Pod) Done() <-chan struct{} { return p.done }
 
@@ -113,8 +190,11 @@ func (p *Pod) Done() <-chan struct{} { return p.done }
 type Stats struct {
 	// Starts counts processes started (cold starts of the platform).
 	Starts int64
-	// Crashes counts processes that exited without being asked to.
-	Crashes int64
+	// Crashes counts processes that exited without being asked to (and
+	// processes that failed to start); CrashesServing those of them that
+	// had been ready.
+	Crashes        int64
+	CrashesServing int64
 	// PodSeconds is the summed lifetime of all pods, running ones to now.
 	PodSeconds float64
 	// MaxPods is the most pods alive at once.
@@ -125,6 +205,7 @@ type Stats struct {
 type Manager struct {
 	cfg    Config
 	client *http.Client
+	probes *http.Client
 
 	mu       sync.Mutex
 	desired  int
@@ -134,7 +215,11 @@ type Manager struct {
 	deadSecs float64
 	startups []Startup
 	backoff  time.Duration
-	closed   bool
+	// notBefore holds new pods back after a pod died before it was ready,
+	// as a kubelet's crash-loop back-off does: every Scale and poke would
+	// otherwise restart a broken function at once.
+	notBefore time.Time
+	closed    bool
 
 	kick chan struct{}
 	quit chan struct{}
@@ -144,11 +229,22 @@ type Manager struct {
 
 // New validates cfg and starts the manager with no pods.
 func New(cfg Config) (*Manager, error) {
-	if cfg.Binary == "" {
+	switch {
+	case cfg.Command != nil:
+		c := *cfg.Command
+		if err := c.validate(); err != nil {
+			return nil, err
+		}
+		cfg.Command = &c
+	case cfg.Binary == "":
 		return nil, errors.New("pods: want the path of the fn binary, got none")
+	default:
+		if st, err := os.Stat(cfg.Binary); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return nil, fmt.Errorf("pods: fn binary %q: want an executable file (make build writes bin/fn)", cfg.Binary)
+		}
 	}
-	if st, err := os.Stat(cfg.Binary); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-		return nil, fmt.Errorf("pods: fn binary %q: want an executable file (make build writes bin/fn)", cfg.Binary)
+	if cfg.Transport == nil {
+		cfg.Transport = &http.Transport{Proxy: nil, DisableCompression: true}
 	}
 	if cfg.Revision == "" {
 		cfg.Revision = "fn"
@@ -168,6 +264,7 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg:    cfg,
 		client: &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+		probes: &http.Client{Transport: cfg.Transport},
 		pods:   map[*Pod]struct{}{},
 		kick:   make(chan struct{}, 1),
 		quit:   make(chan struct{}),
@@ -201,7 +298,7 @@ func (m *Manager) Counts() (ready, notReady int) {
 	for p := range m.pods {
 		switch {
 		case p.stopping:
-		case p.ready:
+		case p.ready && !p.unready:
 			ready++
 		default:
 			notReady++
@@ -313,10 +410,14 @@ func (m *Manager) reconcile() {
 	for p := range m.pods {
 		if !p.stopping {
 			live = append(live, p)
-			states = append(states, autoscaler.PodState{Ready: p.ready, Seq: int64(p.seq)})
+			states = append(states, autoscaler.PodState{Ready: p.ready && !p.unready, Seq: int64(p.seq)})
 		}
 	}
 	diff := m.desired - len(live)
+	if wait := time.Until(m.notBefore); diff > 0 && wait > 0 {
+		// Backing off; the poke at notBefore starts them.
+		diff = 0
+	}
 	m.mu.Unlock()
 	var victims []*Pod
 	if diff < 0 {
@@ -356,10 +457,6 @@ func (m *Manager) reconcile() {
 
 // start creates one pod; its process starts after its start-up delay.
 func (m *Manager) start() {
-	var l Launch
-	if m.cfg.Prepare != nil {
-		l = m.cfg.Prepare()
-	}
 	m.mu.Lock()
 	m.seq++
 	p := &Pod{Name: m.cfg.Revision + "-" + strconv.Itoa(m.seq), seq: m.seq, Started: time.Now(),
@@ -368,6 +465,13 @@ func (m *Manager) start() {
 	m.stats.Starts++
 	m.stats.MaxPods = max(m.stats.MaxPods, len(m.pods))
 	m.mu.Unlock()
+	// Prepared once the pod is listed, so whoever asks for the count in
+	// between sees it starting.
+	var l Launch
+	if m.cfg.Prepare != nil {
+		l = m.cfg.Prepare()
+	}
+	p.trigger = l.Trigger
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -394,17 +498,30 @@ func (m *Manager) launch(p *Pod, l Launch) {
 		return
 	default:
 	}
-	pr, err := m.exec(p, l.Args)
-	if err != nil {
-		m.abandon(p, err)
-		return
+	if m.cfg.Command != nil {
+		if err := m.execCommand(p); err != nil {
+			m.abandon(p, err)
+			return
+		}
+		close(p.launched)
+		m.wg.Add(2)
+		go func() {
+			defer m.wg.Done()
+			m.probeCommand(p)
+		}()
+	} else {
+		pr, err := m.exec(p, l.Args)
+		if err != nil {
+			m.abandon(p, err)
+			return
+		}
+		close(p.launched)
+		m.wg.Add(2)
+		go func() {
+			defer m.wg.Done()
+			m.await(p, pr)
+		}()
 	}
-	close(p.launched)
-	m.wg.Add(2)
-	go func() {
-		defer m.wg.Done()
-		m.await(p, pr)
-	}()
 	go func() {
 		defer m.wg.Done()
 		m.reap(p)
@@ -426,11 +543,15 @@ func (m *Manager) abandon(p *Pod, err error) {
 	if failed {
 		m.stats.Crashes++
 		m.backoff = min(max(2*m.backoff, 100*time.Millisecond), 5*time.Second)
+		m.notBefore = p.exited.Add(m.backoff)
 	}
 	backoff := m.backoff
 	m.mu.Unlock()
 	close(p.launched)
 	close(p.done)
+	if failed && m.cfg.OnCrash != nil {
+		m.cfg.OnCrash(p, Crash{Pod: p.Name, Exit: "start: " + err.Error(), At: p.exited})
+	}
 	if m.cfg.OnGone != nil {
 		m.cfg.OnGone(p)
 	}
@@ -462,7 +583,7 @@ func (m *Manager) exec(p *Pod, extra []string) (*os.File, error) {
 	args := append(append(append([]string{}, m.cfg.Args...), extra...), "--listen-fd=3", "--ready-fd=4", "--instance="+p.Name)
 	cmd := exec.Command(m.cfg.Binary, args...)
 	cmd.ExtraFiles = []*os.File{lf, pw}
-	cmd.Stdout, cmd.Stderr = m.cfg.Output, m.cfg.Output
+	m.setOutput(p, cmd)
 	// A process group per pod lets stop reach anything fn forks; Pdeathsig
 	// takes the pod down if the platform itself is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -471,12 +592,30 @@ func (m *Manager) exec(p *Pod, extra []string) (*os.File, error) {
 		pr.Close()
 		return nil, err
 	}
+	p.spawned = time.Now()
 	p.cmd, p.Addr = cmd, addr
 	return pr, nil
 }
 
-// await waits for the pod's readiness line, confirms it with one probe
-// (probing periodically if the line never comes) and marks the pod ready.
+// setOutput sends the process's output to Output, keeping the tail of its
+// stderr for a crash report.
+func (m *Manager) setOutput(p *Pod, cmd *exec.Cmd) {
+	cmd.Stdout, cmd.Stderr = m.cfg.Output, io.MultiWriter(m.cfg.Output, &p.stderr)
+	if m.cfg.Output == io.Discard {
+		cmd.Stdout = nil // /dev/null: no pipe to copy from
+	}
+	// A grandchild holding stderr open must not hold up the reaping of
+	// the pod itself.
+	cmd.WaitDelay = time.Second
+}
+
+// await waits for the pod's readiness line and marks the pod ready; only
+// when the line never comes does it fall back to probing /healthz every
+// ProbeInterval.
+//
+// fn writes the line once it serves on a socket the manager bound before
+// the exec, so a connection made after the line is accepted: a confirming
+// probe would only add a connection and a request to every cold start.
 func (m *Manager) await(p *Pod, pr *os.File) {
 	signalled := make(chan bool, 1)
 	go func() {
@@ -490,13 +629,16 @@ func (m *Manager) await(p *Pod, pr *os.File) {
 	for {
 		select {
 		case ok := <-signalled:
-			if !ok {
-				// No signal from this binary: fall back to probing.
-				t := time.NewTicker(m.cfg.ProbeInterval)
-				defer t.Stop()
-				tick = t.C
-				continue
+			if ok {
+				now := time.Now()
+				m.markReady(p, now, now)
+				return
 			}
+			// No signal from this binary: fall back to probing.
+			t := time.NewTicker(m.cfg.ProbeInterval)
+			defer t.Stop()
+			tick = t.C
+			continue
 		case <-tick:
 		case <-p.done:
 			return
@@ -505,31 +647,34 @@ func (m *Manager) await(p *Pod, pr *os.File) {
 			syscall.Kill(-p.PID(), syscall.SIGKILL)
 			return
 		}
-		if !m.probe(p) {
-			if tick == nil {
-				t := time.NewTicker(m.cfg.ProbeInterval)
-				defer t.Stop()
-				tick = t.C
-			}
-			continue
-		}
-		p.hooks.Lock()
-		m.mu.Lock()
-		if p.stopping {
-			m.mu.Unlock()
-			p.hooks.Unlock()
+		if m.probe(p) {
+			now := time.Now()
+			m.markReady(p, now, now)
 			return
 		}
-		p.ready = true
-		m.backoff = 0
-		m.startups = append(m.startups, Startup{Pod: p.Name, Created: p.Started, Exec: p.exec, Ready: time.Now()})
-		m.mu.Unlock()
-		if m.cfg.OnReady != nil {
-			m.cfg.OnReady(p)
-		}
-		p.hooks.Unlock()
-		return
 	}
+}
+
+// markReady records the pod's start-up and hands it to OnReady, unless it
+// is being stopped meanwhile (then it returns false).
+func (m *Manager) markReady(p *Pod, listening, ready time.Time) bool {
+	p.hooks.Lock()
+	defer p.hooks.Unlock()
+	m.mu.Lock()
+	if p.stopping {
+		m.mu.Unlock()
+		return false
+	}
+	p.ready = true
+	m.backoff, m.notBefore = 0, time.Time{}
+	p.startup = Startup{Pod: p.Name, Trigger: p.trigger, Created: p.Started,
+		Exec: p.exec, Spawned: p.spawned, Listening: listening, Ready: ready}
+	m.startups = append(m.startups, p.startup)
+	m.mu.Unlock()
+	if m.cfg.OnReady != nil {
+		m.cfg.OnReady(p)
+	}
+	return true
 }
 
 func (m *Manager) probe(p *Pod) bool {
@@ -545,7 +690,7 @@ func (m *Manager) probe(p *Pod) bool {
 // reap waits for the process, accounts for it and, when it was not asked to
 // stop, counts a crash and lets reconcile replace it.
 func (m *Manager) reap(p *Pod) {
-	p.cmd.Wait()
+	werr := p.cmd.Wait()
 	// Anything the pod forked dies with it.
 	syscall.Kill(-p.PID(), syscall.SIGKILL)
 	p.exited = time.Now()
@@ -553,17 +698,29 @@ func (m *Manager) reap(p *Pod) {
 	delete(m.pods, p)
 	m.deadSecs += p.exited.Sub(p.Started).Seconds()
 	crashed := !p.stopping
+	serving := p.ready
 	if crashed {
 		m.stats.Crashes++
+		if serving {
+			m.stats.CrashesServing++
+		}
 		if !p.ready {
 			// A pod that dies before it is ready will likely die again:
 			// back off so a broken binary does not spin.
 			m.backoff = min(max(2*m.backoff, 100*time.Millisecond), 5*time.Second)
+			m.notBefore = p.exited.Add(m.backoff)
 		}
 	}
 	backoff := m.backoff
 	m.mu.Unlock()
 	close(p.done)
+	if crashed && m.cfg.OnCrash != nil {
+		exit := p.cmd.ProcessState.String()
+		if werr != nil && !errors.As(werr, new(*exec.ExitError)) {
+			exit += " (" + werr.Error() + ")"
+		}
+		m.cfg.OnCrash(p, Crash{Pod: p.Name, Serving: serving, Exit: exit, StderrTail: p.stderr.String(), At: p.exited})
+	}
 	if m.cfg.OnGone != nil {
 		m.cfg.OnGone(p)
 	}

@@ -34,6 +34,12 @@ type Config struct {
 	// OnRelease is called after a slot frees, so a waiting activator can
 	// dispatch. It must be cheap.
 	OnRelease func()
+	// InitMs is the pod's start-up in milliseconds, sent as X-Init-Ms when
+	// the function sends none.
+	InitMs string
+	// OnFirstRequest, when set, is called once, with the time the pod's
+	// first request took a slot: the end of a cold start's wait.
+	OnFirstRequest func(time.Time)
 }
 
 // ErrNotReached reports that a request never reached the pod (the
@@ -72,10 +78,16 @@ type Proxy struct {
 	mu       sync.Mutex
 	inflight int
 	area     float64 // request-nanoseconds since lastCollect
+	// busy is every request-nanosecond since the proxy was made. A
+	// scraper that reads it twice gets the exact average concurrency in
+	// between, whoever else scrapes or collects meanwhile (Collect resets
+	// area, so its gauge is only right for the one caller that collects).
+	busy float64
 	// idle sums the time with nothing in flight while the pod is routed
 	// to, for idle_pod_seconds; it stops growing at Retire.
 	idle        time.Duration
 	retired     bool
+	served      bool // a request has taken a slot
 	lastChange  time.Time
 	lastCollect time.Time
 	peak        int
@@ -148,8 +160,12 @@ func New(cfg Config) (*Proxy, error) {
 		Namespace: "scalebench", Subsystem: "queueproxy", Name: "in_flight_requests",
 		Help: "Requests in flight at the pod now.", ConstLabels: labels,
 	}, func() float64 { return float64(p.InFlight()) })
+	busy := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "scalebench", Subsystem: "queueproxy", Name: "request_seconds_total",
+		Help: "In-flight requests integrated over time (request-seconds): its rate is the average concurrency.", ConstLabels: labels,
+	}, func() float64 { return p.BusySeconds(time.Now()) })
 	p.registry = prometheus.NewRegistry()
-	p.registry.MustRegister(p.avgConcurrency, p.rps, p.total, inflight)
+	p.registry.MustRegister(p.avgConcurrency, p.rps, p.total, inflight, busy)
 	return p, nil
 }
 
@@ -169,6 +185,15 @@ func (p *Proxy) InFlight() int {
 	return p.inflight
 }
 
+// BusySeconds is the request-seconds served up to now: in-flight requests
+// integrated over the proxy's life.
+func (p *Proxy) BusySeconds(now time.Time) float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.advance(now)
+	return p.busy / float64(time.Second)
+}
+
 // TryAcquire takes a slot if the pod has room.
 func (p *Proxy) TryAcquire() bool {
 	now := time.Now()
@@ -181,8 +206,13 @@ func (p *Proxy) TryAcquire() bool {
 	p.inflight++
 	p.requests++
 	p.peak = max(p.peak, p.inflight)
+	first := !p.served
+	p.served = true
 	p.mu.Unlock()
 	p.total.Inc()
+	if first && p.cfg.OnFirstRequest != nil {
+		p.cfg.OnFirstRequest(now)
+	}
 	return true
 }
 
@@ -206,6 +236,7 @@ func (p *Proxy) Release() {
 func (p *Proxy) advance(now time.Time) {
 	if dt := now.Sub(p.lastChange); dt > 0 {
 		p.area += float64(p.inflight) * float64(dt)
+		p.busy += float64(p.inflight) * float64(dt)
 		if p.inflight == 0 && !p.retired {
 			p.idle += dt
 		}
@@ -329,9 +360,17 @@ func WithArrival(ctx context.Context, t time.Time) context.Context {
 // start. fn's own header ("this instance's first request") would count one
 // cold start per pod however many requests waited for it, and would count a
 // pod's first request as cold even when the pod had long been ready.
+//
+// The instance is the pod, whatever the function says (a server need not
+// know the headers at all), and a function that reports no init time gets
+// the pod's start-up as the platform measured it.
 func (p *Proxy) markCold(resp *http.Response) error {
 	if t, ok := resp.Request.Context().Value(arrivalKey{}).(time.Time); ok {
 		resp.Header.Set(loadgen.HeaderColdStart, strconv.FormatBool(p.ready.After(t)))
+	}
+	resp.Header.Set(loadgen.HeaderInstance, p.cfg.Pod)
+	if p.cfg.InitMs != "" && resp.Header.Get(loadgen.HeaderInitMs) == "" {
+		resp.Header.Set(loadgen.HeaderInitMs, p.cfg.InitMs)
 	}
 	return nil
 }

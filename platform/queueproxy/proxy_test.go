@@ -175,3 +175,34 @@ func TestIdleCountsOnlyTimeWithNothingInFlight(t *testing.T) {
 		t.Fatalf("idle %v, want the two idle spans, about %v (not the busy or retired time)", idle, upper)
 	}
 }
+
+// TestBusySecondsSurvivesCollect: the request-seconds counter is what a
+// remote scraper differentiates, so collecting (which resets the interval
+// the gauges report) must not move it back.
+func TestBusySecondsSurvivesCollect(t *testing.T) {
+	p, _ := New(Config{Pod: "p", Addr: "127.0.0.1:1"})
+	t0 := time.Now()
+	p.TryAcquire()
+	p.TryAcquire()
+	at := t0.Add(500 * time.Millisecond)
+	p.Collect(at)
+	mid := p.BusySeconds(at)
+	end := p.BusySeconds(at.Add(500 * time.Millisecond))
+	// Two in flight throughout: 2 request-seconds per second.
+	if math.Abs(end-mid-1) > 0.01 || mid < 0.9 {
+		t.Fatalf("busy %v at 0.5s and %v at 1s, want ~1 and ~2", mid, end)
+	}
+	mfs, err := p.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "scalebench_queueproxy_request_seconds_total" {
+			if v := mf.GetMetric()[0].GetCounter().GetValue(); v < end {
+				t.Fatalf("counter %v below the last reading %v", v, end)
+			}
+			return
+		}
+	}
+	t.Fatal("scalebench_queueproxy_request_seconds_total not registered")
+}

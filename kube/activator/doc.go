@@ -1,0 +1,18 @@
+// Package activator is the request path of the Kubernetes backend while a
+// revision may have no pods: an HTTP proxy that routes /NAMESPACE/NAME/...
+// to the ready endpoints of Service NAME (the revision's Deployment has the
+// same name), read from the EndpointSlices the endpointslice controller
+// publishes, buffers requests while there are none, and pokes the
+// controller (POST /poke on every controller replica; the standbys answer
+// 503) so the revision scales from zero.
+//
+// The routing, buffering and poking are the local platform's activator
+// (platform/activator), unchanged: each ready endpoint becomes a
+// queue-proxy client (platform/queueproxy) forwarding to the pod's
+// queue-proxy, so the load balancing and the containerConcurrency slots are
+// the same code in both worlds. It stays in the path (Knative's
+// target-burst-capacity -1); taking it out is a router's job, which this
+// backend does not have.
+//
+// RBAC: endpointslices list/watch in the namespace (deploy/activator).
+package activator
