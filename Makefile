@@ -4,7 +4,7 @@ BACKEND ?= local
 SUITE   ?= scenarios/library
 OUT     ?= out/bench
 
-.PHONY: all build test bench results vet fuzz clean deps-test controlplane deps-e2e e2e
+.PHONY: all build test bench results vet fuzz clean deps-test controlplane deps-e2e e2e kind-up kind-down kind-bench
 
 all: build
 
@@ -29,6 +29,13 @@ deps-test:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
 	  else \
 	    echo "the report test needs chromium: sudo apt-get install chromium"; exit 1; \
+	  fi; }
+	@command -v shellcheck >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's shellcheck for the kind-config test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null); \
+	  else \
+	    echo "the kind-config test needs shellcheck: sudo apt-get install shellcheck"; exit 1; \
 	  fi; }
 	@test -x /usr/bin/python3 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -119,6 +126,19 @@ fuzz:
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 	    echo "$$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 15s $$pkg || exit 1; \
 	  done; done
+
+# A kind cluster with Knative Serving, OpenFaaS CE, the HPA and scalebench's
+# controller side by side (needs Docker, kind, kubectl and helm; see
+# docs/readme-kind.md). DRY_RUN=1 prints every step instead of taking it.
+kind-up: build
+	DRY_RUN=$(DRY_RUN) bash kind-config/up.sh
+
+kind-down:
+	DRY_RUN=$(DRY_RUN) bash kind-config/down.sh
+
+# One scenario on all four targets: make kind-bench SCENARIO=scenarios/library/spike.yaml
+kind-bench: build
+	DRY_RUN=$(DRY_RUN) SCENARIO=$(SCENARIO) bash kind-config/bench.sh
 
 clean:
 	rm -rf bin out

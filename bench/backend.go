@@ -129,6 +129,9 @@ type Config struct {
 	// FnArgs are extra cmd/fn flags for every function, after (and so over)
 	// those derived from the scenario.
 	FnArgs []string
+	// Kubeconfig and Namespace point cluster backends at their cluster
+	// (empty: $KUBECONFIG or ~/.kube/config; the backend's own namespace).
+	Kubeconfig, Namespace string
 	// Command, when set, is the user's own function for every function of
 	// the scenario, over the scenario's function: blocks (--function-cmd).
 	Command *scenarios.Command
@@ -144,6 +147,7 @@ var backends = []struct {
 }{
 	{"sim", false, func(Config) (Backend, error) { return Simulator{}, nil }},
 	{"local", true, newLocal},
+	{"kind", true, newKind},
 }
 
 // Backends lists the registered backend names.

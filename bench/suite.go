@@ -63,6 +63,10 @@ type SuiteResult struct {
 // typo costs seconds, not a whole bench.
 func LoadSuite(dir string) ([]*scenarios.Scenario, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+		// One scenario file is a suite of one.
+		files, err = []string{dir}, nil
+	}
 	if err != nil {
 		return nil, badinput.Wrap(err)
 	}
@@ -334,6 +338,14 @@ func runReal(ctx context.Context, opt SuiteOptions, suite []*scenarios.Scenario,
 			}
 		}
 	}
+	if len(opt.RealScenarios) == 0 {
+		// No preference: the suite's first ones (a one-file suite, say).
+		for i := range suite {
+			if len(picked) < opt.Real {
+				picked = append(picked, i)
+			}
+		}
+	}
 	var names []string
 	for _, i := range picked {
 		// A copy cut to the real-time budget; the simulated rows keep the
@@ -355,8 +367,14 @@ func runReal(ctx context.Context, opt SuiteOptions, suite []*scenarios.Scenario,
 		}
 		runs := make([]reports.Run, len(pols))
 		var wg sync.WaitGroup
+		_, inTurn := b.(InTurn)
 		for k, p := range pols {
 			fmt.Fprintf(opt.Progress, "real %s %s/%s (%s)...\n", b.Name(), sc.Name, p.Label, sc.Duration)
+			if inTurn {
+				// One target's traffic must not load the cluster under
+				// another's measurement.
+				wg.Wait()
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -380,6 +398,10 @@ func runReal(ctx context.Context, opt SuiteOptions, suite []*scenarios.Scenario,
 	return fmt.Sprintf("Real runs on %s: %s under %s; all other rows are simulated.",
 		b.Name(), strings.Join(names, ", "), strings.Join(opt.RealPolicies, ", "))
 }
+
+// InTurn marks a backend whose runs share one cluster's capacity, so a
+// scenario's policies run one after another instead of side by side.
+type InTurn interface{ InTurn() }
 
 func policyByLabel(sc *scenarios.Scenario, label string) (scenarios.Policy, bool) {
 	for _, p := range sc.Policies {

@@ -94,6 +94,9 @@ func (t *h1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, er
 	w.WriteString(host)
 	w.WriteString("\r\nUser-Agent: scalebench\r\n")
 	for k, vs := range req.Header {
+		if k == "Host" {
+			continue // written above, from req.Host
+		}
 		for _, v := range vs {
 			w.WriteString(k)
 			w.WriteString(": ")

@@ -442,3 +442,38 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// A Host header picks the virtual host (an ingress routes by it) through
+// both transports, sent once, with the other headers as given.
+func TestHeaderReachesTheServer(t *testing.T) {
+	for _, std := range []bool{false, true} {
+		var mu sync.Mutex
+		hosts := map[string]int{}
+		var traces []string
+		srv := okServer(t, func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			hosts[r.Host]++
+			traces = append(traces, strings.Join(r.Header.Values("X-Trace"), ","))
+			mu.Unlock()
+			w.Write([]byte("ok"))
+		})
+		p, err := traffic.Parse("constant:rate=50")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{"Host": {"api.bench.kind.local"}, "X-Trace": {"1"}}
+		rep, _ := attack(t, Config{URLs: []string{srv.URL}, Pattern: p, Duration: 200 * time.Millisecond, Seed: 1, Header: h, StdTransport: std})
+		if rep.Summary.Completed == 0 {
+			t.Fatalf("std=%v: nothing completed", std)
+		}
+		if len(hosts) != 1 || hosts["api.bench.kind.local"] != int(rep.Summary.Completed) {
+			t.Errorf("std=%v: hosts seen %v, want all %d on api.bench.kind.local", std, hosts, rep.Summary.Completed)
+		}
+		for _, tr := range traces {
+			if tr != "1" {
+				t.Errorf("std=%v: X-Trace %q, want exactly one 1", std, tr)
+				break
+			}
+		}
+	}
+}

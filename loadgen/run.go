@@ -26,6 +26,9 @@ type Config struct {
 	URLs []string
 	// Method is the HTTP method; GET when empty.
 	Method string
+	// Header is sent with every request; a "Host" entry names the virtual
+	// host, as an ingress (Kourier, say) routes by it.
+	Header http.Header
 	// Pattern, Duration and Seed fix the arrivals, as in the simulator.
 	Pattern  traffic.Pattern
 	Duration time.Duration
@@ -289,6 +292,7 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, badinput.Wrap(err)
 	}
+	targeter = withHeader(targeter, cfg.Header)
 	attacker := vegeta.NewAttacker(
 		vegeta.Client(client),
 		vegeta.Workers(uint64(cfg.Workers)),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -61,6 +62,35 @@ func NewTargeter(p *Pacer, method string, urls []string) (vegeta.Targeter, error
 		t.Header = map[string][]string{headerArrival: {string(buf)}}
 		return nil
 	}, nil
+}
+
+// withHeader adds h to every target tr makes.
+func withHeader(tr vegeta.Targeter, h http.Header) vegeta.Targeter {
+	if len(h) == 0 {
+		return tr
+	}
+	return func(t *vegeta.Target) error {
+		if err := tr(t); err != nil {
+			return err
+		}
+		if t.Header == nil {
+			t.Header = http.Header{}
+		}
+		for k, vs := range h {
+			t.Header[k] = append(t.Header[k], vs...)
+		}
+		return nil
+	}
+}
+
+// ParseHeader reads one --header value, "Name: value".
+func ParseHeader(s string) (name, value string, err error) {
+	name, value, ok := strings.Cut(s, ":")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+		return "", "", fmt.Errorf("header %q: want \"Name: value\"", s)
+	}
+	return http.CanonicalHeaderKey(name), value, nil
 }
 
 // ParseTarget reads one --target value: "URL" (for a single-function

@@ -95,3 +95,23 @@ func FuzzParseArrivalTag(f *testing.F) {
 		}
 	})
 }
+
+func TestParseHeader(t *testing.T) {
+	cases := []struct {
+		in, name, value string
+		ok              bool
+	}{
+		{"Host: api.ns.kind.local", "Host", "api.ns.kind.local", true},
+		{"x-trace:  1 ", "X-Trace", "1", true},
+		{"NoColon", "", "", false},
+		{": empty name", "", "", false},
+		{"Bad Name: v", "", "", false},
+		{"X: a\r\nInjected: 1", "", "", false},
+	}
+	for _, c := range cases {
+		name, value, err := ParseHeader(c.in)
+		if (err == nil) != c.ok || name != c.name || value != c.value {
+			t.Errorf("ParseHeader(%q) = %q, %q, %v", c.in, name, value, err)
+		}
+	}
+}

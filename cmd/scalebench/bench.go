@@ -19,6 +19,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	var (
 		suite, out, backend string
+		kubeconfig, kindNS  string
 		real                int
 		realScenarios       string
 		realPolicies        string
@@ -27,7 +28,7 @@ func newBenchCmd() *cobra.Command {
 		force               bool
 	)
 	cmd := &cobra.Command{
-		Use:   "bench --suite DIR --out DIR",
+		Use:   "bench --suite DIR|FILE --out DIR",
 		Short: "Run a scenario suite under every policy and write a comparison report",
 		Long: `bench runs every scenario of a suite (each *.yaml in --suite) in the
 simulator under every policy the scenario names, and --real of them for real
@@ -54,7 +55,7 @@ The output directory appears only when the whole report is written.`,
 				OutOptions: outOptions(cmd, force),
 			}
 			if real > 0 {
-				b, err := bench.NewReal(backend, bench.Config{FnBinary: fnBesideExecutable()})
+				b, err := bench.NewReal(backend, bench.Config{FnBinary: fnBesideExecutable(), Kubeconfig: kubeconfig, Namespace: kindNS})
 				if err != nil {
 					return badinput.Wrap(fmt.Errorf("bench: %w", err))
 				}
@@ -76,11 +77,13 @@ The output directory appears only when the whole report is written.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&suite, "suite", "", "directory of scenario files (*.yaml)")
+	f.StringVar(&suite, "suite", "", "directory of scenario files (*.yaml), or one scenario file")
 	f.StringVar(&out, "out", "", "directory to write the report into (replaced atomically)")
 	addForce(cmd, &force)
 	f.StringVar(&backend, "backend", "local", "backend for the real runs: "+strings.Join(bench.RealBackends(), ", "))
 	f.IntVar(&real, "real", 2, "how many scenarios also run for real on --backend")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "cluster backends: kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
+	f.StringVar(&kindNS, "kind-namespace", "", "kind backend: namespace of the targets kind manifests deployed (default scalebench-bench)")
 	f.StringVar(&realScenarios, "real-scenarios", "onoff,spike", "which scenarios run for real, in order of preference")
 	f.StringVar(&realPolicies, "real-policies", "kpa,keepalive", "policies the real runs use (real time is the bench's budget)")
 	f.DurationVar(&realDuration, "real-duration", 130*time.Second, "real runs stop after this much of the scenario (real time is the budget; the default covers the library's spike and onoff's second burst)")

@@ -30,6 +30,7 @@ func newControllerCmd() *cobra.Command {
 		leaseDuration, renewDeadline, retry      time.Duration
 		workers                                  int
 		activatorAddr                            string
+		activatorInPod                           bool
 		pokeURLs                                 []string
 	)
 	cmd := &cobra.Command{
@@ -91,7 +92,7 @@ on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.
 				if namespace == "" {
 					return badinput.Wrap(errors.New("--activator-addr needs --namespace: an activator serves one namespace"))
 				}
-				ln, err := listenLoopback(activatorAddr, "--activator-addr")
+				ln, err := listenActivator(activatorAddr, activatorInPod)
 				if err != nil {
 					return badinput.Wrap(err)
 				}
@@ -128,8 +129,21 @@ on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.
 	f.DurationVar(&retry, "retry-period", 2*time.Second, "how often candidates try the Lease")
 	f.IntVar(&workers, "workers", 2, "sync workers")
 	f.StringVar(&activatorAddr, "activator-addr", "", "also run the activator (scale from zero) on this loopback address; empty = none")
+	f.BoolVar(&activatorInPod, "activator-in-pod", false, "the controller runs in a pod of its own (kind): --activator-addr may then be any address of the pod, such as :8012, for the activator's Service")
 	f.StringArrayVar(&pokeURLs, "poke-url", nil, "controller replica the activator pokes, http://HOST:PORT (repeatable; default this replica's --addr)")
 	return cmd
+}
+
+// listenActivator listens for the activator: on loopback only, unless the
+// controller runs in a pod of its own, whose addresses are the pod's.
+func listenActivator(addr string, inPod bool) (net.Listener, error) {
+	if !inPod {
+		return listenLoopback(addr, "--activator-addr")
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("--activator-addr: want host:port such as :8012, got %q", addr)
+	}
+	return net.Listen("tcp", addr)
 }
 
 // listenLoopback listens on a loopback host:port only.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -21,6 +22,7 @@ import (
 func newLoadCmd() *cobra.Command {
 	var (
 		targets      []string
+		headers      []string
 		pattern      string
 		scenarioFile string
 		duration     time.Duration
@@ -77,6 +79,16 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 			}
 			if out == "" {
 				return badinput.Wrap(errors.New("--out DIR is required"))
+			}
+			for _, h := range headers {
+				k, v, err := loadgen.ParseHeader(h)
+				if err != nil {
+					return badinput.Wrap(fmt.Errorf("--header: %w", err))
+				}
+				if cfg.Header == nil {
+					cfg.Header = http.Header{}
+				}
+				cfg.Header.Add(k, v)
 			}
 			if len(targets) == 0 {
 				return badinput.Wrap(errors.New("--target is required"))
@@ -155,6 +167,7 @@ With --scenario, map each function to a URL with --target name=URL; a bare
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&targets, "target", nil, "target URL, or name=URL for a scenario's function (repeatable)")
+	f.StringArrayVar(&headers, "header", nil, `request header "Name: value" sent with every request (repeatable); "Host: NAME" picks an ingress's virtual host`)
 	f.StringVar(&pattern, "pattern", "", "traffic pattern spec, e.g. constant:rate=100, poisson:rate=50, onoff:rate=50,on=1m,off=3m")
 	f.StringVar(&scenarioFile, "scenario", "", "scenario file whose traffic to send (instead of --pattern)")
 	f.DurationVar(&duration, "duration", 0, "how long to send traffic (default: the scenario's duration)")

@@ -33,6 +33,7 @@ reports cold starts, latency and cost.`,
 	root.AddCommand(
 		newPoliciesCmd(), newDecideCmd(), newSimCmd(), newLoadCmd(), newPlatformCmd(),
 		newRunCmd(), newBenchCmd(), newPlanCmd(), newGateCmd(), newCalibrateCmd(),
+		newQueueProxyCmd(), newKindCmd(),
 		newClusterCmd(), newNodeCmd(), newControllerCmd(), newMetricsAdapterCmd(),
 	)
 	return root

@@ -25,7 +25,8 @@ const (
 	// ScalebenchPrefix carries the settings Knative has no annotation for,
 	// by the same setting names: autoscaling.scalebench.dev/container-
 	// concurrency (Knative's spec.containerConcurrency, from which the KPA
-	// derives its target), /learned-retention, /tick-interval, and the
+	// derives its target), the kpa extensions (/idle-histogram, ...),
+	// /tick-interval, and the
 	// peers' settings.
 	ScalebenchPrefix = "autoscaling.scalebench.dev/"
 )

@@ -1,0 +1,8 @@
+// Package podwatch counts a revision's pods from the Kubernetes API: a
+// shared informer on a label selector, sampled once a second into the pod
+// figures every backend reports (pod starts, pod-seconds, most pods, ready
+// pods over time). A run on a cluster (kind, or any other) reads its cost
+// from what the API server says existed, not from a platform's own
+// bookkeeping, so Knative, OpenFaaS, the HPA and scalebench's controller are
+// measured the same way.
+package podwatch
