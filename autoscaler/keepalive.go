@@ -17,8 +17,9 @@ import (
 // two faces. On the Lambda path (PathLambda) the platform runs it per
 // request from Instances: a new instance per request that finds none idle,
 // the most recently used idle instance for the others, and a timer per
-// instance. Where a platform can only set a count (the local platform, a
-// replay with scalebench decide), Tick gives the same count: with
+// instance (the simulator and the local platform's Lambda front end). Where
+// only a count can be set (a replay with scalebench decide, routing=
+// first-free behind an activator), Tick gives the same count: with
 // most-recently-used reuse, the idle instances form a stack ordered by the
 // time they went idle, so the one at depth j from the top has been idle
 // since in-flight requests last reached N+j, and it is alive iff the peak

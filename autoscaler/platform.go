@@ -16,7 +16,27 @@ const (
 	// before a 503: Knative's default revision timeout (300 s,
 	// revision-timeout-seconds in config-defaults).
 	DefaultTimeout = 300 * time.Second
+	// GatewayTimeout is DefaultTimeout on the gateway path (PathGateway):
+	// the OpenFaaS gateway's upstream timeout.
+	GatewayTimeout = 60 * time.Second
+	// GatewayPoll is how often the OpenFaaS gateway polls for a ready
+	// replica while it holds a request at zero.
+	GatewayPoll = 100 * time.Millisecond
 )
+
+// DeployedPods is how many pods a revision is deployed with, given its
+// policy's first decision (made with no data): the decision's Desired (the
+// KPA's initial scale) — except that a Deployment on the direct or gateway
+// path (the HPA's, OpenFaaS's) starts with the one replica its manifest
+// gives it when the policy has no valid decision yet, since neither
+// platform ever deploys a function at zero.
+func DeployedPods(path RequestPath, first Decision) int {
+	n := max(0, first.Desired)
+	if !first.Valid && n == 0 && (path == PathDirect || path == PathGateway) {
+		n = 1
+	}
+	return n
+}
 
 // PodState is what the platform knows of a pod when it picks the pods a
 // scale-down removes.

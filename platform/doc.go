@@ -9,6 +9,13 @@
 // two interfaces a Kubernetes backend implements with scraped pod metrics and
 // the scale subresource — so the policy code is identical in every world.
 //
-// Locally the activator always stays in the request path (it is the only
-// ingress); Decision.ActivatorInPath is recorded, not acted on.
+// The ingress follows the request path the policy declared in the registry
+// (autoscaler.PathOf), as the simulator does, for the Lambda path: a
+// keepalive revision is served by Lambda's front end (activator.Lambda),
+// which starts an instance for each request that finds none idle and
+// retires each on its keep-alive; the controller only records it
+// (AddSized). Every other path is served by the activator, which always
+// stays in the request path (it is the only ingress);
+// Decision.ActivatorInPath is recorded, not acted on. How the gateway and
+// direct paths differ from the simulator's is in docs/readme-platform.md.
 package platform

@@ -86,6 +86,9 @@ type revision struct {
 	fn   Function
 	pods *pods.Manager
 	act  *activator.Activator
+	// lambda is the revision's ingress instead of act when its policy is
+	// on the Lambda request path (see lambdaInstances).
+	lambda *activator.Lambda
 
 	rng *rand.Rand // start-up draws; used only by the pod manager's reconcile loop
 
@@ -114,6 +117,29 @@ type CrashReport struct {
 	// InFlight is how many requests the pod held when it died (they are
 	// retried on another pod when they had not reached it, else they fail).
 	InFlight int
+}
+
+// ingress is a revision's front door, which every request passes: the
+// activator, or on the Lambda path its front end.
+type ingress interface {
+	http.Handler
+	Collect(now time.Time) activator.Sample
+	Errors() map[string]int64
+}
+
+func (r *revision) ingress() ingress {
+	if r.lambda != nil {
+		return r.lambda
+	}
+	return r.act
+}
+
+// dispatch tells the activator a pod slot freed; Lambda's front end hands
+// an instance on when its request returns.
+func (r *revision) dispatch() {
+	if r.act != nil {
+		r.act.Dispatch()
+	}
 }
 
 // inFlight is the number of requests a ready pod's queue-proxy holds.
@@ -213,8 +239,8 @@ func Start(cfg Config) (*Platform, error) {
 	}, []string{"revision", "phase"})
 	p.registry.MustRegister(p.crashes)
 	p.ctrl, err = controller.New(WallClock{}, p, p, controller.Options{
-		Registerer: p.registry,
-		OnError:    func(rev string, err error) { fmt.Fprintf(cfg.Log, "autoscaler %s: %v\n", rev, err) },
+		Registerer: p.registry, Deploys: true,
+		OnError: func(rev string, err error) { fmt.Fprintf(cfg.Log, "autoscaler %s: %v\n", rev, err) },
 	})
 	if err != nil {
 		return nil, err
@@ -265,18 +291,33 @@ func (p *Platform) addRevision(fn Function) error {
 	if err != nil {
 		return err
 	}
+	// The request path is the one the policy declared, as in the
+	// simulator.
+	path, _ := autoscaler.PathOf(policy.Name())
+	inst, onLambda, err := lambdaInstances(policy)
+	if err != nil {
+		return fmt.Errorf("function %s: %w", fn.Name, err)
+	}
+	if onLambda {
+		// An instance serves one request at a time, as on Lambda and in
+		// the simulator, whatever the function's containerConcurrency (a
+		// Knative setting).
+		fn.ContainerConcurrency = 1
+	}
 	h := fnv.New64a()
 	h.Write([]byte(fn.Name))
 	r := &revision{fn: fn, qps: map[*pods.Pod]*queueproxy.Proxy{}, released: map[string]time.Time{},
 		rng: rand.New(rand.NewPCG(uint64(fn.Seed), h.Sum64()))}
-	r.act, err = activator.New(activator.Config{
-		Revision: fn.Name, QueueDepth: fn.QueueDepth, Timeout: fn.QueueTimeout,
-		ContainerConcurrency: fn.ContainerConcurrency,
-		Poke:                 func(demand float64) { p.poke(r, demand) },
-		Registerer:           p.registry,
-	})
-	if err != nil {
-		return fmt.Errorf("function %s: %w", fn.Name, err)
+	if !onLambda {
+		r.act, err = activator.New(activator.Config{
+			Revision: fn.Name, QueueDepth: fn.QueueDepth, Timeout: fn.QueueTimeout,
+			ContainerConcurrency: fn.ContainerConcurrency, Path: path,
+			Poke:       func(demand float64) { p.poke(r, demand) },
+			Registerer: p.registry,
+		})
+		if err != nil {
+			return fmt.Errorf("function %s: %w", fn.Name, err)
+		}
 	}
 	stopTimeout := p.cfg.StopTimeout
 	if stopTimeout <= 0 {
@@ -293,16 +334,57 @@ func (p *Platform) addRevision(fn Function) error {
 		OnGone:     func(pod *pods.Pod) { p.podGone(r, pod) },
 		OnCrash:    func(pod *pods.Pod, c pods.Crash) { p.podCrashed(r, pod, c) },
 		InFlight:   r.inFlight,
+		OneByOne:   onLambda,
 	})
 	if err != nil {
 		return err
 	}
-	if err := p.ctrl.Add(fn.Name, policy); err != nil {
+	if onLambda {
+		err = p.addLambda(r, inst)
+	} else {
+		err = p.ctrl.Add(fn.Name, policy)
+	}
+	if err != nil {
 		r.pods.Close()
-		return err
+		return fmt.Errorf("function %s: %w", fn.Name, err)
 	}
 	p.revs[fn.Name] = r
 	p.order = append(p.order, fn.Name)
+	return nil
+}
+
+// lambdaInstances is the request path policy declared in the registry:
+// on the Lambda path (and not routing=first-free, which is the activator's
+// path) the revision is sized per request from the policy's Instances, as
+// in the simulator, and onLambda is set.
+func lambdaInstances(policy autoscaler.Policy) (inst autoscaler.Instances, onLambda bool, err error) {
+	if path, _ := autoscaler.PathOf(policy.Name()); path != autoscaler.PathLambda {
+		return inst, false, nil
+	}
+	ip, ok := policy.(autoscaler.InstancePolicy)
+	if !ok {
+		return inst, false, fmt.Errorf("policy %s is on the Lambda request path but does not give the platform its keep-alive and limits (autoscaler.InstancePolicy)", policy.Name())
+	}
+	inst = ip.Instances()
+	return inst, !inst.FirstFree, nil
+}
+
+// addLambda puts a revision on the Lambda path behind its front end: pods
+// are started one by one for the requests that find no idle instance and
+// retired on their own keep-alive, and the controller only records it.
+func (p *Platform) addLambda(r *revision, inst autoscaler.Instances) error {
+	var err error
+	r.lambda, err = activator.NewLambda(activator.LambdaConfig{
+		Revision: r.fn.Name, Instances: inst, QueueDepth: r.fn.QueueDepth, Timeout: r.fn.QueueTimeout,
+		Start: r.pods.StartPod, Retire: r.pods.StopPod, Registerer: p.registry,
+	})
+	if err != nil {
+		return err
+	}
+	if err := p.ctrl.AddSized(r.fn.Name); err != nil {
+		r.lambda.Close()
+		return err
+	}
 	return nil
 }
 
@@ -311,7 +393,7 @@ func (p *Platform) podReady(r *revision, pod *pods.Pod) {
 	initMs := strconv.FormatFloat(float64(st.Ready.Sub(st.Spawned))/float64(time.Millisecond), 'f', 3, 64)
 	qp, err := queueproxy.New(queueproxy.Config{
 		Pod: pod.Name, Addr: pod.Addr, ContainerConcurrency: r.fn.ContainerConcurrency, InitMs: initMs,
-		Transport: p.transport, OnRelease: r.act.Dispatch,
+		Transport: p.transport, OnRelease: r.dispatch,
 		OnFirstRequest: func(at time.Time) {
 			r.mu.Lock()
 			r.released[pod.Name] = at
@@ -328,6 +410,10 @@ func (p *Platform) podReady(r *revision, pod *pods.Pod) {
 	// part of this scale from zero.
 	r.zeroPoke = time.Time{}
 	r.mu.Unlock()
+	if r.lambda != nil {
+		r.lambda.AddInstance(pod, qp)
+		return
+	}
 	r.act.AddPod(qp)
 }
 
@@ -337,12 +423,17 @@ func (p *Platform) podRouted(r *revision, pod *pods.Pod, routed bool) {
 	r.mu.Lock()
 	qp := r.qps[pod]
 	r.mu.Unlock()
-	if qp == nil {
-		return
-	}
-	if routed {
+	switch {
+	case qp == nil:
+	case r.lambda != nil:
+		if !routed {
+			// An instance that fails its probe is not handed requests
+			// again; its request in flight, if any, finishes.
+			r.lambda.Unroute(pod)
+		}
+	case routed:
 		r.act.AddPod(qp)
-	} else {
+	default:
 		r.act.RemovePod(qp)
 	}
 }
@@ -356,7 +447,10 @@ func (p *Platform) podStopping(r *revision, pod *pods.Pod, timeout time.Duration
 	if qp == nil {
 		return
 	}
-	r.act.RemovePod(qp)
+	if r.act != nil {
+		// A Lambda instance is out of use before it is stopped.
+		r.act.RemovePod(qp)
+	}
 	qp.Retire()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -437,12 +531,15 @@ func (p *Platform) podGone(r *revision, pod *pods.Pod) {
 		r.idle += qp.Idle()
 	}
 	r.mu.Unlock()
-	if qp != nil {
+	switch {
+	case r.lambda != nil:
+		r.lambda.Gone(pod)
+	case qp != nil:
 		r.act.RemovePod(qp)
 	}
 }
 
-// route sends a request to its function's activator.
+// route sends a request to its function's ingress.
 func (p *Platform) route(w http.ResponseWriter, req *http.Request) {
 	var r *revision
 	if len(p.order) == 1 {
@@ -455,7 +552,7 @@ func (p *Platform) route(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "platform: no function at "+req.URL.Path+"; want /NAME/ with NAME one of "+strings.Join(p.order, ", "), http.StatusNotFound)
 		return
 	}
-	r.act.ServeHTTP(w, req)
+	r.ingress().ServeHTTP(w, req)
 }
 
 // URL is the activator's base URL.
@@ -477,8 +574,9 @@ func (p *Platform) Controller() *controller.Controller { return p.ctrl }
 // gathered alongside at /metrics).
 func (p *Platform) Registry() *prometheus.Registry { return p.registry }
 
-// Stat implements autoscaler.Metrics from the activator, which every
-// request passes: concurrency is the exact time-average of in-flight plus
+// Stat implements autoscaler.Metrics from the ingress (the activator, or
+// on the Lambda path its front end), which every request passes:
+// concurrency is the exact time-average of in-flight plus
 // waiting requests over the interval (integrated at every change, as the
 // simulator does), the peak and the arrivals are counted there too.
 //
@@ -499,7 +597,7 @@ func (p *Platform) Stat(name string, now time.Time) (autoscaler.Stat, error) {
 		qp.Collect(now)
 	}
 	r.mu.Unlock()
-	a := r.act.Collect(now)
+	a := r.ingress().Collect(now)
 	s.Concurrency = a.Concurrency
 	s.MaxConcurrency = float64(a.MaxInFlight)
 	s.RPS = float64(a.Arrivals)
@@ -594,7 +692,7 @@ func (p *Platform) PodList(name string) []*pods.Pod {
 // Errors reports the activator's error counts of a function.
 func (p *Platform) Errors(name string) map[string]int64 {
 	if r := p.revs[name]; r != nil {
-		return r.act.Errors()
+		return r.ingress().Errors()
 	}
 	return nil
 }
@@ -620,6 +718,11 @@ func (p *Platform) Close(ctx context.Context) error {
 	p.close.Do(func() {
 		p.stopCtrl()
 		<-p.ctrlDone
+		for _, name := range p.order {
+			if l := p.revs[name].lambda; l != nil {
+				l.Close()
+			}
+		}
 		var errs []error
 		if err := p.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("platform: stop listener: %w", err))

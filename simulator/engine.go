@@ -23,10 +23,10 @@ import (
 // times out at its own upstream timeout.
 const (
 	// OpenFaaSTimeout is the OpenFaaS gateway's upstream timeout.
-	OpenFaaSTimeout = 60 * time.Second
+	OpenFaaSTimeout = autoscaler.GatewayTimeout
 	// OpenFaaSPoll is how often the OpenFaaS gateway polls for a ready
 	// replica while it holds a request at zero.
-	OpenFaaSPoll = 100 * time.Millisecond
+	OpenFaaSPoll = autoscaler.GatewayPoll
 	// DefaultMaxPods is the platform's capacity in pods when Options
 	// leaves it at 0: the largest revision a policy may ask for.
 	DefaultMaxPods = autoscaler.MaxPods
@@ -587,10 +587,8 @@ func (e *engine) start() {
 		// Desired is the policy's scale even when it had no data yet: the
 		// KPA reports its initial scale, as a freshly deployed revision
 		// has. The HPA and OpenFaaS never start a workload at zero.
-		n := max(0, d.Desired)
-		if !d.Valid && n == 0 && (f.family == famHPA || f.family == famOpenFaaS) {
-			n = 1
-		}
+		path, _ := autoscaler.PathOf(f.pol.Name())
+		n := autoscaler.DeployedPods(path, d)
 		f.desired, f.panic = n, d.Panic
 		f.activator = d.ActivatorInPath || n == 0
 		for range n {

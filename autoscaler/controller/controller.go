@@ -42,12 +42,19 @@ type Options struct {
 	// controller (the Kubernetes one) exports them as gauges instead of
 	// holding an ever-growing history.
 	DiscardTicks bool
+	// Deploys is set when the controller's revisions are deployed by its
+	// first decisions, as on the local platform: each starts with
+	// autoscaler.DeployedPods, the simulator's rule (one replica for the
+	// HPA and OpenFaaS when their first decision has no data). A
+	// controller of workloads deployed elsewhere (Kubernetes) leaves an
+	// invalid first decision alone.
+	Deploys bool
 }
 
 type revision struct {
 	name   string
-	mu     sync.Mutex // serialises every call into the policy
-	policy autoscaler.Policy
+	mu     sync.Mutex        // serialises every call into the policy
+	policy autoscaler.Policy // nil for a revision the platform sizes (AddSized)
 	// lastRecord, origin and nextTick are zero until the first Step.
 	lastRecord time.Time
 	// origin is the first Step: records follow on a 1 s grid from it and
@@ -116,6 +123,31 @@ func (c *Controller) Add(name string, p autoscaler.Policy) error {
 	return nil
 }
 
+// AddSized records a revision that the platform sizes itself, per
+// request, as on the Lambda path (autoscaler.PathLambda): no policy ticks
+// for it and nothing is scaled, but each second its Stat and pods are
+// recorded as a tick whose Desired is the pods alive (starting or ready),
+// the simulator's desired on that path, so timeseries.csv and the reports
+// show it like any other revision.
+func (c *Controller) AddSized(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.revs[name]; ok {
+		return fmt.Errorf("controller: revision %q added twice", name)
+	}
+	c.revs[name] = &revision{name: name}
+	return nil
+}
+
+// interval is how often the revision ticks: a platform-sized revision's
+// record is taken every second.
+func (r *revision) interval() time.Duration {
+	if r.policy == nil {
+		return time.Second
+	}
+	return r.policy.Interval()
+}
+
 // Remove takes a revision out of the controller's hands (its Deployment was
 // deleted or opted out) and drops its gauges; it reports whether the
 // revision was there. A Step running meanwhile may still finish its tick.
@@ -139,7 +171,7 @@ func (c *Controller) Poke(name string, demand float64) {
 	c.mu.Lock()
 	r := c.revs[name]
 	c.mu.Unlock()
-	if r == nil {
+	if r == nil || r.policy == nil {
 		return
 	}
 	r.mu.Lock()
@@ -201,7 +233,7 @@ func (c *Controller) step(r *revision, now time.Time) {
 			c.fail(r.name, fmt.Errorf("metrics: %w", err))
 		} else {
 			r.stat = stat
-			if r.policy.Record(now, stat) {
+			if r.policy != nil && r.policy.Record(now, stat) {
 				r.pending = true
 			}
 		}
@@ -221,9 +253,9 @@ func (c *Controller) step(r *revision, now time.Time) {
 		// A poked tick in between does not move the schedule: the periodic
 		// ticks stay on the grid the record seconds and the simulator use.
 		// After a stall the grid restarts from now.
-		r.nextTick = r.nextTick.Add(r.policy.Interval())
+		r.nextTick = r.nextTick.Add(r.interval())
 		if !now.Before(r.nextTick) {
-			r.nextTick = now.Add(r.policy.Interval())
+			r.nextTick = now.Add(r.interval())
 		}
 	}
 	pods, err := c.scaler.Pods(r.name)
@@ -231,24 +263,45 @@ func (c *Controller) step(r *revision, now time.Time) {
 		c.fail(r.name, fmt.Errorf("pods: %w", err))
 		return
 	}
+	if r.policy == nil {
+		n := pods.Ready + pods.NotReady
+		c.record(r.name, Tick{Time: now, Revision: r.name, Stat: r.stat, Pods: pods, Poked: poked,
+			Decision: autoscaler.Decision{Valid: true, Recommended: n, Desired: n}}, true)
+		return
+	}
 	d := r.policy.Tick(now, pods)
+	if first && c.opts.Deploys {
+		// The first decision has no data yet; the revision is deployed
+		// with autoscaler.DeployedPods, as in the simulator: the policy's
+		// initial scale (the KPA's initial-scale), or one replica on the
+		// direct and gateway paths.
+		path, _ := autoscaler.PathOf(r.policy.Name())
+		d.Desired = autoscaler.DeployedPods(path, d)
+	}
 	t := Tick{Time: now, Revision: r.name, Stat: r.stat, Pods: pods, Decision: d, Poked: poked}
-	// The first decision has no data yet, but its Desired is the policy's
-	// initial scale (the KPA's initial-scale): a freshly deployed revision
-	// starts with it, as in the simulator.
-	if d.Valid || first && d.Desired > 0 {
+	applied := d.Valid || first && d.Desired > 0
+	if applied {
 		if err := c.scaler.Scale(r.name, d.Desired); err != nil {
 			t.Err = err.Error()
 			c.fail(r.name, fmt.Errorf("scale to %d: %w", d.Desired, err))
 		}
-		c.desired.WithLabelValues(r.name).Set(float64(d.Desired))
 	}
-	c.ready.WithLabelValues(r.name).Set(float64(pods.Ready))
-	c.notReady.WithLabelValues(r.name).Set(float64(pods.NotReady))
-	c.panicMode.WithLabelValues(r.name).Set(b2f(d.Panic))
-	c.stable.WithLabelValues(r.name).Set(d.Stable)
-	c.panicValue.WithLabelValues(r.name).Set(d.PanicValue)
-	c.ebc.WithLabelValues(r.name).Set(d.ExcessBurstCapacity)
+	c.record(r.name, t, applied)
+}
+
+// record exports a tick's gauges (desired only for a decision applied)
+// and keeps it.
+func (c *Controller) record(name string, t Tick, applied bool) {
+	d := t.Decision
+	if applied {
+		c.desired.WithLabelValues(name).Set(float64(d.Desired))
+	}
+	c.ready.WithLabelValues(name).Set(float64(t.Pods.Ready))
+	c.notReady.WithLabelValues(name).Set(float64(t.Pods.NotReady))
+	c.panicMode.WithLabelValues(name).Set(b2f(d.Panic))
+	c.stable.WithLabelValues(name).Set(d.Stable)
+	c.panicValue.WithLabelValues(name).Set(d.PanicValue)
+	c.ebc.WithLabelValues(name).Set(d.ExcessBurstCapacity)
 	if !c.opts.DiscardTicks {
 		c.mu.Lock()
 		c.ticks = append(c.ticks, t)
@@ -274,7 +327,7 @@ func (c *Controller) Grid(name string) (origin time.Time, interval time.Duration
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.origin, r.policy.Interval(), !r.origin.IsZero()
+	return r.origin, r.interval(), !r.origin.IsZero()
 }
 
 // Ticks returns a copy of every tick so far, in order.

@@ -256,6 +256,44 @@ func TestPokedTickKeepsTheGrid(t *testing.T) {
 	}
 }
 
+// A revision the platform sizes itself is recorded every second with the
+// pods alive as desired, and never scaled.
+func TestAddSizedRecordsWithoutScaling(t *testing.T) {
+	w := &fakeWorld{}
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	c, err := New(clk, w, w, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddSized("fn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddSized("fn"); err == nil {
+		t.Error("AddSized twice: want an error")
+	}
+	c.Poke("fn", 5) // nothing to poke: must not panic
+	start := clk.now
+	for _, d := range stepsOf(500*time.Millisecond, 7) {
+		clk.now = start.Add(d)
+		c.Step(clk.now)
+	}
+	ticks := c.Ticks()
+	if len(ticks) != 4 {
+		t.Fatalf("%d ticks in 3 s, want 4 (one a second from the first step)", len(ticks))
+	}
+	for _, tk := range ticks {
+		if !tk.Decision.Valid || tk.Decision.Desired != 1 {
+			t.Errorf("tick %v: decision %+v, want valid with desired 1 (the one ready pod)", tk.Time.Sub(start), tk.Decision)
+		}
+	}
+	if len(w.scaled) != 0 {
+		t.Errorf("scaled to %v, want never", w.scaled)
+	}
+	if _, iv, ok := c.Grid("fn"); !ok || iv != time.Second {
+		t.Errorf("grid interval %v (ok %v), want 1s", iv, ok)
+	}
+}
+
 func TestRemoveStopsTheRevision(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	clk := &fakeClock{now: t0}
@@ -284,4 +322,50 @@ func TestRemoveStopsTheRevision(t *testing.T) {
 	if err := c.Add("r", &fakePolicy{}); err != nil {
 		t.Fatalf("re-adding a removed revision: %v", err)
 	}
+}
+
+// With Deploys, an HPA whose first decision has no data is deployed with
+// its Deployment's one replica, as in the simulator; without (the
+// Kubernetes controller) the invalid decision is left alone.
+func TestDeploysStartsTheHPAWithOneReplica(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		deploys bool
+		want    []int
+	}{
+		{name: "deploys", deploys: true, want: []int{1}},
+		{name: "deployed elsewhere", deploys: false, want: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &zeroWorld{}
+			var scaled []int
+			clk := &fakeClock{now: time.Unix(1000, 0)}
+			c, err := New(clk, w, scaleLog{w, &scaled}, Options{Deploys: tc.deploys})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := autoscaler.New("hpa", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Add("fn", p); err != nil {
+				t.Fatal(err)
+			}
+			c.Step(clk.now)
+			if !equal(scaled, tc.want) {
+				t.Fatalf("first step scaled to %v, want %v", scaled, tc.want)
+			}
+		})
+	}
+}
+
+// scaleLog records every Scale of the Scaler it wraps.
+type scaleLog struct {
+	*zeroWorld
+	log *[]int
+}
+
+func (s scaleLog) Scale(name string, n int) error {
+	*s.log = append(*s.log, n)
+	return s.zeroWorld.Scale(name, n)
 }

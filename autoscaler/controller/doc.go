@@ -2,7 +2,9 @@
 // revision it records a Stat from Metrics every second, ticks the Policy
 // every Interval (and at once when a Record or a request-path Poke asks for
 // it), applies valid decisions through the Scaler, exports them as
-// Prometheus gauges and keeps every tick for timeseries.csv.
+// Prometheus gauges and keeps every tick for timeseries.csv. A revision the
+// platform sizes per request (the Lambda path, AddSized) is recorded the
+// same way, with no policy behind it.
 //
 // Policies are pure and single-threaded; the controller is where the
 // goroutines and the locking live. Step does whatever is due at a given time,

@@ -21,8 +21,15 @@ type Config struct {
 	// as in the simulator.
 	QueueDepth int
 	// Timeout is the longest a request waits for capacity. 0 means the
-	// platform default, autoscaler.DefaultTimeout.
+	// platform default, autoscaler.DefaultTimeout (GatewayTimeout on the
+	// gateway path).
 	Timeout time.Duration
+	// Path is the request path the revision's policy declared: with no
+	// ready pod, the activator's buffers the request, the gateway's holds
+	// it and polls for a pod every autoscaler.GatewayPoll, and the direct
+	// path (a Service with no endpoints) refuses it at once. Once a pod is
+	// ready, every path queues in the FIFO.
+	Path autoscaler.RequestPath
 	// ContainerConcurrency is the revision's per-pod limit (0 = none); it
 	// chooses the load-balancing policy as Knative's activator does:
 	// power of two choices for 0, first available up to 3, round robin
@@ -42,6 +49,8 @@ const (
 	ErrNotReached = "pod_unreachable"
 	ErrUpstream   = queueproxy.ErrKindUpstream
 	ErrCanceled   = "client_canceled"
+	// ErrNoEndpoints is the direct path's refusal with no ready pod.
+	ErrNoEndpoints = "no_endpoints"
 )
 
 // Sample is one collection interval of the activator.
@@ -78,20 +87,8 @@ type Activator struct {
 	queue    []*waiter
 	nwaiting atomic.Int64
 
-	// Accounting of waiting and total in-flight requests.
-	statMu      sync.Mutex
-	waiting     int
-	inflight    int
-	area        float64 // waiting-request nanoseconds since lastCollect
-	inArea      float64 // in-flight (waiting or proxied) request nanoseconds
-	lastChange  time.Time
-	lastCollect time.Time
-	peak        int
-	arrivals    int64
-
-	errMu  sync.Mutex
-	errors map[string]int64
-	errVec *prometheus.CounterVec
+	meter
+	errorCounts
 }
 
 // New makes an activator with no pods.
@@ -104,18 +101,15 @@ func New(cfg Config) (*Activator, error) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = autoscaler.DefaultTimeout
-	}
-	now := time.Now()
-	a := &Activator{cfg: cfg, lastChange: now, lastCollect: now, errors: map[string]int64{}}
-	a.pods.Store(&[]*queueproxy.Proxy{})
-	a.errVec = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "scalebench", Subsystem: "activator", Name: "errors_total",
-		Help: "Requests the activator answered with an error, by kind.", ConstLabels: prometheus.Labels{"revision": cfg.Revision},
-	}, []string{"kind"})
-	if cfg.Registerer != nil {
-		if err := cfg.Registerer.Register(a.errVec); err != nil {
-			return nil, err
+		if cfg.Path == autoscaler.PathGateway {
+			cfg.Timeout = autoscaler.GatewayTimeout
 		}
+	}
+	a := &Activator{cfg: cfg}
+	a.start(time.Now())
+	a.pods.Store(&[]*queueproxy.Proxy{})
+	if err := a.errorCounts.init(cfg.Revision, cfg.Registerer); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -251,13 +245,14 @@ func (a *Activator) Dispatch() {
 func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.account(time.Now(), 1, 0, true)
 	defer func() { a.account(time.Now(), -1, 0, false) }()
-	r = r.WithContext(queueproxy.WithArrival(r.Context(), time.Now()))
+	arrival := time.Now()
+	r = r.WithContext(queueproxy.WithArrival(r.Context(), arrival))
 	var tried *queueproxy.Proxy
 	for attempt := 0; attempt < 2; attempt++ {
 		p := a.pick(tried)
 		if p == nil {
 			var reason string
-			p, reason = a.wait(r, tried)
+			p, reason = a.wait(r, tried, arrival)
 			if p == nil {
 				a.fail(w, reason)
 				return
@@ -283,8 +278,64 @@ func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.fail(w, ErrNotReached)
 }
 
-// wait buffers the request until a pod has room.
-func (a *Activator) wait(r *http.Request, exclude *queueproxy.Proxy) (*queueproxy.Proxy, string) {
+// wait buffers the request until a pod has room; with no ready pod, the
+// gateway and direct paths first do what their platforms do.
+func (a *Activator) wait(r *http.Request, exclude *queueproxy.Proxy, arrival time.Time) (*queueproxy.Proxy, string) {
+	if a.Pods() == 0 {
+		switch a.cfg.Path {
+		case autoscaler.PathDirect:
+			if a.cfg.Poke != nil {
+				a.cfg.Poke(float64(a.account(time.Now(), 0, 0, false)))
+			}
+			return nil, ErrNoEndpoints
+		case autoscaler.PathGateway:
+			return a.hold(r, exclude, arrival)
+		}
+	}
+	return a.buffer(r, exclude, a.cfg.Timeout)
+}
+
+// hold is the OpenFaaS gateway at zero: it keeps the request and looks for
+// a ready replica every GatewayPoll from the arrival, so the request is
+// released on its first poll after one is ready; then it takes a slot, or
+// queues for one like any other.
+func (a *Activator) hold(r *http.Request, exclude *queueproxy.Proxy, arrival time.Time) (*queueproxy.Proxy, string) {
+	deadline := arrival.Add(a.cfg.Timeout)
+	demand := a.account(time.Now(), 0, 1, false)
+	if a.cfg.Poke != nil {
+		a.cfg.Poke(float64(demand))
+	}
+	t := time.NewTicker(autoscaler.GatewayPoll)
+	defer t.Stop()
+	held := true
+	defer func() {
+		if held {
+			a.account(time.Now(), 0, -1, false)
+		}
+	}()
+	for {
+		select {
+		case now := <-t.C:
+			if !now.Before(deadline) {
+				return nil, ErrTimeout
+			}
+			if a.Pods() == 0 {
+				continue
+			}
+			held = false
+			a.account(now, 0, -1, false)
+			if p := a.pick(exclude); p != nil {
+				return p, ""
+			}
+			return a.buffer(r, exclude, deadline.Sub(now))
+		case <-r.Context().Done():
+			return nil, ErrCanceled
+		}
+	}
+}
+
+// buffer queues the request in the FIFO for up to timeout.
+func (a *Activator) buffer(r *http.Request, exclude *queueproxy.Proxy, timeout time.Duration) (*queueproxy.Proxy, string) {
 	wt := &waiter{got: make(chan *queueproxy.Proxy, 1), exclude: exclude}
 	a.waitMu.Lock()
 	// Counted before the second look so a slot released meanwhile either
@@ -308,7 +359,7 @@ func (a *Activator) wait(r *http.Request, exclude *queueproxy.Proxy) (*queueprox
 	if a.cfg.Poke != nil {
 		a.cfg.Poke(float64(demand))
 	}
-	t := time.NewTimer(a.cfg.Timeout)
+	t := time.NewTimer(timeout)
 	defer t.Stop()
 	var reason string
 	select {
@@ -331,83 +382,4 @@ func (a *Activator) wait(r *http.Request, exclude *queueproxy.Proxy) (*queueprox
 	a.waitMu.Unlock()
 	// Dispatched as the wait ended: the slot is ours, use it.
 	return <-wt.got, ""
-}
-
-var reasons = map[string]string{
-	ErrQueueFull:  "activator: no pod has capacity and the request queue is full\n",
-	ErrTimeout:    "activator: timed out waiting for a pod with capacity\n",
-	ErrNotReached: "activator: the pod died before the request reached it, and so did the retry's\n",
-	ErrCanceled:   "activator: client went away while the request waited\n",
-}
-
-func (a *Activator) fail(w http.ResponseWriter, kind string) {
-	a.count(kind)
-	code := http.StatusServiceUnavailable
-	if kind == ErrNotReached {
-		code = http.StatusBadGateway
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set(queueproxy.HeaderError, kind)
-	w.WriteHeader(code)
-	w.Write([]byte(reasons[kind]))
-}
-
-func (a *Activator) count(kind string) {
-	a.errMu.Lock()
-	a.errors[kind]++
-	a.errMu.Unlock()
-	a.errVec.WithLabelValues(kind).Inc()
-}
-
-// Errors returns the error counts by kind.
-func (a *Activator) Errors() map[string]int64 {
-	a.errMu.Lock()
-	defer a.errMu.Unlock()
-	out := make(map[string]int64, len(a.errors))
-	for k, v := range a.errors {
-		out[k] = v
-	}
-	return out
-}
-
-// account changes the in-flight and waiting counts at now and returns the
-// new in-flight total.
-func (a *Activator) account(now time.Time, dInflight, dWaiting int, arrival bool) int {
-	a.statMu.Lock()
-	a.advance(now)
-	a.inflight += dInflight
-	a.waiting += dWaiting
-	a.peak = max(a.peak, a.inflight)
-	if arrival {
-		a.arrivals++
-	}
-	n := a.inflight
-	a.statMu.Unlock()
-	return n
-}
-
-// Collect closes the interval that ends at now.
-func (a *Activator) Collect(now time.Time) Sample {
-	a.statMu.Lock()
-	defer a.statMu.Unlock()
-	a.advance(now)
-	var s Sample
-	if span := now.Sub(a.lastCollect); span > 0 {
-		s.Waiting = a.area / float64(span)
-		s.Concurrency = a.inArea / float64(span)
-	}
-	s.MaxInFlight, s.Arrivals = a.peak, a.arrivals
-	a.area, a.inArea, a.peak, a.arrivals, a.lastCollect = 0, 0, a.inflight, 0, now
-	return s
-}
-
-// advance integrates the waiting and in-flight counts up to now; callers
-// hold statMu. A change stamped before the last one (time.Now read before
-// another goroutine took the lock) adds nothing rather than a negative area.
-func (a *Activator) advance(now time.Time) {
-	if dt := now.Sub(a.lastChange); dt > 0 {
-		a.area += float64(a.waiting) * float64(dt)
-		a.inArea += float64(a.inflight) * float64(dt)
-		a.lastChange = now
-	}
 }

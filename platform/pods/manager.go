@@ -62,6 +62,11 @@ type Config struct {
 	// so that a scale-down removes pods in autoscaler.ScaleDownOrder (the
 	// simulator's choice); without it every pod counts as idle.
 	InFlight func(*Pod) int
+	// OneByOne is for a platform that starts each pod for a request and
+	// retires each one on its own clock (the Lambda path): pods come and
+	// go only through StartPod and StopPod, Scale is refused, and a pod
+	// that crashes is not replaced.
+	OneByOne bool
 	// Prepare, when set, is called once per new pod, in creation order, for
 	// its start-up: how long the pod waits before its process is started
 	// and which fn flags it gets on top of Args. It runs on the reconcile
@@ -279,6 +284,9 @@ func (m *Manager) Scale(n int) error {
 	if n < 0 {
 		return fmt.Errorf("pods: desired count must be >= 0, got %d", n)
 	}
+	if m.cfg.OneByOne {
+		return errors.New("pods: this revision's pods are started and stopped one by one, not scaled to a count")
+	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -418,6 +426,11 @@ func (m *Manager) reconcile() {
 		// Backing off; the poke at notBefore starts them.
 		diff = 0
 	}
+	if m.cfg.OneByOne {
+		// Started and stopped one by one (StartPod, StopPod): a count
+		// would replace a crashed pod no request asked for.
+		diff = 0
+	}
 	m.mu.Unlock()
 	var victims []*Pod
 	if diff < 0 {
@@ -456,7 +469,7 @@ func (m *Manager) reconcile() {
 }
 
 // start creates one pod; its process starts after its start-up delay.
-func (m *Manager) start() {
+func (m *Manager) start() *Pod {
 	m.mu.Lock()
 	m.seq++
 	p := &Pod{Name: m.cfg.Revision + "-" + strconv.Itoa(m.seq), seq: m.seq, Started: time.Now(),
@@ -477,6 +490,7 @@ func (m *Manager) start() {
 		defer m.wg.Done()
 		m.launch(p, l)
 	}()
+	return p
 }
 
 // launch waits out the pod's start-up delay, unless it is stopped first,
