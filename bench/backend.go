@@ -57,6 +57,9 @@ type Run struct {
 	// with the pods and arrivals of every function added up: as the
 	// simulation goes, or after a real run, from the autoscaler's ticks.
 	Second func(Second)
+	// Revision, when set, is called for every revision of a function with
+	// several, once per second, before or after that second's Second.
+	Revision func(RevisionSecond)
 	// Progress receives a progress line on a terminal, Log warnings and
 	// platform errors (nil: none).
 	Progress, Log io.Writer
@@ -78,6 +81,14 @@ type Second struct {
 	// (their requests.csv counts them).
 	Arrivals       int64
 	Desired, Ready int
+}
+
+// RevisionSecond is one revision's ready pods and share of its function's
+// route at the end of second T.
+type RevisionSecond struct {
+	T              int64
+	Name           string
+	Ready, Percent int
 }
 
 // Result is one finished run.

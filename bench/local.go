@@ -44,6 +44,13 @@ func newLocal(cfg Config) (Backend, error) {
 func (Local) Name() string { return "local" }
 
 func (b Local) Run(ctx context.Context, r Run) (*Result, error) {
+	for _, f := range r.Scenario.Functions {
+		if len(f.Revisions) > 0 {
+			// The activator routes to one revision per function so far;
+			// running the first alone would be a different experiment.
+			return nil, badinput.Errorf("%s: function %q has revisions, which only the simulator (sim) runs so far", r.Scenario.Name, f.Name)
+		}
+	}
 	res, err := platform.RunScenario(ctx, r.Scenario, r.Policy, platform.RunOptions{
 		FnBinary: b.FnBinary, FnArgs: b.FnArgs, Requests: r.Requests, Progress: r.Progress, Log: r.Log,
 		Deployed: r.Deployed, FullDuration: r.Deployed, Command: b.Command,

@@ -36,6 +36,7 @@ func (b Simulator) Run(ctx context.Context, r Run) (*Result, error) {
 	// The simulator gives one row per function per second, the functions
 	// of a second together; they are added up here.
 	cur := Second{T: -1}
+	multi := len(r.Scenario.Functions) > 1
 	if r.Second != nil {
 		opt.Series = func(s simulator.Second) {
 			if s.T != cur.T && cur.T >= 0 {
@@ -46,6 +47,13 @@ func (b Simulator) Run(ctx context.Context, r Run) (*Result, error) {
 			cur.Arrivals += s.Arrivals
 			cur.Desired += s.Desired
 			cur.Ready += s.Ready
+			if s.Revision != "" && r.Revision != nil {
+				name := s.Revision
+				if multi {
+					name = s.Name + "/" + s.Revision
+				}
+				r.Revision(RevisionSecond{T: s.T, Name: name, Ready: s.Ready, Percent: s.Percent})
+			}
 		}
 	}
 	res, err := simulator.Run(ctx, r.Scenario, r.Policy, opt)

@@ -189,6 +189,11 @@ func scenarioSetup(sc *scenarios.Scenario) string {
 		}
 		fns += ")"
 	}
+	for _, f := range sc.Functions {
+		if len(f.Revisions) > 0 {
+			fns += "; " + scenarios.DescribeRevisions(f)
+		}
+	}
 	return fmt.Sprintf("%s simulated, seed %d, %s", reports.Duration(sc.Duration), sc.Seed, fns)
 }
 
@@ -308,7 +313,7 @@ func runOne(ctx context.Context, b Backend, sc *scenarios.Scenario, p scenarios.
 	res, err := b.Run(ctx, Run{Scenario: sc, Policy: p, Requests: rec, Second: func(s Second) {
 		rec.Second(s.T, s.Arrivals, s.Desired, s.Ready)
 		rec.EndSecond(s.T)
-	}})
+	}, Revision: func(s RevisionSecond) { rec.RevisionSecond(s.T, s.Name, s.Ready, s.Percent) }})
 	if err != nil {
 		run.Err = oneLine(err)
 		return run

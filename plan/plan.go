@@ -468,8 +468,8 @@ func evaluate(ctx context.Context, sc *scenarios.Scenario, sp *space, p point, o
 		return c
 	}
 	c.PodSeconds = res.Summary.PodSeconds
-	for i, f := range res.Functions {
-		c.GBSeconds += f.PodSeconds * sc.Functions[i].MemoryMB / 1024
+	for _, f := range res.Functions {
+		c.GBSeconds += f.PodSeconds * f.MemoryMB / 1024
 		c.peak = max(c.peak, f.MaxPods)
 	}
 	c.MaxPods = res.Summary.MaxPods

@@ -32,6 +32,7 @@ type htmlScenario struct {
 	Series     template.HTML
 	RealSeries template.HTML
 	Pods       template.HTML
+	Rollout    template.HTML
 	CDF        template.HTML
 	Cost       template.HTML
 }
@@ -56,7 +57,7 @@ func HTML(s Suite) ([]byte, error) {
 		for _, c := range []struct {
 			draw func(Scenario) ([]byte, error)
 			dst  *template.HTML
-		}{{TimeSeriesChart, &h.Series}, {RealTimeSeriesChart, &h.RealSeries}, {PodsChart, &h.Pods}, {ColdCDFChart, &h.CDF}, {CostChart, &h.Cost}} {
+		}{{TimeSeriesChart, &h.Series}, {RealTimeSeriesChart, &h.RealSeries}, {PodsChart, &h.Pods}, {RolloutChart, &h.Rollout}, {ColdCDFChart, &h.CDF}, {CostChart, &h.Cost}} {
 			svg, err := c.draw(sc)
 			if err != nil {
 				return nil, fmt.Errorf("scenario %s: chart: %w", sc.Name, err)
@@ -156,6 +157,8 @@ dd{margin:0}
 {{if .RealSeries}}<figure>{{.RealSeries}}<figcaption>Real runs on the local platform, measured by the load generator (traffic, latency and cold starts by arrival time) and the autoscaler's ticks (pods). They cover only the start of the scenario.</figcaption></figure>{{end}}</section>
 <section id="{{$id}}-pods"><h3>Desired and ready pods per policy</h3>
 {{if .Pods}}<figure>{{.Pods}}<figcaption>Desired (dashed) is what the policy asked for, ready (solid) what was serving; the gap is start-up lag.</figcaption></figure>{{else}}<p class="empty">No run recorded a time series.</p>{{end}}</section>
+{{if .Rollout}}<section id="{{$id}}-rollout"><h3>Pods per revision and the traffic split</h3>
+<figure>{{.Rollout}}<figcaption>Per run: ready pods of each revision (upper panel, solid) over the route's share of each revision (lower panel, dashed, same colours). The title counts the cold starts in revisions created after the start.</figcaption></figure></section>{{end}}
 <section id="{{$id}}-cold-cdf"><h3>Cold-start latency CDF</h3>
 {{if .CDF}}<figure>{{.CDF}}<figcaption>Left and steep is better: the share of cold-started requests answered within a given latency.</figcaption></figure>{{else}}<p class="empty">No run had a cold start.</p>{{end}}</section>
 <section id="{{$id}}-cost"><h3>Cost vs cold starts</h3>

@@ -70,6 +70,15 @@ type Point struct {
 	// Cold and Failed count the bucket's requests (by arrival) that met a
 	// cold start and that did not complete (dropped or errors).
 	Cold, Failed int64
+	// Revisions are the mean ready pods and route share of each revision,
+	// for scenarios whose functions have several (nil otherwise).
+	Revisions []RevisionPoint
+}
+
+// RevisionPoint is one revision in one time bucket.
+type RevisionPoint struct {
+	Name           string
+	Ready, Percent float64
 }
 
 // Name identifies a run in tables and legends: the label, with the backend

@@ -22,6 +22,9 @@ type Recorder struct {
 	// rather than the simulator's: a real run has no per-second arrival
 	// rows, so its arrivals are counted from the requests themselves.
 	loadgen bool
+	// revisions names the revisions seen, in order; each point keeps
+	// their sums at the same index.
+	revisions []string
 }
 
 type recPoint struct {
@@ -30,6 +33,7 @@ type recPoint struct {
 	seconds        int64
 	cold, failed   int64
 	lat            [latBins]int64
+	rev            []revSum
 }
 
 // Latency bins grow by 10% from 0.1 ms: p95 per point is read to within
@@ -204,6 +208,7 @@ func (r *Recorder) Points() []Point {
 		if p.seconds > 0 {
 			pt.Desired = p.desired / float64(p.seconds)
 			pt.Ready = p.ready / float64(p.seconds)
+			pt.Revisions = r.revisionPoints(&p)
 		}
 		var total int64
 		for _, c := range p.lat {

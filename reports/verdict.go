@@ -23,6 +23,7 @@ func Verdict(s Scenario) []string {
 	if len(s.SLOs) > 0 {
 		out = append(out, sloVerdict(s.SLOs, runs)...)
 	}
+	out = append(out, rolloutVerdict(s.SLOs, runs)...)
 	podSeconds := func(r Run) float64 { return r.Summary.PodSeconds }
 	coldStarts := func(r Run) float64 { return float64(r.Summary.ColdStarts) }
 	p99 := func(r Run) float64 { return r.Summary.Latency.P99 }

@@ -60,6 +60,13 @@ type Summary struct {
 	PodCrashesServing int64      `json:"pod_crashes_serving,omitempty"`
 	Crashes           []PodCrash `json:"crashes,omitempty"`
 
+	// Revisions breaks the run down per revision when a function has
+	// several; RolloutColdStarts counts the cold starts of the revisions
+	// created after the start (what the rollout cost). Both are absent
+	// for scenarios without revisions.
+	Revisions         []RevisionSummary `json:"revisions,omitempty"`
+	RolloutColdStarts *int64            `json:"rollout_cold_starts,omitempty"`
+
 	// PodLimit is the platform's capacity in pods, reported when it bound:
 	// PodsRefused pods the policies (or, on the Lambda path, requests)
 	// asked for could not be created, counted at each decision that

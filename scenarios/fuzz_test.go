@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunction: {command: [./s, -v], env: {A: b}, readiness: {http: /healthz}, probe-period: 10ms}\n"))
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\nfunctions: [{name: a, function: {command: \"python3 s.py 'x y'\", port-env: P, readiness: {tcp: true}}}]\n"))
 	f.Add([]byte("duration: 1m\ntraffic: constant:rate=1\npolicies:\n  - kpa\n  - name: openfaas-pro\n    label: pro\n    settings: {type: capacity, target: \"10\"}\n"))
+	f.Add([]byte(revisionsScenario))
 	f.Add([]byte("duration: 336h\ntraffic: constant:rate=1e9\n"))
 	f.Add([]byte("duration: 10s\ntraffic: constant:rate=10\nfunctions: [{name: a, service: fixed:1000000h}]\n"))
 	f.Add([]byte("duration: 10s\ntraffic: constant:rate=10\npolicies: [{name: knative, settings: {min-scale: 100000000}}]\n"))

@@ -123,13 +123,23 @@ func CheckLimits(sc *Scenario) error {
 	if err := CheckRequests(sc.Traffic, sc.Duration); err != nil {
 		return fmt.Errorf("traffic: %w", err)
 	}
+	for _, f := range sc.Functions {
+		for _, r := range f.Revisions {
+			if r.TagTraffic == nil {
+				continue
+			}
+			if err := CheckRequests(r.TagTraffic, sc.Duration); err != nil {
+				return fmt.Errorf("function %s: revision %s: tagTraffic: %w", f.Name, r.Name, err)
+			}
+		}
+	}
 	if err := CheckQueueDepth(sc.Activator.QueueDepth); err != nil {
 		return fmt.Errorf("activator queue depth: %w", err)
 	}
 	if err := CheckTimeout(sc.Activator.Timeout); err != nil {
 		return fmt.Errorf("activator timeout: %w", err)
 	}
-	for _, f := range sc.Functions {
+	for _, f := range withRevisions(sc.Functions) {
 		if err := CheckContainerConcurrency(f.ContainerConcurrency); err != nil {
 			return fmt.Errorf("function %s: %w", f.Name, err)
 		}

@@ -75,9 +75,11 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	}
 	s := &Scenario{File: file, Seed: DefaultSeed}
 	var (
-		fnNodes     []*yaml.Node
-		trafficNode *yaml.Node
-		durNode     *yaml.Node
+		fnNodes      []*yaml.Node
+		trafficNode  *yaml.Node
+		durNode      *yaml.Node
+		rolloutNode  *yaml.Node
+		backendsNode *yaml.Node
 		// defaultCmd is the top-level function: block, the command of
 		// every function without one of its own.
 		defaultCmd *Command
@@ -94,9 +96,18 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		{"functions", func(k string, v *yaml.Node) (err error) { fnNodes, err = w.list(v, k); return }},
 		{"traffic", func(k string, v *yaml.Node) error { trafficNode = v; return nil }},
 		{"policies", func(k string, v *yaml.Node) (err error) { s.Policies, err = w.policies(v, k); return }},
-		{"backends", func(k string, v *yaml.Node) (err error) { s.Backends, err = w.backends(v, k); return }},
+		{"backends", func(k string, v *yaml.Node) (err error) {
+			backendsNode = v
+			s.Backends, err = w.backends(v, k)
+			return
+		}},
 		{"activator", func(k string, v *yaml.Node) error { return w.activator(v, k, &s.Activator) }},
 		{"slos", func(k string, v *yaml.Node) (err error) { s.SLOs, err = w.slos(v, k); return }},
+		{"rollouts", func(k string, v *yaml.Node) (err error) {
+			rolloutNode = v
+			s.Rollouts, err = w.rollouts(v, k)
+			return
+		}},
 		{"function", func(k string, v *yaml.Node) (err error) { defaultCmd, err = w.command(v, k); return }},
 	})
 	if err != nil {
@@ -133,6 +144,11 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, w.errf(trafficNode, "traffic", "%v", err)
 	}
 	if t, ok := s.Traffic.(tracePattern); ok {
+		for i, f := range s.Functions {
+			if len(f.Revisions) > 0 {
+				return nil, w.errf(fnNodes[i], fmt.Sprintf("functions[%d].revisions", i), "revisions take a pattern's traffic; with a trace every function has one revision")
+			}
+		}
 		fns, err := mapTrace(t.Functions(), s.Functions)
 		if err != nil {
 			var at *yaml.Node = trafficNode
@@ -163,6 +179,22 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	}
 	if len(s.Backends) == 0 {
 		s.Backends = []string{"sim"}
+	}
+	if err := w.checkRevisions(s, fnNodes); err != nil {
+		return nil, err
+	}
+	if err := simOnly(s); err != nil {
+		return nil, w.errf(backendsNode, "backends", "%v", err)
+	}
+	if err := applyRollouts(s, s.Rollouts); err != nil {
+		at := rolloutNode
+		if at == nil {
+			at = root
+			if len(fnNodes) > 0 {
+				at = fnNodes[0]
+			}
+		}
+		return nil, w.errf(at, "rollouts", "%v", err)
 	}
 	return s, nil
 }
@@ -238,8 +270,11 @@ func (w *walker) function(n *yaml.Node, path string) (Function, error) {
 	if err != nil {
 		return Function{}, err
 	}
+	var revNode, splitNode *yaml.Node
 	err = w.mapping(n, path, []field{
 		{"name", func(k string, v *yaml.Node) (err error) { f.Name, err = w.str(v, k); return }},
+		{"revisions", func(k string, v *yaml.Node) error { revNode = v; return nil }},
+		{"split", func(k string, v *yaml.Node) error { splitNode = v; return nil }},
 		{"containerConcurrency", func(k string, v *yaml.Node) (err error) {
 			if f.ContainerConcurrency, err = w.intv(v, k, 0); err == nil {
 				err = w.check(v, k, CheckContainerConcurrency(f.ContainerConcurrency))
@@ -256,6 +291,11 @@ func (w *walker) function(n *yaml.Node, path string) (Function, error) {
 	}
 	if f.Name == "" {
 		return Function{}, w.errf(n, path+".name", "missing; every function needs a name")
+	}
+	// After the mapping, so that revisions inherit the function's keys
+	// wherever they stand in the file.
+	if err := w.revisions(&f, path, revNode, splitNode); err != nil {
+		return Function{}, err
 	}
 	return f, nil
 }

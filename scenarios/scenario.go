@@ -32,6 +32,9 @@ type Scenario struct {
 	Activator Activator
 	// SLOs are the objectives a plan or report judges runs by.
 	SLOs []results.SLO
+	// Rollouts are the ways of rolling out the scenario compares; the
+	// policies are already expanded by them (see Policy.Rollout).
+	Rollouts []Rollout
 }
 
 // Function is one revision's workload and pod model.
@@ -49,6 +52,12 @@ type Function struct {
 	// Command is the user's own function for real platforms (the
 	// `function:` block); nil runs the project's cmd/fn.
 	Command *Command
+	// Revisions, when set, are the function's versions, each with its own
+	// pods and policy instance; the fields above are their defaults.
+	// Split is the route's schedule of traffic shares between them, its
+	// first step at 0. Both are nil for a function of one revision.
+	Revisions []Revision
+	Split     []SplitStep
 }
 
 // Startup is a pod's cold-start path, phase by phase. A nil phase takes no
@@ -69,6 +78,10 @@ type Policy struct {
 	// in reports; it defaults to Name.
 	Label    string
 	Settings map[string]string
+	// Rollout, when set, replaces how the scenario's rollout steps are
+	// made (rollout-duration, the new revision's initial scale); Label
+	// then ends in "/" and its name.
+	Rollout *Rollout
 }
 
 // Activator bounds the buffer that holds requests while no pod has room.

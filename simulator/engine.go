@@ -113,6 +113,8 @@ type pod struct {
 type fnState struct {
 	idx     int32
 	name    string
+	rev     *revision // nil for a function without revisions
+	memMB   float64
 	cc      int32 // 0 = unlimited
 	service dist.Dist
 	startup scenarios.Startup
@@ -278,6 +280,11 @@ type engine struct {
 	buf    []byte
 	multi  bool
 
+	routes    []*route
+	revisions bool
+	tags      []tagStream
+	err       error // a revision that could not be created
+
 	totalPods, maxPods int
 	podLimit           int
 	podsRefused        int64
@@ -362,16 +369,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	if e.podLimit <= 0 {
 		e.podLimit = DefaultMaxPods
 	}
-	for i, fn := range sc.Functions {
-		f, err := newFunction(i, fn, sc, pol, opt)
-		if err != nil {
-			return nil, err
-		}
-		e.fns = append(e.fns, f)
+	if err := e.newRoutes(sc, pol, opt); err != nil {
+		return nil, err
 	}
 	if opt.Timeseries != nil {
 		e.tsW = bufio.NewWriterSize(opt.Timeseries, 64<<10)
-		if e.multi {
+		if e.revisions {
+			e.tsW.WriteString("t,function,revision,percent,arrivals,in_flight,queued,desired,ready,pods,panic\n")
+		} else if e.multi {
 			e.tsW.WriteString("t,function,arrivals,in_flight,queued,desired,ready,pods,panic\n")
 		} else {
 			e.tsW.WriteString("t,arrivals,in_flight,queued,desired,ready,pods,panic\n")
@@ -379,11 +384,15 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 	}
 	if opt.Requests != nil {
 		e.reqW = bufio.NewWriterSize(opt.Requests, 64<<10)
-		e.reqW.WriteString("id,function,arrival_s,start_s,end_s,latency_ms,cold,status\n")
+		if e.revisions {
+			e.reqW.WriteString("id,function,revision,arrival_s,start_s,end_s,latency_ms,cold,status\n")
+		} else {
+			e.reqW.WriteString("id,function,arrival_s,start_s,end_s,latency_ms,cold,status\n")
+		}
 	}
 
 	e.start()
-	src := sc.Traffic.Arrivals(sc.Seed, sc.Duration)
+	src := e.arrivals(sc)
 	if err := e.loop(ctx, src, opt.Progress); err != nil {
 		return nil, err
 	}
@@ -397,7 +406,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Policy, opt 
 			}
 		}
 	}
-	return summarise(sc, pol, e.fns, e.all, e.cold, runTotals{e.maxPods, e.podLimit, e.podsRefused, e.outstanding}, wallStart), nil
+	res := summarise(sc, pol, e.fns, e.all, e.cold, runTotals{e.maxPods, e.podLimit, e.podsRefused, e.outstanding}, wallStart)
+	e.revisionSummaries(&res.Summary)
+	return res, nil
 }
 
 func fleetWriter(s *fleetSeries) *bufio.Writer {
@@ -442,6 +453,10 @@ func summarise(sc *scenarios.Scenario, pol scenarios.Policy, fns []*fnState, all
 			Name: f.name, Requests: f.requests, Completed: f.completed, Dropped: f.dropped, DropReasons: f.dropReasons(),
 			ColdStarts: f.coldStarts, PodStarts: f.podStarts,
 			PodSeconds: round3(f.podSeconds), IdlePodSeconds: round3(f.idleSeconds), MaxPods: f.maxPods,
+		}
+		fr.MemoryMB = f.memMB
+		if f.rev != nil {
+			fr.Revision = f.rev.name
 		}
 		res.Functions = append(res.Functions, fr)
 		s.Requests += f.requests
@@ -514,6 +529,7 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 	f := &fnState{
 		idx:     int32(i),
 		name:    fn.Name,
+		memMB:   fn.MemoryMB,
 		cc:      int32(fn.ContainerConcurrency),
 		service: fn.Service,
 		startup: fn.Startup,
@@ -551,6 +567,9 @@ func newFunction(i int, fn scenarios.Function, sc *scenarios.Scenario, pol scena
 // schedules the periodic events.
 func (e *engine) start() {
 	for _, f := range e.fns {
+		if f.rev != nil && f.rev.deployAt > 0 {
+			continue
+		}
 		if f.lambda {
 			// The platform sizes the revision per request; only the
 			// provisioned instances exist at deploy time.
@@ -581,6 +600,7 @@ func (e *engine) start() {
 		}
 		e.h.push(event{at: int64(f.pol.Interval()), kind: evTick, fn: f.idx})
 	}
+	e.startRevisions()
 	e.h.push(event{at: second, kind: evSecond})
 }
 
@@ -601,17 +621,21 @@ func (e *engine) loop(ctx context.Context, src traffic.Source, progress func(tim
 			if next.At < lastAt {
 				return badInput("traffic: arrival at %v comes before the previous one at %v; want arrivals in time order", next.At, lastAt)
 			}
-			if uint(next.Function) >= uint(len(e.fns)) {
-				return badInput("traffic: arrival at %v is for function %d; the scenario has %d function(s)", next.At, next.Function, len(e.fns))
+			f, err := e.target(next)
+			if err != nil {
+				return err
 			}
 			lastAt = next.At
-			e.arrive(e.fns[next.Function], int64(next.At), int64(next.Work))
+			e.arrive(f, int64(next.At), int64(next.Work))
 			next, more = src.Next()
 			continue
 		}
 		ev := e.h.pop()
 		if ev.kind != evSecond {
 			e.handle(&ev)
+			if e.err != nil {
+				return e.err
+			}
 			continue
 		}
 		e.second(ev.at, !more)
@@ -644,6 +668,10 @@ func (e *engine) handle(ev *event) {
 		e.expire(ev)
 	case evTick:
 		e.tick(ev)
+	case evDeploy:
+		e.err = e.deploy(e.fns[ev.fn], ev.at)
+	case evRoute:
+		e.routeEvent(ev)
 	}
 }
 
@@ -734,6 +762,9 @@ func (e *engine) complete(ev *event) {
 	if ev.cold {
 		f.coldStarts++
 		e.cold.Record(lat)
+	}
+	if f.rev != nil {
+		f.rev.record(lat, ev.cold)
 	}
 	if e.reqW != nil {
 		e.requestRow(f, ev.id, ev.arr, ev.aux, now, ev.cold, "ok")
@@ -877,6 +908,9 @@ func (e *engine) becomeReady(f *fnState, p int32, now int64) {
 		return
 	}
 	f.addFree(p)
+	if f.rev != nil && !f.rev.ready {
+		e.revisionReady(f, now)
+	}
 	if f.queue.len() > 0 {
 		e.drainQueue(f, now)
 	}
@@ -1015,8 +1049,9 @@ func (e *engine) second(t int64, srcDone bool) {
 			RPS:            float64(f.arrivals),
 			CPU:            float64(f.execArea) / float64(second) * 1000,
 		}
-		// On the Lambda path the platform sizes the revision itself.
-		if !f.lambda && f.pol.Record(epoch.Add(time.Duration(t)), st) {
+		// On the Lambda path the platform sizes the revision itself; a
+		// revision not created yet has no autoscaler.
+		if !f.lambda && (f.rev == nil || f.rev.deployed) && f.pol.Record(epoch.Add(time.Duration(t)), st) {
 			e.tickNow(f, t)
 		}
 		f.podSeconds += float64(f.podArea) / float64(second)
@@ -1025,6 +1060,11 @@ func (e *engine) second(t int64, srcDone bool) {
 			T: t/second - 1, Function: int(f.idx), Name: f.name, Arrivals: f.arrivals,
 			Concurrency: conc, Queued: f.waiting(), Desired: f.desired,
 			Ready: f.nReady, Pods: f.nPods(), Panic: f.panic,
+		}
+		if f.rev != nil {
+			row.Revision, row.Percent = f.rev.name, f.rev.route.percent[f.rev.index]
+		} else if e.revisions {
+			row.Percent = 100 // a function of one revision beside ones with several
 		}
 		if e.tsW != nil {
 			e.seriesRow(&row)

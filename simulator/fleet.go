@@ -65,6 +65,12 @@ func fleetable(sc *scenarios.Scenario) (traffic.Splitter, bool) {
 	if !ok || len(sc.Functions) < 2 {
 		return nil, false
 	}
+	// A function's revisions share its route; their engine is one.
+	for _, f := range sc.Functions {
+		if len(f.Revisions) > 0 {
+			return nil, false
+		}
+	}
 	if _, ok := sp.FunctionArrivals(sc.Seed, sc.Duration, 0); !ok {
 		return nil, false
 	}

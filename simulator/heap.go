@@ -11,6 +11,8 @@ const (
 	evExpire
 	evSecond
 	evTick
+	evDeploy // a revision is created
+	evRoute  // a split step falls due, or a gradual rollout steps
 )
 
 // event is a value in the heap: no per-event allocation. Fields beyond

@@ -67,6 +67,11 @@ type Second struct {
 	Ready int
 	Pods  int
 	Panic bool
+	// Revision and Percent are set when the function has revisions: the
+	// revision this row is about and its share of the route at the end
+	// of the second.
+	Revision string
+	Percent  int
 }
 
 // Result is a run's outcome.
@@ -80,7 +85,12 @@ type Result struct {
 
 // FunctionResult is one function's share of the summary.
 type FunctionResult struct {
-	Name      string
+	Name string
+	// Revision is set when the function has several revisions: one
+	// FunctionResult per revision, in scenario order.
+	Revision string
+	// MemoryMB is the revision's pod memory, for GB-seconds.
+	MemoryMB  float64
 	Requests  int64
 	Completed int64
 	Dropped   int64

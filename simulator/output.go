@@ -8,8 +8,14 @@ func (e *engine) seriesRow(r *Second) {
 	b := e.buf[:0]
 	b = strconv.AppendInt(b, r.T, 10)
 	b = append(b, ',')
-	if e.multi {
+	if e.multi || e.revisions {
 		b = appendCSVString(b, r.Name)
+		b = append(b, ',')
+	}
+	if e.revisions {
+		b = appendCSVString(b, r.Revision)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(r.Percent), 10)
 		b = append(b, ',')
 	}
 	b = strconv.AppendInt(b, r.Arrivals, 10)
@@ -40,6 +46,12 @@ func (e *engine) requestRow(f *fnState, id, arr, start, end int64, cold bool, st
 	b = append(b, ',')
 	b = appendCSVString(b, f.name)
 	b = append(b, ',')
+	if e.revisions {
+		if f.rev != nil {
+			b = appendCSVString(b, f.rev.name)
+		}
+		b = append(b, ',')
+	}
 	b = strconv.AppendFloat(b, float64(arr)/1e9, 'f', 6, 64)
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, float64(start)/1e9, 'f', 6, 64)

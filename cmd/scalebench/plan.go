@@ -26,6 +26,7 @@ type planFlags struct {
 	seed                             int64
 	budget, workers                  int
 	force                            bool
+	rollout                          bool
 }
 
 // errInfeasible is the exit-1 outcome: the plan ran, no setting met the SLO.
@@ -47,8 +48,15 @@ Knative annotations. The SLO comes from --slo, else the scenario's slos.
 
 Exit status: 0 with a plan, 1 when no setting met the SLO (the closest are
 printed), 2 for bad input. With --out, DIR/plan.json holds every candidate
-evaluated and DIR/plan.md the report.`,
+evaluated and DIR/plan.md the report.
+
+With --rollout, plan instead simulates the scenario's rollout step as an
+instant switch, with each of several rollout-durations (30s to 10m), and with
+the new revision pre-scaled to the old one's pods (initial-scale and
+min-scale), and recommends the cheapest that meets the SLO, with the Knative
+annotation that makes it (DIR/rollout-plan.json and rollout-plan.md).`,
 		Example: `  scalebench plan --scenario scenarios/library/onoff.yaml
+  scalebench plan --scenario scenarios/library/rollout-bluegreen.yaml --policy knative --rollout --slo 'cold_starts<=10,p99<=1s'
   scalebench plan --scenario scenarios/library/steady.yaml --slo 'p99<=300ms,cold_start_ratio<=0.01' --out out/plan-steady`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,6 +75,7 @@ evaluated and DIR/plan.md the report.`,
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.IntVar(&fl.budget, "budget", plan.DefaultBudget, "most simulations for the whole plan, traffic scales included")
 	f.IntVar(&fl.workers, "workers", runtime.NumCPU(), "simulate on this many goroutines, shared by candidates and their functions (the plan does not depend on it)")
+	f.BoolVar(&fl.rollout, "rollout", false, "recommend how to make the scenario's rollout (instant, a rollout-duration, or pre-scaling the new revision) instead of autoscaler settings")
 	// Set here too, so the command run on its own (tests) maps flag
 	// mistakes to exit status 2 as under the root.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badinput.Wrap(err) })
@@ -92,6 +101,9 @@ func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.W
 		bar = &planProgress{w: stderr, begin: time.Now()}
 		opt.Progress = bar.show
 	}
+	if fl.rollout {
+		return runRolloutPlan(ctx, sc, opt, od, bar, stdout)
+	}
 	p, err := plan.Run(ctx, sc, opt)
 	bar.clear()
 	if err != nil {
@@ -110,6 +122,32 @@ func runPlan(ctx context.Context, cmd *cobra.Command, fl *planFlags, stdout io.W
 		fmt.Fprintf(stdout, "\nPlan written to %s\n", od.Final())
 	}
 	if !p.Feasible {
+		return errInfeasible
+	}
+	return nil
+}
+
+// runRolloutPlan is plan --rollout: the library call, its text and files.
+func runRolloutPlan(ctx context.Context, sc *scenarios.Scenario, opt plan.Options, od *results.OutDir, bar *planProgress, stdout io.Writer) error {
+	opt.Workers = 2
+	p, err := plan.PlanRollout(ctx, sc, opt)
+	bar.clear()
+	if err != nil {
+		return err
+	}
+	if err := plan.WriteRolloutText(stdout, p); err != nil {
+		return err
+	}
+	if od != nil {
+		if err := plan.WriteRolloutDir(od.Path(""), p); err != nil {
+			return err
+		}
+		if err := od.Commit(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nPlan written to %s\n", od.Final())
+	}
+	if p.Choice == nil {
 		return errInfeasible
 	}
 	return nil

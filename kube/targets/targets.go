@@ -90,6 +90,11 @@ func Render(sc *scenarios.Scenario, fn int, opt Options) (*Set, error) {
 		return nil, fmt.Errorf("targets: scenario %s has %d functions, no function %d", sc.Name, len(sc.Functions), fn)
 	}
 	f := sc.Functions[fn]
+	if len(f.Revisions) > 0 {
+		// Rendering the function alone would drop its split: a different
+		// experiment under the same name.
+		return nil, fmt.Errorf("targets: scenario %s: function %s has revisions, which only the simulator runs so far", sc.Name, f.Name)
+	}
 	name := ObjectName(f.Name)
 	s := &Set{Notes: map[string][]string{}}
 	s.Objects = append(s.Objects, Object{"", &corev1.Namespace{
