@@ -40,7 +40,7 @@ request path added to every service time, and prints cold starts, p95
 latency and pod-seconds: local, simulated and the difference in percent
 (target: within 15%). --out DIR receives calibration.json, written
 atomically.`,
-		Example: `  scalebench calibrate --scenario scenarios/library/spike.yaml --duration 90s --out out/cal-spike`,
+		Example: `  scalebench calibrate --scenario scenarios/library/spike.yaml --policy kpa --duration 90s --out out/cal-spike`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fl.scenario == "" {
