@@ -44,13 +44,6 @@ func newLocal(cfg Config) (Backend, error) {
 func (Local) Name() string { return "local" }
 
 func (b Local) Run(ctx context.Context, r Run) (*Result, error) {
-	for _, f := range r.Scenario.Functions {
-		if len(f.Revisions) > 0 {
-			// The activator routes to one revision per function so far;
-			// running the first alone would be a different experiment.
-			return nil, badinput.Errorf("%s: function %q has revisions, which only the simulator (sim) runs so far", r.Scenario.Name, f.Name)
-		}
-	}
 	res, err := platform.RunScenario(ctx, r.Scenario, r.Policy, platform.RunOptions{
 		FnBinary: b.FnBinary, FnArgs: b.FnArgs, Requests: r.Requests, Progress: r.Progress, Log: r.Log,
 		Deployed: r.Deployed, FullDuration: r.Deployed, Command: b.Command,
@@ -65,9 +58,14 @@ func (b Local) Run(ctx context.Context, r Run) (*Result, error) {
 		return nil, errors.New("local platform returned no summary")
 	}
 	if r.Timeseries != nil {
-		if err := controller.WriteCSV(r.Timeseries, res.Started, res.Ticks); err != nil {
+		if err := platform.WriteTimeseries(r.Timeseries, res.Started, res.Began, res.Ticks, res.Routes); err != nil {
 			return nil, err
 		}
+	}
+	if r.Revision != nil && len(res.Routes) > 0 {
+		platform.RevisionSeconds(res.Began, r.Scenario.Duration, res.Ticks, res.Routes, func(t int64, name string, ready, percent int) {
+			r.Revision(RevisionSecond{T: t, Name: name, Ready: ready, Percent: percent})
+		})
 	}
 	// Pods come from the controller's ticks; traffic, cold starts and
 	// latency from the load generator's requests.csv.

@@ -9,6 +9,7 @@ const (
 	HeaderInstance  = wire.HeaderInstance
 	HeaderColdStart = wire.HeaderColdStart
 	HeaderInitMs    = wire.HeaderInitMs
+	HeaderRevision  = wire.HeaderRevision
 )
 
 // WorkParam is the query parameter carrying an arrival's service work as a

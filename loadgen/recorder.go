@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bufio"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -32,6 +33,9 @@ type recorder struct {
 	all, cold, sent, sendDelay *results.Histogram
 	errors                     map[string]int64
 	seen                       map[string]struct{}
+	// revs break the answered requests down by HeaderRevision, for a
+	// platform that splits a function across revisions.
+	revs map[revKey]*revStats
 
 	requests, completed, dropped, coldStarts, failed atomic.Int64
 	lastSent                                         time.Duration
@@ -49,6 +53,7 @@ func newRecorder(began time.Time, l *ledger, out io.Writer) *recorder {
 		sendDelay: results.NewHistogram(),
 		errors:    map[string]int64{},
 		seen:      map[string]struct{}{},
+		revs:      map[revKey]*revStats{},
 		line:      make([]byte, 0, 256),
 	}
 	if out != nil {
@@ -130,7 +135,78 @@ func (r *recorder) record(res *vegeta.Result) {
 	if r.series != nil {
 		r.series.add(o.sentAt+o.sentLat, ok, o.cold, o.latency)
 	}
+	if res.Headers != nil {
+		if rev := res.Headers.Get(HeaderRevision); rev != "" {
+			r.revision(revKey{o.fn, rev}, &o, ok)
+		}
+	}
 	r.write(&o)
+}
+
+// revKey is one revision of one function (Arrival.Function).
+type revKey struct {
+	fn  int
+	rev string
+}
+
+// revStats are one revision's answered requests.
+type revStats struct {
+	requests, completed, dropped, cold int64
+	all, coldLat                       *results.Histogram
+}
+
+func (r *recorder) revision(k revKey, o *observation, ok bool) {
+	s := r.revs[k]
+	if s == nil {
+		s = &revStats{all: results.NewHistogram(), coldLat: results.NewHistogram()}
+		r.revs[k] = s
+	}
+	s.requests++
+	if o.cold {
+		s.cold++
+	}
+	switch {
+	case ok:
+		s.completed++
+		s.all.Record(o.latency)
+		if o.cold {
+			s.coldLat.Record(o.latency)
+		}
+	case o.status == 503:
+		s.dropped++
+	}
+}
+
+// revisions are the per-revision figures, by function then revision
+// name; names[fn] names a function (its URL when names is short).
+func (r *recorder) revisions(names, urls []string) []results.RevisionSummary {
+	keys := make([]revKey, 0, len(r.revs))
+	for k := range r.revs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].fn != keys[j].fn {
+			return keys[i].fn < keys[j].fn
+		}
+		return keys[i].rev < keys[j].rev
+	})
+	var out []results.RevisionSummary
+	for _, k := range keys {
+		s := r.revs[k]
+		name := ""
+		switch {
+		case k.fn >= 0 && k.fn < len(names):
+			name = names[k.fn]
+		case k.fn >= 0 && k.fn < len(urls):
+			name = urls[k.fn]
+		}
+		out = append(out, results.RevisionSummary{
+			Function: name, Revision: k.rev, DeployAtSeconds: -1, FirstTrafficSeconds: -1,
+			Requests: s.requests, Completed: s.completed, Dropped: s.dropped, ColdStarts: s.cold,
+			Latency: s.all.Percentiles(), ColdLatency: s.coldLat.Percentiles(),
+		})
+	}
+	return out
 }
 
 // errUnfinished is the error class of a request the run ended without an

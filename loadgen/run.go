@@ -24,6 +24,10 @@ import (
 type Config struct {
 	// URLs are the targets, indexed by Arrival.Function.
 	URLs []string
+	// Functions name the targets in the summary's per-revision breakdown
+	// (Summary.Revisions, from responses carrying HeaderRevision); a
+	// target without a name is named by its URL.
+	Functions []string
 	// Method is the HTTP method; GET when empty.
 	Method string
 	// Header is sent with every request; a "Host" entry names the virtual
@@ -435,6 +439,7 @@ collect:
 		Warnings:        mon.warnings,
 	}
 	sum.Fill(rec.all, rec.cold)
+	sum.Revisions = rec.revisions(cfg.Functions, cfg.URLs)
 	sp := rec.sent.Percentiles()
 	sum.SentLatency = &sp
 	if len(rec.errors) > 0 {

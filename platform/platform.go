@@ -68,6 +68,8 @@ type Config struct {
 	// FnBinary is the cmd/fn executable (make build writes bin/fn).
 	FnBinary  string
 	Functions []Function
+	// Routes are functions served by several revisions behind a split.
+	Routes []Route
 	// PodOutput receives the pods' stdout and stderr; nil discards them.
 	PodOutput io.Writer
 	// StopTimeout bounds each pod's drain; default 30 s.
@@ -105,6 +107,12 @@ type revision struct {
 	// crashes are the first maxCrashReports crash reports, with the
 	// number of requests each pod held when it died.
 	crashes []CrashReport
+
+	// route is set for a revision of a Route; policy is its autoscaler
+	// until it is created (deployRevision).
+	route     *routeState
+	policy    autoscaler.Policy
+	instances autoscaler.Instances
 }
 
 // maxCrashReports bounds the crash reports kept, and logged, per revision:
@@ -209,6 +217,15 @@ type Platform struct {
 	srv       *http.Server
 	started   time.Time
 
+	// routes are the functions with several revisions, by name; tags the
+	// revisions addressed directly, by tag URL path segment.
+	routes     map[string]*fnRoute
+	routeOrder []string
+	tags       map[string]*revision
+	routeOnce  sync.Once
+	stopRoutes context.CancelFunc
+	routesDone chan struct{}
+
 	stopCtrl context.CancelFunc
 	ctrlDone chan struct{}
 	srvDone  chan struct{}
@@ -231,13 +248,13 @@ func Start(cfg Config) (*Platform, error) {
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 		return nil, fmt.Errorf("platform address: want a loopback host:port such as 127.0.0.1:8080, got %q", cfg.Addr)
 	}
-	if len(cfg.Functions) == 0 {
+	if len(cfg.Functions) == 0 && len(cfg.Routes) == 0 {
 		return nil, errors.New("platform: want at least one function")
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	p := &Platform{cfg: cfg, revs: map[string]*revision{}, registry: prometheus.NewRegistry(),
+	p := &Platform{cfg: cfg, revs: map[string]*revision{}, routes: map[string]*fnRoute{}, tags: map[string]*revision{}, registry: prometheus.NewRegistry(),
 		transport: queueproxy.DefaultTransport(), ctrlDone: make(chan struct{}), srvDone: make(chan struct{})}
 	p.crashes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "scalebench", Subsystem: "pods", Name: "crashes_total",
@@ -252,7 +269,13 @@ func Start(cfg Config) (*Platform, error) {
 		return nil, err
 	}
 	for _, fn := range cfg.Functions {
-		if err := p.addRevision(fn); err != nil {
+		if _, err := p.addRevision(fn, false); err != nil {
+			p.closeManagers()
+			return nil, err
+		}
+	}
+	for _, rc := range cfg.Routes {
+		if err := p.addRoute(rc); err != nil {
 			p.closeManagers()
 			return nil, err
 		}
@@ -280,29 +303,50 @@ func Start(cfg Config) (*Platform, error) {
 	return p, nil
 }
 
-func (p *Platform) addRevision(fn Function) error {
-	if fn.Name == "" || strings.ContainsAny(fn.Name, "/?# ") || fn.Name == "metrics" {
-		return fmt.Errorf("function name %q: want a non-empty name without / ? # or spaces, other than metrics", fn.Name)
+// validName is a name that can be a path segment of its own.
+func validName(name string) bool {
+	return name != "" && !strings.ContainsAny(name, "/?# ") && name != "metrics"
+}
+
+// addRevision builds a revision's pods, ingress and policy. Unless
+// deferred it is deployed at once (deployRevision); a route's later
+// revision is deployed by the route loop.
+func (p *Platform) addRevision(fn Function, deferred bool) (*revision, error) {
+	r, err := p.newRevision(fn, deferred)
+	if err != nil {
+		return nil, err
+	}
+	p.revs[fn.Name] = r
+	p.order = append(p.order, fn.Name)
+	return r, nil
+}
+
+func (p *Platform) newRevision(fn Function, deferred bool) (*revision, error) {
+	if !validName(fn.Name) {
+		return nil, fmt.Errorf("function name %q: want a non-empty name without / ? # or spaces, other than metrics", fn.Name)
 	}
 	if _, dup := p.revs[fn.Name]; dup {
-		return fmt.Errorf("function %q listed twice", fn.Name)
+		return nil, fmt.Errorf("function %q listed twice", fn.Name)
+	}
+	if _, dup := p.routes[fn.Name]; dup {
+		return nil, fmt.Errorf("function %q listed twice", fn.Name)
 	}
 	if fn.ContainerConcurrency < 0 {
-		return fmt.Errorf("function %s: containerConcurrency must be >= 0, got %d", fn.Name, fn.ContainerConcurrency)
+		return nil, fmt.Errorf("function %s: containerConcurrency must be >= 0, got %d", fn.Name, fn.ContainerConcurrency)
 	}
 	if fn.Policy == "" {
 		fn.Policy = "kpa"
 	}
 	policy, err := autoscaler.NewForRevision(fn.Policy, fn.Settings, autoscaler.Revision{ContainerConcurrency: fn.ContainerConcurrency})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The request path is the one the policy declared, as in the
 	// simulator.
 	path, _ := autoscaler.PathOf(policy.Name())
 	inst, onLambda, err := lambdaInstances(policy)
 	if err != nil {
-		return fmt.Errorf("function %s: %w", fn.Name, err)
+		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
 	if onLambda {
 		// An instance serves one request at a time, as on Lambda and in
@@ -322,7 +366,7 @@ func (p *Platform) addRevision(fn Function) error {
 			Registerer: p.registry,
 		})
 		if err != nil {
-			return fmt.Errorf("function %s: %w", fn.Name, err)
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 		}
 	}
 	stopTimeout := p.cfg.StopTimeout
@@ -343,19 +387,32 @@ func (p *Platform) addRevision(fn Function) error {
 		OneByOne:   onLambda,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if onLambda {
-		err = p.addLambda(r, inst)
+	r.policy, r.instances = policy, inst
+	if !deferred {
+		if err := p.deployRevision(r, policy); err != nil {
+			r.pods.Close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// deployRevision puts a built revision under the controller with policy
+// (the revision's own, or a rollout variant's): its first decision starts
+// the initial pods. On the Lambda path its front end starts now, with its
+// provisioned instances.
+func (p *Platform) deployRevision(r *revision, policy autoscaler.Policy) error {
+	var err error
+	if r.act == nil {
+		err = p.addLambda(r, r.instances)
 	} else {
-		err = p.ctrl.Add(fn.Name, policy)
+		err = p.ctrl.Add(r.fn.Name, policy)
 	}
 	if err != nil {
-		r.pods.Close()
-		return fmt.Errorf("function %s: %w", fn.Name, err)
+		return fmt.Errorf("function %s: %w", r.fn.Name, err)
 	}
-	p.revs[fn.Name] = r
-	p.order = append(p.order, fn.Name)
 	return nil
 }
 
@@ -554,17 +611,41 @@ func (p *Platform) podGone(r *revision, pod *pods.Pod) {
 // route sends a request to its function's ingress.
 func (p *Platform) route(w http.ResponseWriter, req *http.Request) {
 	var r *revision
-	if len(p.order) == 1 {
+	switch {
+	case len(p.cfg.Functions) == 1 && len(p.routes) == 0:
 		r = p.revs[p.order[0]]
-	} else {
+	case len(p.cfg.Functions) == 0 && len(p.routes) == 1:
+		if r = p.tagged(req); r == nil {
+			p.serveRoute(p.routes[p.routeOrder[0]], w, req)
+			return
+		}
+	default:
 		name, _, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
-		r = p.revs[name]
+		if rt := p.routes[name]; rt != nil {
+			p.serveRoute(rt, w, req)
+			return
+		}
+		if r = p.tags[name]; r == nil && p.revs[name] != nil && p.revs[name].route == nil {
+			r = p.revs[name]
+		}
 	}
 	if r == nil {
-		http.Error(w, "platform: no function at "+req.URL.Path+"; want /NAME/ with NAME one of "+strings.Join(p.order, ", "), http.StatusNotFound)
+		names := append([]string(nil), p.routeOrder...)
+		for _, n := range p.order {
+			if p.revs[n].route == nil {
+				names = append(names, n)
+			}
+		}
+		http.Error(w, "platform: no function at "+req.URL.Path+"; want /NAME/ with NAME one of "+strings.Join(names, ", "), http.StatusNotFound)
 		return
 	}
-	r.ingress().ServeHTTP(w, req)
+	p.serveRevision(r, w, req)
+}
+
+// tagged is the revision a tag URL (/TAG-NAME/...) addresses, if any.
+func (p *Platform) tagged(req *http.Request) *revision {
+	name, _, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
+	return p.tags[name]
 }
 
 // URL is the activator's base URL.
@@ -728,6 +809,10 @@ func (p *Platform) gather() ([]*dto.MetricFamily, error) {
 // every process to exit.
 func (p *Platform) Close(ctx context.Context) error {
 	p.close.Do(func() {
+		if p.stopRoutes != nil {
+			p.stopRoutes()
+			<-p.routesDone
+		}
 		p.stopCtrl()
 		<-p.ctrlDone
 		for _, name := range p.order {

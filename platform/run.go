@@ -64,6 +64,9 @@ type RunResult struct {
 	// Startups are the measured start-ups of the pods that became ready,
 	// by function name.
 	Startups map[string][]pods.Startup
+	// Routes are the functions with revisions: each revision's creation
+	// and the splits put in force, for timeseries.csv (WriteTimeseries).
+	Routes []RouteStatus
 }
 
 // RunFailure is a run that produced its summary but must not pass: it was
@@ -142,7 +145,22 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		return nil, fmt.Errorf("scenario %s: no functions", sc.Name)
 	}
 	cfg := Config{FnBinary: opts.FnBinary, Log: opts.Log, StopTimeout: opts.StopTimeout}
-	for _, f := range sc.Functions {
+	for i, f := range sc.Functions {
+		if len(f.Revisions) > 0 {
+			rc, err := RouteFor(f, i, sc, pol)
+			if err != nil {
+				return nil, err
+			}
+			for j := range rc.Revisions {
+				fn := &rc.Revisions[j].Function
+				fn.Args = append(fn.Args, opts.FnArgs...)
+				if opts.Command != nil {
+					fn.Command = PodCommand(opts.Command)
+				}
+			}
+			cfg.Routes = append(cfg.Routes, rc)
+			continue
+		}
 		fn := FunctionFor(f, sc, pol)
 		fn.Args = append(fn.Args, opts.FnArgs...)
 		if opts.Command != nil {
@@ -169,8 +187,9 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		}
 	}
 	urls := make([]string, len(sc.Functions))
+	names := make([]string, len(sc.Functions))
 	for i, f := range sc.Functions {
-		urls[i] = p.FunctionURL(f.Name)
+		urls[i], names[i] = p.FunctionURL(f.Name), f.Name
 	}
 	// The pods' figures at the traffic's start, subtracted at the end with
 	// Deployed (see RunOptions.Deployed).
@@ -180,13 +199,14 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	}
 	base := map[string]podFigures{}
 	began := time.Now()
+	p.BeginRoutes(began)
 	if opts.Deployed {
 		for _, name := range p.Functions() {
 			base[name] = podFigures{p.PodStats(name), p.IdleSeconds(name)}
 		}
 	}
 	sum, err := loadgen.Run(ctx, loadgen.Config{
-		URLs: urls, Pattern: sc.Traffic, Duration: sc.Duration, Seed: sc.Seed,
+		URLs: urls, Functions: names, Pattern: sc.Traffic, Duration: sc.Duration, Seed: sc.Seed,
 		Requests: opts.Requests, Progress: opts.Progress, Log: opts.Log,
 		Scenario: sc.Name, Backend: "local",
 		// The activator and queue-proxy share this process: each request
@@ -248,6 +268,12 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	if len(times) > 0 {
 		sum.PodStartup = results.NewPodStartup(times)
 	}
+	routes := p.Routes()
+	if len(routes) > 0 {
+		revisionSummaries(sum, routes, func(key string) (pods.Stats, pods.Stats) {
+			return p.PodStats(key), base[key].st
+		})
+	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	closed = true
@@ -260,7 +286,7 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		sum.Policy = pol.Name
 	}
 	sum.Backend = "local"
-	res := &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started(), Began: began, Startups: startups}
+	res := &RunResult{Summary: sum, Ticks: p.Controller().Ticks(), Started: p.Started(), Began: began, Startups: startups, Routes: routes}
 	if startingCrashes < crashLoopAfter {
 		fail.CrashLoop = nil
 	}
@@ -288,6 +314,9 @@ func waitDeployed(ctx context.Context, p *Platform) error {
 		}
 		done := true
 		for _, name := range p.Functions() {
+			if !p.Created(name) {
+				continue // a revision a rollout creates later
+			}
 			n, seen := want[name]
 			pods, _ := p.Pods(name)
 			done = done && seen && pods.Ready >= n

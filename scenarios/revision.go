@@ -419,16 +419,17 @@ func (w *walker) podsOrMatch(v *yaml.Node, k string) (int, bool, error) {
 	return n, false, nil
 }
 
-// simOnly refuses real backends for a scenario with revisions: the local
-// platform's activator routes to one revision per function so far.
+// simOnly refuses backends that cannot run a scenario with revisions: the
+// simulator and the local platform route by the split; the Kubernetes
+// backends do not yet.
 func simOnly(s *Scenario) error {
 	for _, f := range s.Functions {
 		if len(f.Revisions) == 0 {
 			continue
 		}
 		for _, b := range s.Backends {
-			if b != "sim" {
-				return fmt.Errorf("function %q has revisions, which only the sim backend runs so far; want backends: [sim]", f.Name)
+			if b != "sim" && b != "local" {
+				return fmt.Errorf("function %q has revisions, which only the sim and local backends run so far; want backends: [sim] or [sim, local]", f.Name)
 			}
 		}
 	}

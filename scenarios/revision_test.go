@@ -106,7 +106,7 @@ func TestParseRevisionErrors(t *testing.T) {
 		{"tag traffic without tag", base("    revisions:\n      - name: v1\n        tagTraffic: constant:rate=1\n"), 8, "needs a tag"},
 		{"bad revision setting", base("    revisions:\n      - name: v1\n        settings: {target: nope}\n"), 5, "under policy knative"},
 		{"rollouts without a rollout step", base(revs+"    split:\n      - {at: 1m, percent: {v2: 100}}\n") + "rollouts:\n  - name: a\n", 12, "no function's split has one"},
-		{"revisions on a real backend", base(revs) + "backends: [sim, local]\n", 9, "only the sim backend"},
+		{"revisions on kubernetes", base(revs) + "backends: [sim, kubernetes]\n", 9, "only the sim and local backends"},
 		{"rollout bad scale", base(revs+"    split:\n      - {at: 1m, rollout: v2}\n") + "rollouts:\n  - name: a\n    initialScale: lots\n", 13, "pod count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,10 @@ const (
 	HeaderColdStart = "X-Cold-Start"
 	// HeaderInitMs is the instance's initialisation time in milliseconds.
 	HeaderInitMs = "X-Init-Ms"
+	// HeaderRevision names the revision a platform's route sent the
+	// request to, when the function has several: the load generator
+	// breaks its figures down by it.
+	HeaderRevision = "X-Revision"
 )
 
 // WorkParam is the query parameter carrying an arrival's service work as a

@@ -1,0 +1,134 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scalebench/scalebench/scenarios"
+	"github.com/scalebench/scalebench/simulator"
+)
+
+// A canary on real processes: v1 has the route, v2 is created at 6 s and
+// takes half from then (once Ready), the whole route from 12 s. Each
+// revision's requests follow the split, each has pods of its own, and v1,
+// at 0% from 12 s, goes back to zero pods through its policy's normal path.
+const canaryScenario = `name: canary-local
+duration: 30s
+seed: 7
+functions:
+  - name: api
+    containerConcurrency: 10
+    service: fixed:20ms
+    startup:
+      schedule: fixed:0s
+      imagePull: fixed:0s
+      containerStart: fixed:0s
+      appInit: fixed:100ms
+    revisions:
+      - name: v1
+        settings: {initial-scale: "1"}
+      - name: v2
+    split:
+      - {at: 6s, percent: {v1: 50, v2: 50}}
+      - {at: 12s, percent: {v2: 100}}
+traffic: constant:rate=20
+policies:
+  - name: knative
+    settings: {stable-window: 6s, scale-to-zero-grace-period: 2s, scale-to-zero-pod-retention-period: 0s}
+backends: [sim, local]
+`
+
+func TestRunCanarySplitsRequestsAndPodsPerRevision(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes for 30 s")
+	}
+	sc, err := scenarios.Parse("canary-local.yaml", []byte(canaryScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunScenario(context.Background(), sc, sc.Policies[0], RunOptions{FnBinary: fnBinary, StopTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if len(s.Revisions) != 2 || s.Revisions[0].Revision != "v1" || s.Revisions[1].Revision != "v2" {
+		t.Fatalf("revisions %+v, want v1 and v2", s.Revisions)
+	}
+	v1, v2 := s.Revisions[0], s.Revisions[1]
+	if v1.Requests+v2.Requests != s.Requests || s.Requests != 600 {
+		t.Fatalf("requests v1 %d + v2 %d, total %d; want 600 in all, each answered by a revision", v1.Requests, v2.Requests, s.Requests)
+	}
+	// The split: v1 has 6 s of 20/s and half of the next 6 s, less what
+	// waited for v2 to be Ready (its one pod's start-up).
+	for _, c := range []struct {
+		name     string
+		got      int64
+		lo, high int64
+	}{
+		{"v1", v1.Requests, 160, 215},
+		{"v2", v2.Requests, 385, 440},
+	} {
+		if c.got < c.lo || c.got > c.high {
+			t.Errorf("%s served %d requests, want %d to %d by the split", c.name, c.got, c.lo, c.high)
+		}
+	}
+	if v1.DeployAtSeconds != 0 || v2.DeployAtSeconds < 6 || v2.DeployAtSeconds > 6.5 {
+		t.Errorf("created at %.3f s and %.3f s, want 0 and 6", v1.DeployAtSeconds, v2.DeployAtSeconds)
+	}
+	if v2.FirstTrafficSeconds < v2.DeployAtSeconds || v2.FirstTrafficSeconds > 9 {
+		t.Errorf("v2 first given traffic at %.3f s, want once Ready after 6 s", v2.FirstTrafficSeconds)
+	}
+	if v1.PodStarts < 1 || v2.PodStarts < 1 || v2.MaxPods < 1 {
+		t.Errorf("pod starts v1 %d, v2 %d (max %d): want pods of each revision's own", v1.PodStarts, v2.PodStarts, v2.MaxPods)
+	}
+	// The route waits for v2's pod before giving it traffic, and one pod
+	// carries half of 20 requests/s of 20 ms: the rollout costs no cold
+	// start, as in the simulator.
+	if s.RolloutColdStarts == nil || *s.RolloutColdStarts != v2.ColdStarts || v2.ColdStarts != 0 {
+		t.Errorf("rollout cold starts %v, v2 cold starts %d: want none, counted as the rollout's", s.RolloutColdStarts, v2.ColdStarts)
+	}
+	// The same scenario and seed on the simulator splits the same way.
+	sim, err := simulator.Run(context.Background(), sc, sc.Policies[0], simulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rs := range sim.Summary.Revisions {
+		if d := rs.Requests - s.Revisions[i].Requests; d < -25 || d > 25 {
+			t.Errorf("%s: %d requests on the simulator, %d on the local platform", rs.Revision, rs.Requests, s.Revisions[i].Requests)
+		}
+	}
+	var ts bytes.Buffer
+	if err := WriteTimeseries(&ts, res.Started, res.Began, res.Ticks, res.Routes); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&ts).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := strings.Join(rows[0][:4], ","); h != "t_seconds,function,revision,percent" {
+		t.Fatalf("timeseries header starts %s", h)
+	}
+	// v1 at 0% from 12 s scales to zero within the stable window and
+	// grace (6 s + 2 s) and a tick or two.
+	var v1Last, v2Pct string
+	for _, row := range rows[1:] {
+		if row[1] != "api" {
+			t.Fatalf("row %v: want function api", row)
+		}
+		switch row[2] {
+		case "v1":
+			v1Last = row[4+3] // ready
+		case "v2":
+			v2Pct = row[3]
+		default:
+			t.Fatalf("row %v: want revision v1 or v2", row)
+		}
+	}
+	if v1Last != "0" || v2Pct != "100" {
+		t.Errorf("at the end v1 has %s ready pods and v2 %s%% of the route; want 0 and 100", v1Last, v2Pct)
+	}
+}
