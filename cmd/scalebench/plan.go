@@ -51,10 +51,12 @@ printed), 2 for bad input. With --out, DIR/plan.json holds every candidate
 evaluated and DIR/plan.md the report.
 
 With --rollout, plan instead simulates the scenario's rollout step as an
-instant switch, with each of several rollout-durations (30s to 10m), and with
-the new revision pre-scaled to the old one's pods (initial-scale and
-min-scale), and recommends the cheapest that meets the SLO, with the Knative
-annotation that makes it (DIR/rollout-plan.json and rollout-plan.md).`,
+instant switch and with each of several rollout-durations (30s to 10m), each
+alone and with the new revision given an initial scale (1, doubling, half
+and all of the old revision's pods, with and without min-scale to hold it),
+and recommends the cheapest that meets the SLO, with the Knative annotations
+that make it; it also names the shortest rollout-duration and the smallest
+initial scale that meet it (DIR/rollout-plan.json and rollout-plan.md).`,
 		Example: `  scalebench plan --scenario scenarios/library/onoff.yaml
   scalebench plan --scenario scenarios/library/rollout-bluegreen.yaml --policy knative --rollout --slo 'cold_starts<=10,p99<=1s'
   scalebench plan --scenario scenarios/library/steady.yaml --slo 'p99<=300ms,cold_start_ratio<=0.01' --out out/plan-steady`,
@@ -75,7 +77,7 @@ annotation that makes it (DIR/rollout-plan.json and rollout-plan.md).`,
 	f.Int64Var(&fl.seed, "seed", 0, "random seed (default: the scenario's)")
 	f.IntVar(&fl.budget, "budget", plan.DefaultBudget, "most simulations for the whole plan, traffic scales included")
 	f.IntVar(&fl.workers, "workers", runtime.NumCPU(), "simulate on this many goroutines, shared by candidates and their functions (the plan does not depend on it)")
-	f.BoolVar(&fl.rollout, "rollout", false, "recommend how to make the scenario's rollout (instant, a rollout-duration, or pre-scaling the new revision) instead of autoscaler settings")
+	f.BoolVar(&fl.rollout, "rollout", false, "recommend how to make the scenario's rollout (a rollout-duration, an initial scale for the new revision, or both) instead of autoscaler settings")
 	// Set here too, so the command run on its own (tests) maps flag
 	// mistakes to exit status 2 as under the root.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badinput.Wrap(err) })
