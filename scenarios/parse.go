@@ -144,11 +144,6 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, w.errf(trafficNode, "traffic", "%v", err)
 	}
 	if t, ok := s.Traffic.(tracePattern); ok {
-		for i, f := range s.Functions {
-			if len(f.Revisions) > 0 {
-				return nil, w.errf(fnNodes[i], fmt.Sprintf("functions[%d].revisions", i), "revisions take a pattern's traffic; with a trace every function has one revision")
-			}
-		}
 		fns, err := mapTrace(t.Functions(), s.Functions)
 		if err != nil {
 			var at *yaml.Node = trafficNode

@@ -33,6 +33,11 @@ type Revision struct {
 	// split; TagTraffic (nil: none) is the traffic sent to it.
 	Tag        string
 	TagTraffic traffic.Pattern
+
+	// ownService and ownMemory are set when the revision gives its own
+	// service time or memory, which a trace's measured ones do not
+	// replace (mapTrace).
+	ownService, ownMemory bool
 }
 
 // SplitStep is one change to the route's traffic split, applied at At.
@@ -99,8 +104,16 @@ func (w *walker) revision(n *yaml.Node, path string, base Function) (Revision, e
 			r.ContainerConcurrency, err = w.intv(v, k, 0)
 			return
 		}},
-		{"memoryMB", func(k string, v *yaml.Node) (err error) { r.MemoryMB, err = w.floatv(v, k, 1); return }},
-		{"service", func(k string, v *yaml.Node) (err error) { r.Service, err = w.distv(v, k); return }},
+		{"memoryMB", func(k string, v *yaml.Node) (err error) {
+			r.ownMemory = true
+			r.MemoryMB, err = w.floatv(v, k, 1)
+			return
+		}},
+		{"service", func(k string, v *yaml.Node) (err error) {
+			r.ownService = true
+			r.Service, err = w.distv(v, k)
+			return
+		}},
 		{"startup", func(k string, v *yaml.Node) error { return w.startup(v, k, &r.Startup) }},
 		{"settings", func(k string, v *yaml.Node) (err error) { r.Settings, err = w.stringMap(v, k); return }},
 		{"deployAt", func(k string, v *yaml.Node) (err error) {

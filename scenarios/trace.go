@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -109,6 +110,21 @@ func mapTrace(tfs []traffic.TraceFunction, given []Function) ([]Function, error)
 		}
 		if tf.MemoryMB > 0 {
 			f.MemoryMB = tf.MemoryMB
+		}
+		// Each function gets revisions of its own (a template's are
+		// shared by all): the trace's measurements replace what a
+		// revision inherited from the function, not what it set itself
+		// (a new version that serves faster stays faster).
+		f.Revisions = append([]Revision(nil), f.Revisions...)
+		for j := range f.Revisions {
+			r := &f.Revisions[j]
+			r.Settings = maps.Clone(r.Settings)
+			if tf.Duration != nil && !r.ownService {
+				r.Service = tf.Duration
+			}
+			if tf.MemoryMB > 0 && !r.ownMemory {
+				r.MemoryMB = tf.MemoryMB
+			}
 		}
 		out[i] = f
 	}

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -295,4 +298,79 @@ policies: [kpa]
 		requests += res.Summary.Requests
 	}
 	b.ReportMetric(float64(requests)/time.Since(start).Seconds(), "requests/s")
+}
+
+// TestTraceWithRevisions: a trace's functions take the template's
+// revisions and split. v1 inherits each trace function's measured service
+// time; v2 sets its own, which the trace does not replace; each function
+// rolls out to v2 at 30 s, and every request lands on one revision.
+func TestTraceWithRevisions(t *testing.T) {
+	dir := t.TempDir()
+	var csvText strings.Builder
+	csvText.WriteString("app,func,end_timestamp,duration\n")
+	for i := 0; i < 120; i++ {
+		end := 1 + float64(i)*0.5
+		fmt.Fprintf(&csvText, "a,f1,%.3f,0.200\na,f2,%.3f,0.050\n", end+0.2, end+0.05)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "inv.csv"), []byte(csvText.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `name: trace-rollout
+duration: 70s
+seed: 3
+functions:
+  - name: fn
+    containerConcurrency: 1
+    revisions:
+      - name: v1
+      - name: v2
+        service: fixed:10ms
+    split:
+      - {at: 30s, rollout: v2}
+traffic:
+  trace:
+    format: azure2021
+    path: inv.csv
+policies: [knative]
+`
+	path := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenarios.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Functions) != 2 {
+		t.Fatalf("%d functions, want the trace's 2", len(sc.Functions))
+	}
+	for _, f := range sc.Functions {
+		if len(f.Revisions) != 2 {
+			t.Fatalf("%s: %d revisions, want the template's 2", f.Name, len(f.Revisions))
+		}
+		if got, want := f.Revisions[0].Service.String(), f.Service.String(); got != want {
+			t.Errorf("%s v1: service %s, want the trace's %s", f.Name, got, want)
+		}
+		if got := f.Revisions[1].Service.String(); got != "fixed:10ms" {
+			t.Errorf("%s v2: service %s, want its own fixed:10ms", f.Name, got)
+		}
+	}
+	res, err := Run(context.Background(), sc, sc.Policies[0], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if len(s.Revisions) != 4 {
+		t.Fatalf("%d revisions in the summary, want 2 functions × 2", len(s.Revisions))
+	}
+	var n int64
+	for _, rs := range s.Revisions {
+		n += rs.Requests
+		if rs.Requests == 0 {
+			t.Errorf("%s/%s served nothing; want traffic before and after the rollout", rs.Function, rs.Revision)
+		}
+	}
+	if n != s.Requests || s.Requests != 240 {
+		t.Errorf("revisions served %d of %d requests, want all 240 of the trace", n, s.Requests)
+	}
 }
