@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/scalebench/scalebench/autoscaler"
+	"github.com/scalebench/scalebench/autoscaler/controller"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/simulator"
 )
@@ -130,5 +133,25 @@ func TestRunCanarySplitsRequestsAndPodsPerRevision(t *testing.T) {
 	}
 	if v1Last != "0" || v2Pct != "100" {
 		t.Errorf("at the end v1 has %s ready pods and v2 %s%% of the route; want 0 and 100", v1Last, v2Pct)
+	}
+}
+
+func TestRevisionSeconds(t *testing.T) {
+	began := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return began.Add(time.Duration(ms) * time.Millisecond) }
+	routes := []RouteStatus{{Function: "api", Revisions: []RevisionStatus{{Name: "v1", Key: "api-v1"}, {Name: "v2", Key: "api-v2"}},
+		Splits: []SplitChange{{At: 0, Percent: []int{100, 0}}, {At: 1500 * time.Millisecond, Percent: []int{0, 100}}}}}
+	ticks := []controller.Tick{
+		{Time: at(0), Revision: "api-v1", Pods: autoscaler.Pods{Ready: 2}},
+		{Time: at(1200), Revision: "api-v2", Pods: autoscaler.Pods{Ready: 1}},
+		{Time: at(2100), Revision: "api-v1", Pods: autoscaler.Pods{Ready: 0}},
+	}
+	var got []string
+	RevisionSeconds(began, 3*time.Second, ticks, routes, func(sec int64, name string, ready, percent int) {
+		got = append(got, fmt.Sprintf("%d %s %d %d", sec, name, ready, percent))
+	})
+	want := "[0 v1 2 100 0 v2 0 0 1 v1 2 0 1 v2 1 100 2 v1 0 0 2 v2 1 100]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("got  %v\nwant %s", got, want)
 	}
 }

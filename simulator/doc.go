@@ -13,10 +13,10 @@
 //
 // Each function is one revision with its own policy instance, or several
 // revisions, each with its own policy instance and pods, behind a route
-// that splits arrivals by the scenario's schedule (see route.go: a step
-// gives traffic only to Ready revisions, a gradual rollout steps as
-// Knative's route reconciler does, the draw comes from the route's own
-// seeded stream). A request
+// that splits arrivals by the scenario's schedule (package route, which
+// the local platform drives too: a step gives traffic only to Ready
+// revisions, a gradual rollout steps as Knative's route reconciler does;
+// the draw comes from the route's own seeded stream, see route.go). A request
 // that finds a ready pod with a free slot (containerConcurrency, 0 meaning
 // unlimited) starts at once; free pods are taken round robin. Otherwise the
 // routing depends on the request path the policy declared in the registry
