@@ -249,11 +249,21 @@ func WriteRolloutText(w io.Writer, p *RolloutPlan) error {
 	if c := p.Choice; c != nil {
 		fmt.Fprintf(&b, "Recommended: %s: %d cold starts from the rollout, %.1f pod-seconds.\n", c.Rollout, c.RolloutColdStarts, c.PodSeconds)
 		b.WriteString(annotations(c))
-		if s := p.Shortest; s != nil && s != c {
-			fmt.Fprintf(&b, "Shortest rollout without pre-scaling that meets the SLOs: %s (%d cold starts from the rollout, %.1f pod-seconds).\n", s.Rollout, s.RolloutColdStarts, s.PodSeconds)
-		}
-		if s := p.Smallest; s != nil && s != c {
-			fmt.Fprintf(&b, "Smallest initial scale that meets the SLOs with an instant switch: %s (%d cold starts from the rollout, %.1f pod-seconds).\n", s.Rollout, s.RolloutColdStarts, s.PodSeconds)
+		for _, n := range []struct {
+			c          *RolloutCandidate
+			what, none string
+		}{
+			{p.Shortest, "shortest rollout-duration without pre-scaling", "No rollout-duration without pre-scaling meets the SLOs."},
+			{p.Smallest, "smallest initial scale with an instant switch", "No initial scale with an instant switch meets the SLOs."},
+		} {
+			switch {
+			case n.c == nil:
+				fmt.Fprintln(&b, n.none)
+			case n.c == c:
+				fmt.Fprintf(&b, "It is also the %s that meets the SLOs.\n", n.what)
+			default:
+				fmt.Fprintf(&b, "The %s that meets the SLOs: %s (%d cold starts from the rollout, %.1f pod-seconds).\n", n.what, n.c.Rollout, n.c.RolloutColdStarts, n.c.PodSeconds)
+			}
 		}
 	} else {
 		b.WriteString("No way of rolling out meets every SLO; the table shows how close each comes.\n")

@@ -5,6 +5,13 @@
 // ingress, and the autoscaler controller (autoscaler/controller) drives the
 // named policy against it.
 //
+// A function with several revisions is a Route: each revision has its own
+// pods, ingress and autoscaler loop, and requests to the function are split
+// across them by the schedule of package route, the simulator's own, run on
+// the wall clock from the traffic's start (BeginRoutes). A revision gets
+// traffic only once Ready, and one at 0% scales to zero through its
+// policy's normal path.
+//
 // Platform implements autoscaler.Metrics and autoscaler.Scaler — the same
 // two interfaces a Kubernetes backend implements with scraped pod metrics and
 // the scale subresource — so the policy code is identical in every world.
