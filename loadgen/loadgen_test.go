@@ -477,3 +477,31 @@ func TestHeaderReachesTheServer(t *testing.T) {
 		}
 	}
 }
+
+// Answers naming a revision are broken down by it, per function name: a
+// tag's URL and the function's own count for the same revision; a 503
+// is a drop of the revision that answered.
+func TestRevisionBreakdown(t *testing.T) {
+	srv := okServer(t, func(w http.ResponseWriter, r *http.Request) {
+		rev := "v1"
+		if r.URL.Path == "/tag/" || r.URL.Query().Get("n") == "odd" {
+			rev = "v2"
+		}
+		w.Header().Set(HeaderRevision, rev)
+		if r.URL.Path == "/tag/" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	var arrivals fixed
+	for i := range 30 {
+		arrivals = append(arrivals, traffic.Arrival{At: time.Duration(i) * 2 * time.Millisecond, Function: i % 3})
+	}
+	rep, _ := attack(t, Config{URLs: []string{srv.URL + "/fn/", srv.URL + "/fn/?n=odd", srv.URL + "/tag/"},
+		Functions: []string{"api", "api", "api"}, Pattern: arrivals, Duration: time.Second})
+	got := fmt.Sprint(rep.Summary.Revisions)
+	revs := rep.Summary.Revisions
+	if len(revs) != 2 || revs[0].Function != "api" || revs[0].Revision != "v1" || revs[0].Requests != 10 || revs[0].Completed != 10 ||
+		revs[1].Revision != "v2" || revs[1].Requests != 20 || revs[1].Completed != 10 || revs[1].Dropped != 10 {
+		t.Errorf("revisions %s; want api/v1 with 10 and api/v2 with 20, 10 of them dropped", got)
+	}
+}

@@ -36,6 +36,8 @@ type recorder struct {
 	// revs break the answered requests down by HeaderRevision, for a
 	// platform that splits a function across revisions.
 	revs map[revKey]*revStats
+	// names and urls name the targets in revs (Config.Functions, URLs).
+	names, urls []string
 
 	requests, completed, dropped, coldStarts, failed atomic.Int64
 	lastSent                                         time.Duration
@@ -137,22 +139,35 @@ func (r *recorder) record(res *vegeta.Result) {
 	}
 	if res.Headers != nil {
 		if rev := res.Headers.Get(HeaderRevision); rev != "" {
-			r.revision(revKey{o.fn, rev}, &o, ok)
+			r.revision(revKey{r.fnName(o.fn), rev}, &o, ok)
 		}
 	}
 	r.write(&o)
 }
 
-// revKey is one revision of one function (Arrival.Function).
+// revKey is one revision of one function, by name: a function's own
+// traffic and the traffic sent to a revision's tag URL are the same
+// revision's.
 type revKey struct {
-	fn  int
-	rev string
+	fn, rev string
 }
 
 // revStats are one revision's answered requests.
 type revStats struct {
 	requests, completed, dropped, cold int64
 	all, coldLat                       *results.Histogram
+}
+
+// fnName names target fn for the per-revision breakdown: its name, else
+// its URL.
+func (r *recorder) fnName(fn int) string {
+	switch {
+	case fn >= 0 && fn < len(r.names) && r.names[fn] != "":
+		return r.names[fn]
+	case fn >= 0 && fn < len(r.urls):
+		return r.urls[fn]
+	}
+	return ""
 }
 
 func (r *recorder) revision(k revKey, o *observation, ok bool) {
@@ -177,9 +192,8 @@ func (r *recorder) revision(k revKey, o *observation, ok bool) {
 	}
 }
 
-// revisions are the per-revision figures, by function then revision
-// name; names[fn] names a function (its URL when names is short).
-func (r *recorder) revisions(names, urls []string) []results.RevisionSummary {
+// revisions are the per-revision figures, by function then revision name.
+func (r *recorder) revisions() []results.RevisionSummary {
 	keys := make([]revKey, 0, len(r.revs))
 	for k := range r.revs {
 		keys = append(keys, k)
@@ -193,15 +207,8 @@ func (r *recorder) revisions(names, urls []string) []results.RevisionSummary {
 	var out []results.RevisionSummary
 	for _, k := range keys {
 		s := r.revs[k]
-		name := ""
-		switch {
-		case k.fn >= 0 && k.fn < len(names):
-			name = names[k.fn]
-		case k.fn >= 0 && k.fn < len(urls):
-			name = urls[k.fn]
-		}
 		out = append(out, results.RevisionSummary{
-			Function: name, Revision: k.rev, DeployAtSeconds: -1, FirstTrafficSeconds: -1,
+			Function: k.fn, Revision: k.rev, DeployAtSeconds: -1, FirstTrafficSeconds: -1,
 			Requests: s.requests, Completed: s.completed, Dropped: s.dropped, ColdStarts: s.cold,
 			Latency: s.all.Percentiles(), ColdLatency: s.coldLat.Percentiles(),
 		})

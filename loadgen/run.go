@@ -26,7 +26,8 @@ type Config struct {
 	URLs []string
 	// Functions name the targets in the summary's per-revision breakdown
 	// (Summary.Revisions, from responses carrying HeaderRevision); a
-	// target without a name is named by its URL.
+	// target without a name is named by its URL. Targets of one name are
+	// one function (a tag's URL and the function's own, say).
 	Functions []string
 	// Method is the HTTP method; GET when empty.
 	Method string
@@ -317,6 +318,7 @@ func Attack(ctx context.Context, cfg Config) (*Report, error) {
 	}()
 
 	rec := newRecorder(began, l, cfg.Requests)
+	rec.names, rec.urls = cfg.Functions, cfg.URLs
 	rec.series = newSeries(&cfg)
 	mon := newMonitor(cfg, pacer, began, halt)
 	monDone := make(chan struct{})
@@ -439,7 +441,7 @@ collect:
 		Warnings:        mon.warnings,
 	}
 	sum.Fill(rec.all, rec.cold)
-	sum.Revisions = rec.revisions(cfg.Functions, cfg.URLs)
+	sum.Revisions = rec.revisions()
 	sp := rec.sent.Percentiles()
 	sum.SentLatency = &sp
 	if len(rec.errors) > 0 {

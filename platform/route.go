@@ -92,6 +92,7 @@ type routeState struct {
 	// deployed is set, once the revision is created, after its ingress is
 	// in place, so the request path may read it without the route's lock.
 	deployed atomic.Bool
+	created  chan struct{} // closed once deployed
 	ready    bool
 	// initial is the pods of its first decision, which must be ready for
 	// it to be Ready; -1 until that decision is known.
@@ -118,7 +119,8 @@ func (p *Platform) addRoute(rc Route) error {
 	rt := &fnRoute{cfg: rc, rng: rand.New(rand.NewPCG(uint64(rc.Seed), uint64(1)<<40|uint64(rc.Index)))}
 	for i, rr := range rc.Revisions {
 		fn := rr.Function
-		st := &routeState{route: rt, index: i, name: fn.Name, deployAt: rr.DeployAt, initial: -1, firstTraffic: -1, deployedAt: -1}
+		st := &routeState{route: rt, index: i, name: fn.Name, deployAt: rr.DeployAt, initial: -1, firstTraffic: -1, deployedAt: -1,
+			created: make(chan struct{})}
 		fn.Name = rc.Name + "-" + fn.Name
 		r, err := p.addRevision(fn, true) // p.deploy creates it
 		if err != nil {
@@ -197,6 +199,7 @@ func (p *Platform) deploy(r *revision, now time.Duration) error {
 		st.initial = 0
 	}
 	st.deployed.Store(true)
+	close(st.created)
 	return nil
 }
 
@@ -237,6 +240,10 @@ func (p *Platform) BeginRoutes(t0 time.Time) {
 // which revisions became Ready: the wall-clock counterpart of the
 // simulator's events, late by at most this much.
 const routeResolution = 10 * time.Millisecond
+
+// tagWait is how long a request to a tag's URL waits for its revision to
+// be created before it is refused: a few passes of the route loop.
+const tagWait = 10 * routeResolution
 
 // reconcile is one pass of the route loop at offset now.
 func (p *Platform) reconcile(rt *fnRoute, now time.Duration) {
@@ -317,8 +324,17 @@ func (p *Platform) serveRoute(rt *fnRoute, w http.ResponseWriter, req *http.Requ
 func (p *Platform) serveRevision(r *revision, w http.ResponseWriter, req *http.Request) {
 	if st := r.route; st != nil {
 		if !st.deployed.Load() {
-			http.Error(w, "platform: revision "+r.fn.Name+" is not created yet", http.StatusNotFound)
-			return
+			// A tag's URL exists once its revision does. Traffic to it
+			// starts at the revision's deployAt, which the route loop
+			// reaches up to routeResolution late: wait that out.
+			select {
+			case <-st.created:
+			case <-req.Context().Done():
+				return
+			case <-time.After(tagWait):
+				http.Error(w, "platform: revision "+r.fn.Name+" is not created yet", http.StatusNotFound)
+				return
+			}
 		}
 		w.Header().Set(wire.HeaderRevision, st.name)
 	}
@@ -382,14 +398,14 @@ func (p *Platform) Created(name string) bool {
 // over the policy's, and the split schedule the way pol's rollout variant
 // makes it (knroute.ApplyRollout), as the simulator does.
 func RouteFor(f scenarios.Function, index int, sc *scenarios.Scenario, pol scenarios.Policy) (Route, error) {
+	if index < 0 || index >= len(sc.Functions) {
+		return Route{}, fmt.Errorf("function index %d: the scenario has %d functions", index, len(sc.Functions))
+	}
 	rc := Route{Name: f.Name, Steps: f.Split, Seed: sc.Seed, Index: index, Variant: pol.Rollout}
 	if pol.Rollout != nil {
 		rc.Steps = knroute.ApplyRollout(f.Split, *pol.Rollout, len(f.Revisions))
 	}
 	for _, rev := range f.Revisions {
-		if rev.TagTraffic != nil {
-			return Route{}, fmt.Errorf("function %s, revision %s: traffic to a tag (tagTraffic) runs on the simulator only so far; the local platform serves the tag's URL /%s-%s/ but sends it no traffic of its own", f.Name, rev.Name, rev.Tag, f.Name)
-		}
 		p := pol
 		p.Settings = maps.Clone(pol.Settings)
 		if p.Settings == nil {
@@ -538,4 +554,22 @@ func RevisionSeconds(began time.Time, d time.Duration, ticks []controller.Tick, 
 			each(sec, r.name, ready[i], percentAt(r.route.Splits, r.index, end))
 		}
 	}
+}
+
+// TagTraffic is the traffic of sc's tags as the load generator sends it:
+// the k-th tagged revision with tagTraffic gets target base+k, the URL
+// /TAG-FUNCTION/ of the platform at url, named after its function; the
+// streams are the simulator's (knroute.WithTags).
+func TagTraffic(sc *scenarios.Scenario, url string, base int) (tags []knroute.TagStream, urls, names []string) {
+	for _, f := range sc.Functions {
+		for _, rev := range f.Revisions {
+			if rev.TagTraffic == nil {
+				continue
+			}
+			tags = append(tags, knroute.TagStream{Pattern: rev.TagTraffic, Start: rev.DeployAt, Function: base + len(tags)})
+			urls = append(urls, url+"/"+rev.Tag+"-"+f.Name+"/")
+			names = append(names, f.Name)
+		}
+	}
+	return tags, urls, names
 }

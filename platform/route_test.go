@@ -16,7 +16,8 @@ import (
 )
 
 // A canary on real processes: v1 has the route, v2 is created at 6 s and
-// takes half from then (once Ready), the whole route from 12 s. Each
+// takes half from then (once Ready), the whole route from 12 s; its tag's
+// URL gets 2 requests/s of its own from 6 s. Each
 // revision's requests follow the split, each has pods of its own, and v1,
 // at 0% from 12 s, goes back to zero pods through its policy's normal path.
 const canaryScenario = `name: canary-local
@@ -35,6 +36,8 @@ functions:
       - name: v1
         settings: {initial-scale: "1"}
       - name: v2
+        tag: canary
+        tagTraffic: constant:rate=2    # to /canary-api/, from its creation on
     split:
       - {at: 6s, percent: {v1: 50, v2: 50}}
       - {at: 12s, percent: {v2: 100}}
@@ -62,18 +65,19 @@ func TestRunCanarySplitsRequestsAndPodsPerRevision(t *testing.T) {
 		t.Fatalf("revisions %+v, want v1 and v2", s.Revisions)
 	}
 	v1, v2 := s.Revisions[0], s.Revisions[1]
-	if v1.Requests+v2.Requests != s.Requests || s.Requests != 600 {
-		t.Fatalf("requests v1 %d + v2 %d, total %d; want 600 in all, each answered by a revision", v1.Requests, v2.Requests, s.Requests)
+	if v1.Requests+v2.Requests != s.Requests || s.Requests != 648 {
+		t.Fatalf("requests v1 %d + v2 %d, total %d; want 600 + 48 to the tag in all, each answered by a revision", v1.Requests, v2.Requests, s.Requests)
 	}
 	// The split: v1 has 6 s of 20/s and half of the next 6 s, less what
-	// waited for v2 to be Ready (its one pod's start-up).
+	// waited for v2 to be Ready (its one pod's start-up); v2 the rest and
+	// the tag's 48.
 	for _, c := range []struct {
 		name     string
 		got      int64
 		lo, high int64
 	}{
 		{"v1", v1.Requests, 160, 215},
-		{"v2", v2.Requests, 385, 440},
+		{"v2", v2.Requests, 433, 488},
 	} {
 		if c.got < c.lo || c.got > c.high {
 			t.Errorf("%s served %d requests, want %d to %d by the split", c.name, c.got, c.lo, c.high)
@@ -89,10 +93,11 @@ func TestRunCanarySplitsRequestsAndPodsPerRevision(t *testing.T) {
 		t.Errorf("pod starts v1 %d, v2 %d (max %d): want pods of each revision's own", v1.PodStarts, v2.PodStarts, v2.MaxPods)
 	}
 	// The route waits for v2's pod before giving it traffic, and one pod
-	// carries half of 20 requests/s of 20 ms: the rollout costs no cold
-	// start, as in the simulator.
-	if s.RolloutColdStarts == nil || *s.RolloutColdStarts != v2.ColdStarts || v2.ColdStarts != 0 {
-		t.Errorf("rollout cold starts %v, v2 cold starts %d: want none, counted as the rollout's", s.RolloutColdStarts, v2.ColdStarts)
+	// carries half of 20 requests/s of 20 ms: the rollout's cold starts
+	// are those of the tag's first request, which does not wait for
+	// Ready (it addresses the revision), as in the simulator.
+	if s.RolloutColdStarts == nil || *s.RolloutColdStarts != v2.ColdStarts || v2.ColdStarts != 1 {
+		t.Errorf("rollout cold starts %v, v2 cold starts %d: want the tag's first request's, counted as the rollout's", s.RolloutColdStarts, v2.ColdStarts)
 	}
 	// The same scenario and seed on the simulator splits the same way.
 	sim, err := simulator.Run(context.Background(), sc, sc.Policies[0], simulator.Options{})
@@ -103,6 +108,9 @@ func TestRunCanarySplitsRequestsAndPodsPerRevision(t *testing.T) {
 		if d := rs.Requests - s.Revisions[i].Requests; d < -25 || d > 25 {
 			t.Errorf("%s: %d requests on the simulator, %d on the local platform", rs.Revision, rs.Requests, s.Revisions[i].Requests)
 		}
+	}
+	if c := sim.Summary.Revisions[1].ColdStarts; c != v2.ColdStarts {
+		t.Errorf("v2: %d cold starts on the simulator, %d on the local platform", c, v2.ColdStarts)
 	}
 	var ts bytes.Buffer
 	if err := WriteTimeseries(&ts, res.Started, res.Began, res.Ticks, res.Routes); err != nil {

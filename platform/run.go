@@ -11,6 +11,7 @@ import (
 	"github.com/scalebench/scalebench/loadgen"
 	"github.com/scalebench/scalebench/platform/pods"
 	"github.com/scalebench/scalebench/results"
+	knroute "github.com/scalebench/scalebench/route"
 	"github.com/scalebench/scalebench/scenarios"
 )
 
@@ -191,6 +192,11 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 	for i, f := range sc.Functions {
 		urls[i], names[i] = p.FunctionURL(f.Name), f.Name
 	}
+	// Traffic to tags goes to their URLs, merged with the scenario's as
+	// the simulator merges it.
+	tags, tagURLs, tagNames := TagTraffic(sc, p.URL(), len(urls))
+	urls, names = append(urls, tagURLs...), append(names, tagNames...)
+	pattern := knroute.WithTags(sc.Traffic, tags)
 	// The pods' figures at the traffic's start, subtracted at the end with
 	// Deployed (see RunOptions.Deployed).
 	type podFigures struct {
@@ -206,7 +212,7 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		}
 	}
 	sum, err := loadgen.Run(ctx, loadgen.Config{
-		URLs: urls, Functions: names, Pattern: sc.Traffic, Duration: sc.Duration, Seed: sc.Seed,
+		URLs: urls, Functions: names, Pattern: pattern, Duration: sc.Duration, Seed: sc.Seed,
 		Requests: opts.Requests, Progress: opts.Progress, Log: opts.Log,
 		Scenario: sc.Name, Backend: "local",
 		// The activator and queue-proxy share this process: each request

@@ -312,63 +312,12 @@ func (e *engine) target(a traffic.Arrival) (*fnState, error) {
 }
 
 // arrivals is the scenario's traffic merged, in time order, with the
-// traffic sent to revisions' tags.
+// traffic sent to revisions' tags (knroute.WithTags, the local platform's
+// too).
 func (e *engine) arrivals(sc *scenarios.Scenario) traffic.Source {
-	src := sc.Traffic.Arrivals(sc.Seed, sc.Duration)
-	if len(e.tags) == 0 {
-		return src
-	}
-	m := &mergedSource{}
-	m.add(src, 0, 0, false)
+	var tags []knroute.TagStream
 	for k, t := range e.tags {
-		start := time.Duration(t.f.rev.deployAt)
-		if start >= sc.Duration {
-			continue
-		}
-		// A stream of its own for each tag: the seed is spread so that
-		// tagged arrivals are independent of the main traffic.
-		seed := sc.Seed ^ int64(0x5bd1e995*(k+1))
-		m.add(t.pattern.Arrivals(seed, sc.Duration-start), start, -1-k, true)
+		tags = append(tags, knroute.TagStream{Pattern: t.pattern, Start: time.Duration(t.f.rev.deployAt), Function: -1 - k})
 	}
-	return m
-}
-
-// mergedSource interleaves sources by arrival time; equal times go to the
-// source added first, so the order is fixed.
-type mergedSource struct {
-	srcs  []traffic.Source
-	heads []traffic.Arrival
-	more  []bool
-	shift []time.Duration
-	fn    []int
-	retag []bool // set the arrival's Function to fn (a tag's -1-k)
-}
-
-func (m *mergedSource) add(s traffic.Source, shift time.Duration, fn int, retag bool) {
-	m.srcs = append(m.srcs, s)
-	m.shift = append(m.shift, shift)
-	m.fn = append(m.fn, fn)
-	m.retag = append(m.retag, retag)
-	a, ok := s.Next()
-	m.heads = append(m.heads, a)
-	m.more = append(m.more, ok)
-}
-
-func (m *mergedSource) Next() (traffic.Arrival, bool) {
-	best := -1
-	for i := range m.srcs {
-		if m.more[i] && (best < 0 || m.heads[i].At+m.shift[i] < m.heads[best].At+m.shift[best]) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return traffic.Arrival{}, false
-	}
-	a := m.heads[best]
-	a.At += m.shift[best]
-	if m.retag[best] {
-		a.Function = m.fn[best]
-	}
-	m.heads[best], m.more[best] = m.srcs[best].Next()
-	return a, true
+	return knroute.WithTags(sc.Traffic, tags).Arrivals(sc.Seed, sc.Duration)
 }
