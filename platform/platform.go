@@ -223,6 +223,7 @@ type Platform struct {
 	routeOrder []string
 	tags       map[string]*revision
 	routeOnce  sync.Once
+	routesEnd  sync.Once
 	stopRoutes context.CancelFunc
 	routesDone chan struct{}
 
@@ -784,7 +785,7 @@ func (p *Platform) PodList(name string) []*pods.Pod {
 
 // Errors reports the activator's error counts of a function.
 func (p *Platform) Errors(name string) map[string]int64 {
-	if r := p.revs[name]; r != nil {
+	if r := p.revs[name]; r != nil && p.Created(name) {
 		return r.ingress().Errors()
 	}
 	return nil
@@ -809,10 +810,7 @@ func (p *Platform) gather() ([]*dto.MetricFamily, error) {
 // every process to exit.
 func (p *Platform) Close(ctx context.Context) error {
 	p.close.Do(func() {
-		if p.stopRoutes != nil {
-			p.stopRoutes()
-			<-p.routesDone
-		}
+		p.endRoutes()
 		p.stopCtrl()
 		<-p.ctrlDone
 		for _, name := range p.order {

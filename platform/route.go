@@ -116,6 +116,11 @@ func (p *Platform) addRoute(rc Route) error {
 	if len(rc.Revisions) == 0 || len(rc.Steps) == 0 {
 		return fmt.Errorf("function %s: a route wants revisions and a split", rc.Name)
 	}
+	for i, st := range rc.Steps {
+		if st.Rollout >= len(rc.Revisions) || st.Rollout < 0 && len(st.Percent) != len(rc.Revisions) {
+			return fmt.Errorf("function %s: split step %d names revisions the route does not have (%d revisions)", rc.Name, i, len(rc.Revisions))
+		}
+	}
 	rt := &fnRoute{cfg: rc, rng: rand.New(rand.NewPCG(uint64(rc.Seed), uint64(1)<<40|uint64(rc.Index)))}
 	for i, rr := range rc.Revisions {
 		fn := rr.Function
@@ -233,6 +238,18 @@ func (p *Platform) BeginRoutes(t0 time.Time) {
 				}
 			}
 		}()
+	})
+}
+
+// endRoutes stops the route loop and waits for it: nothing is created or
+// moved after it, so a run's figures are read from a settled platform.
+func (p *Platform) endRoutes() {
+	p.routesEnd.Do(func() {
+		p.routeOnce.Do(func() {}) // no loop starts after this
+		if p.stopRoutes != nil {
+			p.stopRoutes()
+			<-p.routesDone
+		}
 	})
 }
 

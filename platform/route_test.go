@@ -163,3 +163,37 @@ func TestRevisionSeconds(t *testing.T) {
 		t.Errorf("got  %v\nwant %s", got, want)
 	}
 }
+
+func TestStartRejectsBadRoutes(t *testing.T) {
+	steps := []scenarios.SplitStep{{At: 0, Percent: []int{100, 0}, Rollout: -1}}
+	rev := func(name, tag string) RouteRevision {
+		return RouteRevision{Function: Function{Name: name, Policy: "kpa"}, Tag: tag}
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no split", Config{Routes: []Route{{Name: "api", Revisions: []RouteRevision{rev("v1", "")}}}}, "wants revisions and a split"},
+		{"name clash with a function", Config{Functions: []Function{{Name: "api"}},
+			Routes: []Route{{Name: "api", Revisions: []RouteRevision{rev("v1", ""), rev("v2", "")}, Steps: steps}}}, "listed twice"},
+		{"revision clash with a function", Config{Functions: []Function{{Name: "api-v1"}},
+			Routes: []Route{{Name: "api", Revisions: []RouteRevision{rev("v1", ""), rev("v2", "")}, Steps: steps}}}, "listed twice"},
+		{"step for three revisions", Config{Routes: []Route{{Name: "api", Revisions: []RouteRevision{rev("v1", ""), rev("v2", "")},
+			Steps: []scenarios.SplitStep{{Percent: []int{50, 25, 25}, Rollout: -1}}}}}, "does not have"},
+		{"tag twice", Config{Routes: []Route{{Name: "api", Revisions: []RouteRevision{rev("v1", "x"), rev("v2", "x")}, Steps: steps}}}, "given twice"},
+		{"bad name", Config{Routes: []Route{{Name: "a/b", Revisions: []RouteRevision{rev("v1", "")}, Steps: steps}}}, "want a non-empty name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.FnBinary = fnBinary
+			p, err := Start(tc.cfg)
+			if err == nil {
+				p.Close(context.Background())
+				t.Fatal("started")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q, want %q", err, tc.want)
+			}
+		})
+	}
+}

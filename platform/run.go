@@ -235,7 +235,9 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, pol scenarios.Poli
 		case <-ctx.Done():
 		}
 	}
-	// Pod figures cover the run, not the drain at shutdown.
+	// The schedule ends with the traffic. Pod figures cover the run, not
+	// the drain at shutdown.
+	p.endRoutes()
 	startups := map[string][]pods.Startup{}
 	var times []results.StartupTimes
 	fail := &RunFailure{Interrupted: interrupted}
