@@ -27,7 +27,7 @@ func TestUpdate(t *testing.T) {
 		{"no schedule: revision 0 has it all", nil, 1, 0, all, []int{100}, false},
 		{"first step at 0", []scenarios.SplitStep{pct(0, 90, 10)}, 2, 0, all, []int{90, 10}, true},
 		{"a step not due yet", []scenarios.SplitStep{pct(0, 100, 0), pct(time.Minute, 0, 100)}, 2, 59 * time.Second, all, []int{100, 0}, true},
-		{"the latest due step wins", []scenarios.SplitStep{pct(0, 100, 0), pct(time.Second, 50, 50), pct(2 * time.Second, 0, 100)}, 2, 5 * time.Second, all, []int{0, 100}, true},
+		{"the latest due step wins", []scenarios.SplitStep{pct(0, 100, 0), pct(time.Second, 50, 50), pct(2*time.Second, 0, 100)}, 2, 5 * time.Second, all, []int{0, 100}, true},
 		{"a step waits for its revisions", []scenarios.SplitStep{pct(0, 50, 50)}, 2, 0, only0, []int{0, 0}, false},
 		{"a revision at 0% need not be ready", []scenarios.SplitStep{pct(0, 100, 0)}, 2, 0, only0, []int{100, 0}, true},
 		{"an instant rollout", []scenarios.SplitStep{{At: 0, Rollout: 1}}, 2, 0, all, []int{0, 100}, true},
