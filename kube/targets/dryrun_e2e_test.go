@@ -114,9 +114,19 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 		}
 		scs = append(scs, sc)
 	}
+	opts := make([]Options, len(scs))
+	for i := range opts {
+		opts[i] = opt
+	}
+	// A user's image, with an HTTP and with a TCP readiness probe.
+	for _, fn := range []Function{{Image: "registry.example.com/me/fn:v2", Port: 9000, ReadinessPath: "/healthz"}, {Image: "dev.local/fn"}} {
+		u := opt
+		u.Function = fn
+		scs, opts = append(scs, load(t, tuned)), append(opts, u)
+	}
 	checked := 0
 	for i, sc := range scs {
-		s, err := Render(sc, 0, opt)
+		s, err := Render(sc, 0, opts[i])
 		if err != nil {
 			t.Fatalf("scenario %d: %v", i, err)
 		}
