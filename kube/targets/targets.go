@@ -178,7 +178,7 @@ func Render(sc *scenarios.Scenario, fn int, opt Options) (*Set, error) {
 	if len(f.Revisions) > 0 {
 		// Rendering the function alone would drop its split: a different
 		// experiment under the same name.
-		return nil, fmt.Errorf("targets: scenario %s: function %s has revisions, which only the simulator runs so far", sc.Name, f.Name)
+		return nil, fmt.Errorf("targets: scenario %s: function %s has revisions, which the four kind targets do not run (the Kubernetes backend's per-revision Deployments do: targets.Revisions)", sc.Name, f.Name)
 	}
 	name := ObjectName(f.Name)
 	s := &Set{Notes: map[string][]string{}}
