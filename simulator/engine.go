@@ -1062,7 +1062,7 @@ func (e *engine) second(t int64, srcDone bool) {
 			Ready: f.nReady, Pods: f.nPods(), Panic: f.panic,
 		}
 		if f.rev != nil {
-			row.Revision, row.Percent = f.rev.name, f.rev.route.sp.Percent()[f.rev.index]
+			row.Revision, row.Percent = f.rev.name, f.rev.route.percent[f.rev.index]
 		} else if e.revisions {
 			row.Percent = 100 // a function of one revision beside ones with several
 		}

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"maps"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -9,19 +10,42 @@ import (
 	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
-	"github.com/scalebench/scalebench/scenarios/split"
 	"github.com/scalebench/scalebench/traffic"
 )
 
 // route is one function's Knative Route: the traffic split across its
-// revisions, moved by the scenario's split schedule (package split, whose
-// meaning the Kubernetes activator shares), and the revisions it splits
-// across. A function without revisions has a route to its one revision
-// and never draws.
+// revisions, moved by the scenario's split schedule. A function without
+// revisions has a route to its one revision and never draws.
+//
+// Traffic only ever goes to a Ready revision, as in Knative's route
+// reconciler, which flattens a Configuration target to the Configuration's
+// latest *ready* revision and refuses a Revision target that is not ready
+// (knative/serving's pkg/reconciler/route/traffic/traffic.go,
+// addConfigurationTarget and addRevisionTarget): a step waits, with the
+// previous split in force, until every revision it gives traffic to is
+// Ready. A revision is Ready once its initial-scale pods are (and stays
+// Ready when it later scales to zero: requests then go through the
+// activator).
 type route struct {
-	revs []*fnState
-	sp   *split.Route
-	rng  *rand.Rand
+	revs    []*fnState
+	steps   []scenarios.SplitStep
+	next    int // next step of the schedule not yet due
+	pending int // a due step waiting for its revisions, -1 when none
+	percent []int
+	rng     *rand.Rand
+
+	// A gradual rollout in progress (Knative's rollout-duration): order
+	// lists the revisions holding traffic, oldest first, the one being
+	// rolled out to last.
+	rolling  bool
+	order    []int
+	duration float64 // seconds
+	stepSize int
+	stepDur  int64
+	observed bool
+	// gen numbers the rollouts, so a step of one a later split replaced
+	// is recognised and ignored.
+	gen int64
 }
 
 // pick chooses a revision for one arrival: a draw from the route's own
@@ -32,10 +56,23 @@ func (rt *route) pick() *fnState {
 	if len(rt.revs) == 1 {
 		return rt.revs[0]
 	}
-	if only := rt.sp.Only(); only >= 0 {
+	only, n := -1, 0
+	for i, p := range rt.percent {
+		if p > 0 {
+			only, n = i, n+1
+		}
+	}
+	if n == 1 {
 		return rt.revs[only]
 	}
-	return rt.revs[rt.sp.Pick(rt.rng.IntN(100))]
+	u := rt.rng.IntN(100)
+	for i, p := range rt.percent {
+		if u < p {
+			return rt.revs[i]
+		}
+		u -= p
+	}
+	return rt.revs[only]
 }
 
 // newRoutes builds the engine's units (one fnState per revision) and a
@@ -44,7 +81,7 @@ func (rt *route) pick() *fnState {
 // scenarios give the same output.
 func (e *engine) newRoutes(sc *scenarios.Scenario, pol scenarios.Policy, opt Options) error {
 	for i, fn := range sc.Functions {
-		rt := &route{}
+		rt := &route{pending: -1}
 		if len(fn.Revisions) == 0 {
 			f, err := newFunction(i, fn, sc, pol, opt)
 			if err != nil {
@@ -53,11 +90,13 @@ func (e *engine) newRoutes(sc *scenarios.Scenario, pol scenarios.Policy, opt Opt
 			f.idx = int32(len(e.fns))
 			e.fns = append(e.fns, f)
 			rt.revs = []*fnState{f}
-			rt.sp = split.New(nil, 1)
+			rt.percent = []int{100}
 			e.routes = append(e.routes, rt)
 			continue
 		}
 		e.revisions = true
+		rt.steps = fn.Split
+		rt.percent = make([]int, len(fn.Revisions))
 		rt.rng = rand.New(rand.NewPCG(uint64(sc.Seed), uint64(1)<<40|uint64(i)))
 		for j, rev := range fn.Revisions {
 			p := pol
@@ -89,11 +128,9 @@ func (e *engine) newRoutes(sc *scenarios.Scenario, pol scenarios.Policy, opt Opt
 			e.fns = append(e.fns, f)
 			rt.revs = append(rt.revs, f)
 		}
-		steps := fn.Split
 		if pol.Rollout != nil {
-			steps = applyRollout(fn.Split, *pol.Rollout, rt.revs)
+			rt.steps = applyRollout(fn.Split, *pol.Rollout, rt.revs)
 		}
-		rt.sp = split.New(steps, len(rt.revs))
 		e.routes = append(e.routes, rt)
 	}
 	return nil
@@ -273,26 +310,123 @@ func (e *engine) revisionReady(f *fnState, now int64) {
 	e.routeUpdate(r.route, now)
 }
 
-// routeUpdate is the route reconciler (split.Route.Update): it runs when
-// a step falls due and when a revision becomes Ready.
+// routeUpdate is the route reconciler: it applies every step that is due,
+// as far as the revisions it names are Ready, and moves a gradual rollout
+// on. It runs when a step falls due, when a revision becomes Ready and at
+// each rollout step's time.
 func (e *engine) routeUpdate(rt *route, now int64) {
-	changed, w := rt.sp.Update(time.Duration(now), func(i int) bool { return rt.revs[i].rev.ready })
-	e.routeChanged(rt, changed, w, now)
-}
-
-// routeChanged accounts a new split and schedules the rollout's next step.
-func (e *engine) routeChanged(rt *route, changed bool, w split.Wake, now int64) {
-	if changed {
-		for _, f := range rt.revs {
-			f.advance(now)
-			if rt.sp.Percent()[f.rev.index] > 0 && f.rev.firstTraffic < 0 {
-				f.rev.firstTraffic = now
+	for rt.next < len(rt.steps) && int64(rt.steps[rt.next].At) <= now {
+		rt.pending = rt.next
+		rt.rolling = false
+		rt.next++
+	}
+	if rt.pending >= 0 {
+		st := rt.steps[rt.pending]
+		switch {
+		case st.Rollout >= 0:
+			if rt.revs[st.Rollout].rev.ready {
+				rt.pending = -1
+				e.startRollout(rt, st, now)
+			}
+		default:
+			ready := true
+			for i, p := range st.Percent {
+				ready = ready && (p == 0 || rt.revs[i].rev.ready)
+			}
+			if ready {
+				rt.pending = -1
+				e.setSplit(rt, st.Percent, now)
 			}
 		}
 	}
-	if w.Gen != 0 {
-		e.h.push(event{at: int64(w.At), kind: evRoute, fn: rt.revs[0].idx, id: w.Gen})
+}
+
+func (e *engine) setSplit(rt *route, percent []int, now int64) {
+	for i, p := range percent {
+		f := rt.revs[i]
+		f.advance(now)
+		if p > 0 && f.rev.firstTraffic < 0 {
+			f.rev.firstTraffic = now
+		}
 	}
+	copy(rt.percent, percent)
+}
+
+// startRollout begins moving the route to revision st.Rollout once it is
+// Ready. With no rollout-duration everything moves at once. Otherwise it
+// follows Knative's route reconciler (pkg/reconciler/route/traffic/
+// rollout.go, stepConfig): the newest revision holding traffic gives 1% to
+// the new one; once the ingress has that split (ObserveReady, at least
+// 1 s later: the simulated ingress is programmed at once, so exactly 1 s)
+// computeProperties fixes the steps for the rest.
+func (e *engine) startRollout(rt *route, st scenarios.SplitStep, now int64) {
+	to := st.Rollout
+	if st.RolloutDuration <= 0 || rt.percent[to] >= 99 {
+		p := make([]int, len(rt.percent))
+		p[to] = 100
+		e.setSplit(rt, p, now)
+		return
+	}
+	rt.order = rt.order[:0]
+	for i, p := range rt.percent {
+		if p > 0 && i != to {
+			rt.order = append(rt.order, i)
+		}
+	}
+	p := slicesClone(rt.percent)
+	p[to] = 0
+	for k := len(rt.order) - 1; k >= 0; k-- {
+		if i := rt.order[k]; p[i] > 0 {
+			p[i]--
+			break
+		}
+	}
+	p[to] = 1
+	rt.order = append(rt.order, to)
+	e.setSplit(rt, p, now)
+	rt.rolling = true
+	rt.observed = false
+	rt.gen++
+	rt.duration = st.RolloutDuration.Seconds()
+	e.h.push(event{at: now + second, kind: evRoute, fn: rt.revs[0].idx, id: rt.gen})
+}
+
+// stepRollout is Knative's ObserveReady and stepRevisions: the first call
+// after the 1% computes the step size and interval (computeProperties,
+// with a minimum step of 1 s), every later one at the step's time moves
+// StepSize percent onto the new revision, drained from the newest of the
+// old revisions first.
+func (e *engine) stepRollout(rt *route, now int64) {
+	if !rt.observed {
+		rt.observed = true
+		const minStep = 1.0
+		d := math.Max(1, rt.duration-minStep)
+		steps := math.Max(1, d/minStep)
+		rem := float64(99)
+		if rem < steps {
+			steps = rem
+		}
+		rt.stepSize = int(math.Round(rem / steps))
+		rt.stepDur = int64(d / steps * float64(time.Second))
+		e.h.push(event{at: now + rt.stepDur, kind: evRoute, fn: rt.revs[0].idx, id: rt.gen})
+		return
+	}
+	p := slicesClone(rt.percent)
+	to := rt.order[len(rt.order)-1]
+	remaining := rt.stepSize
+	for k := len(rt.order) - 2; k >= 0 && remaining > 0; k-- {
+		i := rt.order[k]
+		take := min(p[i], remaining)
+		p[i] -= take
+		remaining -= take
+	}
+	p[to] = min(100, p[to]+rt.stepSize-remaining)
+	e.setSplit(rt, p, now)
+	if p[to] >= 100 {
+		rt.rolling = false
+		return
+	}
+	e.h.push(event{at: now + rt.stepDur, kind: evRoute, fn: rt.revs[0].idx, id: rt.gen})
 }
 
 // routeEvent is a step of the schedule falling due (id 0), or a step of
@@ -303,9 +437,12 @@ func (e *engine) routeEvent(ev *event) {
 		e.routeUpdate(rt, ev.at)
 		return
 	}
-	changed, w := rt.sp.Step(time.Duration(ev.at), ev.id)
-	e.routeChanged(rt, changed, w, ev.at)
+	if rt.rolling && ev.id == rt.gen {
+		e.stepRollout(rt, ev.at)
+	}
 }
+
+func slicesClone(p []int) []int { return append([]int(nil), p...) }
 
 // startRevisions applies each route's first step and schedules what the
 // revisions need after time 0: their creation and the split's steps.
@@ -321,7 +458,7 @@ func (e *engine) startRevisions() {
 			}
 		}
 		e.routeUpdate(rt, 0)
-		for _, st := range rt.sp.Steps()[1:] {
+		for _, st := range rt.steps[1:] {
 			e.h.push(event{at: int64(st.At), kind: evRoute, fn: rt.revs[0].idx})
 		}
 		for _, f := range rt.revs {
