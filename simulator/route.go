@@ -2,50 +2,25 @@ package simulator
 
 import (
 	"maps"
-	"math"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/scalebench/scalebench/autoscaler"
 	"github.com/scalebench/scalebench/results"
+	knroute "github.com/scalebench/scalebench/route"
 	"github.com/scalebench/scalebench/scenarios"
 	"github.com/scalebench/scalebench/traffic"
 )
 
-// route is one function's Knative Route: the traffic split across its
-// revisions, moved by the scenario's split schedule. A function without
+// route is one function's Knative Route: the split schedule in force
+// (package route, shared with the local platform, so a schedule means the
+// same in both) over the function's revisions. A function without
 // revisions has a route to its one revision and never draws.
-//
-// Traffic only ever goes to a Ready revision, as in Knative's route
-// reconciler, which flattens a Configuration target to the Configuration's
-// latest *ready* revision and refuses a Revision target that is not ready
-// (knative/serving's pkg/reconciler/route/traffic/traffic.go,
-// addConfigurationTarget and addRevisionTarget): a step waits, with the
-// previous split in force, until every revision it gives traffic to is
-// Ready. A revision is Ready once its initial-scale pods are (and stays
-// Ready when it later scales to zero: requests then go through the
-// activator).
 type route struct {
 	revs    []*fnState
-	steps   []scenarios.SplitStep
-	next    int // next step of the schedule not yet due
-	pending int // a due step waiting for its revisions, -1 when none
-	percent []int
+	sched   *knroute.Route
+	percent []int // sched's split, or {100} for a function without revisions
 	rng     *rand.Rand
-
-	// A gradual rollout in progress (Knative's rollout-duration): order
-	// lists the revisions holding traffic, oldest first, the one being
-	// rolled out to last.
-	rolling  bool
-	order    []int
-	duration float64 // seconds
-	stepSize int
-	stepDur  int64
-	observed bool
-	// gen numbers the rollouts, so a step of one a later split replaced
-	// is recognised and ignored.
-	gen int64
 }
 
 // pick chooses a revision for one arrival: a draw from the route's own
@@ -56,23 +31,7 @@ func (rt *route) pick() *fnState {
 	if len(rt.revs) == 1 {
 		return rt.revs[0]
 	}
-	only, n := -1, 0
-	for i, p := range rt.percent {
-		if p > 0 {
-			only, n = i, n+1
-		}
-	}
-	if n == 1 {
-		return rt.revs[only]
-	}
-	u := rt.rng.IntN(100)
-	for i, p := range rt.percent {
-		if u < p {
-			return rt.revs[i]
-		}
-		u -= p
-	}
-	return rt.revs[only]
+	return rt.revs[rt.sched.Pick(rt.rng)]
 }
 
 // newRoutes builds the engine's units (one fnState per revision) and a
@@ -81,7 +40,7 @@ func (rt *route) pick() *fnState {
 // scenarios give the same output.
 func (e *engine) newRoutes(sc *scenarios.Scenario, pol scenarios.Policy, opt Options) error {
 	for i, fn := range sc.Functions {
-		rt := &route{pending: -1}
+		rt := &route{}
 		if len(fn.Revisions) == 0 {
 			f, err := newFunction(i, fn, sc, pol, opt)
 			if err != nil {
@@ -95,8 +54,6 @@ func (e *engine) newRoutes(sc *scenarios.Scenario, pol scenarios.Policy, opt Opt
 			continue
 		}
 		e.revisions = true
-		rt.steps = fn.Split
-		rt.percent = make([]int, len(fn.Revisions))
 		rt.rng = rand.New(rand.NewPCG(uint64(sc.Seed), uint64(1)<<40|uint64(i)))
 		for j, rev := range fn.Revisions {
 			p := pol
@@ -128,71 +85,20 @@ func (e *engine) newRoutes(sc *scenarios.Scenario, pol scenarios.Policy, opt Opt
 			e.fns = append(e.fns, f)
 			rt.revs = append(rt.revs, f)
 		}
+		steps := fn.Split
 		if pol.Rollout != nil {
-			rt.steps = applyRollout(fn.Split, *pol.Rollout, rt.revs)
+			steps = knroute.ApplyRollout(fn.Split, *pol.Rollout, len(rt.revs))
+			for j := range knroute.RolledOut(fn.Split) {
+				rt.revs[j].rev.variant = pol.Rollout
+			}
 		}
+		rt.sched = knroute.New(steps, len(rt.revs), func(now time.Duration, percent []int) {
+			e.splitChanging(rt, percent, int64(now))
+		})
+		rt.percent = rt.sched.Percent()
 		e.routes = append(e.routes, rt)
 	}
 	return nil
-}
-
-// applyRollout makes the scenario's rollout steps the variant's way.
-func applyRollout(steps []scenarios.SplitStep, ro scenarios.Rollout, revs []*fnState) []scenarios.SplitStep {
-	var out []scenarios.SplitStep
-	for i, st := range steps {
-		if st.Rollout < 0 {
-			out = append(out, st)
-			continue
-		}
-		r := revs[st.Rollout].rev
-		r.initialScale, r.matchScale = ro.InitialScale, ro.MatchInitialScale
-		r.minScale, r.matchMin = ro.MinScale, ro.MatchMinScale
-		if len(ro.Settings) > 0 {
-			r.settings = maps.Clone(r.settings)
-			maps.Copy(r.settings, ro.Settings)
-			r.rebuild = true
-		}
-		if len(ro.Steps) == 0 {
-			st.RolloutDuration = ro.Duration
-			out = append(out, st)
-			continue
-		}
-		// A manual canary: the rest of the route stays with the revision
-		// that had the most of it before the step.
-		before := splitBefore(steps, i, len(revs))
-		from := -1
-		for j, p := range before {
-			if j != st.Rollout && (from < 0 || p > before[from]) {
-				from = j
-			}
-		}
-		for _, c := range ro.Steps {
-			if i+1 < len(steps) && st.At+c.After >= steps[i+1].At {
-				break // the scenario's next step takes over
-			}
-			p := make([]int, len(revs))
-			p[st.Rollout] = c.Percent
-			p[from] += 100 - c.Percent
-			out = append(out, scenarios.SplitStep{At: st.At + c.After, Percent: p, Rollout: -1})
-		}
-	}
-	return out
-}
-
-// splitBefore is the split the schedule asks for just before step i, as
-// far as the percent steps say (a rollout step gives its revision 100).
-func splitBefore(steps []scenarios.SplitStep, i, n int) []int {
-	p := make([]int, n)
-	if i == 0 {
-		return p
-	}
-	st := steps[i-1]
-	if st.Rollout >= 0 {
-		p[st.Rollout] = 100
-		return p
-	}
-	copy(p, st.Percent)
-	return p
 }
 
 // revision is what a unit of the engine carries when it is one revision of
@@ -208,13 +114,9 @@ type revision struct {
 	firstTraffic int64
 	polName      string
 	settings     map[string]string
-	// initialScale > 0 or matchScale: a rollout variant pre-scales the
-	// revision when it is created.
-	initialScale int
-	matchScale   bool
-	minScale     int
-	matchMin     bool
-	rebuild      bool // the variant changed settings: a new policy at deploy
+	// variant, when set, is the rollout variant that makes this revision
+	// (pre-scaled, or with settings of its own) when it is created.
+	variant      *scenarios.Rollout
 	lat, coldLat *results.Histogram
 }
 
@@ -236,29 +138,18 @@ func (e *engine) deploy(f *fnState, now int64) error {
 			others += g.nStarting + g.nReady
 		}
 	}
-	n, lo := r.initialScale, r.minScale
-	if (n > 0 || lo > 0 || r.rebuild) && f.lambda {
-		return badInput("revision %q: a Lambda-style revision has no initial or min scale to pre-scale", r.name)
-	}
-	if r.matchScale {
-		n = max(1, others)
-	}
-	if r.matchMin {
-		lo = max(1, others)
-	}
-	if n > 0 || lo > 0 || r.rebuild {
-		set := maps.Clone(r.settings)
-		if n > 0 {
-			set["initial-scale"] = strconv.Itoa(n)
+	if r.variant != nil {
+		set, n, changed := knroute.VariantSettings(*r.variant, r.settings, others)
+		if changed && f.lambda {
+			return badInput("revision %q: a Lambda-style revision has no initial or min scale to pre-scale", r.name)
 		}
-		if lo > 0 {
-			set["min-scale"] = strconv.Itoa(lo)
+		if changed {
+			p, err := autoscaler.NewForRevision(r.polName, set, autoscaler.Revision{ContainerConcurrency: int(f.cc)})
+			if err != nil {
+				return badInput("revision %q: pre-scaling to %d pods: %v", r.name, n, err)
+			}
+			f.pol = p
 		}
-		p, err := autoscaler.NewForRevision(r.polName, set, autoscaler.Revision{ContainerConcurrency: int(f.cc)})
-		if err != nil {
-			return badInput("revision %q: pre-scaling to %d pods: %v", r.name, max(n, lo), err)
-		}
-		f.pol = p
 	}
 	f.advance(now)
 	if f.lambda {
@@ -310,38 +201,18 @@ func (e *engine) revisionReady(f *fnState, now int64) {
 	e.routeUpdate(r.route, now)
 }
 
-// routeUpdate is the route reconciler: it applies every step that is due,
-// as far as the revisions it names are Ready, and moves a gradual rollout
-// on. It runs when a step falls due, when a revision becomes Ready and at
-// each rollout step's time.
+// routeUpdate is the route reconciler (knroute.Route.Update): it runs when
+// a step falls due and when a revision becomes Ready, and schedules the
+// first step of a gradual rollout it begins.
 func (e *engine) routeUpdate(rt *route, now int64) {
-	for rt.next < len(rt.steps) && int64(rt.steps[rt.next].At) <= now {
-		rt.pending = rt.next
-		rt.rolling = false
-		rt.next++
-	}
-	if rt.pending >= 0 {
-		st := rt.steps[rt.pending]
-		switch {
-		case st.Rollout >= 0:
-			if rt.revs[st.Rollout].rev.ready {
-				rt.pending = -1
-				e.startRollout(rt, st, now)
-			}
-		default:
-			ready := true
-			for i, p := range st.Percent {
-				ready = ready && (p == 0 || rt.revs[i].rev.ready)
-			}
-			if ready {
-				rt.pending = -1
-				e.setSplit(rt, st.Percent, now)
-			}
-		}
+	if w, ok := rt.sched.Update(time.Duration(now), func(i int) bool { return rt.revs[i].rev.ready }); ok {
+		e.h.push(event{at: int64(w.At), kind: evRoute, fn: rt.revs[0].idx, id: w.Gen})
 	}
 }
 
-func (e *engine) setSplit(rt *route, percent []int, now int64) {
+// splitChanging brings every revision's figures up to now before the
+// split changes, and notes each revision's first traffic.
+func (e *engine) splitChanging(rt *route, percent []int, now int64) {
 	for i, p := range percent {
 		f := rt.revs[i]
 		f.advance(now)
@@ -349,84 +220,6 @@ func (e *engine) setSplit(rt *route, percent []int, now int64) {
 			f.rev.firstTraffic = now
 		}
 	}
-	copy(rt.percent, percent)
-}
-
-// startRollout begins moving the route to revision st.Rollout once it is
-// Ready. With no rollout-duration everything moves at once. Otherwise it
-// follows Knative's route reconciler (pkg/reconciler/route/traffic/
-// rollout.go, stepConfig): the newest revision holding traffic gives 1% to
-// the new one; once the ingress has that split (ObserveReady, at least
-// 1 s later: the simulated ingress is programmed at once, so exactly 1 s)
-// computeProperties fixes the steps for the rest.
-func (e *engine) startRollout(rt *route, st scenarios.SplitStep, now int64) {
-	to := st.Rollout
-	if st.RolloutDuration <= 0 || rt.percent[to] >= 99 {
-		p := make([]int, len(rt.percent))
-		p[to] = 100
-		e.setSplit(rt, p, now)
-		return
-	}
-	rt.order = rt.order[:0]
-	for i, p := range rt.percent {
-		if p > 0 && i != to {
-			rt.order = append(rt.order, i)
-		}
-	}
-	p := slicesClone(rt.percent)
-	p[to] = 0
-	for k := len(rt.order) - 1; k >= 0; k-- {
-		if i := rt.order[k]; p[i] > 0 {
-			p[i]--
-			break
-		}
-	}
-	p[to] = 1
-	rt.order = append(rt.order, to)
-	e.setSplit(rt, p, now)
-	rt.rolling = true
-	rt.observed = false
-	rt.gen++
-	rt.duration = st.RolloutDuration.Seconds()
-	e.h.push(event{at: now + second, kind: evRoute, fn: rt.revs[0].idx, id: rt.gen})
-}
-
-// stepRollout is Knative's ObserveReady and stepRevisions: the first call
-// after the 1% computes the step size and interval (computeProperties,
-// with a minimum step of 1 s), every later one at the step's time moves
-// StepSize percent onto the new revision, drained from the newest of the
-// old revisions first.
-func (e *engine) stepRollout(rt *route, now int64) {
-	if !rt.observed {
-		rt.observed = true
-		const minStep = 1.0
-		d := math.Max(1, rt.duration-minStep)
-		steps := math.Max(1, d/minStep)
-		rem := float64(99)
-		if rem < steps {
-			steps = rem
-		}
-		rt.stepSize = int(math.Round(rem / steps))
-		rt.stepDur = int64(d / steps * float64(time.Second))
-		e.h.push(event{at: now + rt.stepDur, kind: evRoute, fn: rt.revs[0].idx, id: rt.gen})
-		return
-	}
-	p := slicesClone(rt.percent)
-	to := rt.order[len(rt.order)-1]
-	remaining := rt.stepSize
-	for k := len(rt.order) - 2; k >= 0 && remaining > 0; k-- {
-		i := rt.order[k]
-		take := min(p[i], remaining)
-		p[i] -= take
-		remaining -= take
-	}
-	p[to] = min(100, p[to]+rt.stepSize-remaining)
-	e.setSplit(rt, p, now)
-	if p[to] >= 100 {
-		rt.rolling = false
-		return
-	}
-	e.h.push(event{at: now + rt.stepDur, kind: evRoute, fn: rt.revs[0].idx, id: rt.gen})
 }
 
 // routeEvent is a step of the schedule falling due (id 0), or a step of
@@ -437,12 +230,10 @@ func (e *engine) routeEvent(ev *event) {
 		e.routeUpdate(rt, ev.at)
 		return
 	}
-	if rt.rolling && ev.id == rt.gen {
-		e.stepRollout(rt, ev.at)
+	if w, ok := rt.sched.Advance(time.Duration(ev.at), ev.id); ok {
+		e.h.push(event{at: int64(w.At), kind: evRoute, fn: rt.revs[0].idx, id: w.Gen})
 	}
 }
-
-func slicesClone(p []int) []int { return append([]int(nil), p...) }
 
 // startRevisions applies each route's first step and schedules what the
 // revisions need after time 0: their creation and the split's steps.
@@ -458,7 +249,7 @@ func (e *engine) startRevisions() {
 			}
 		}
 		e.routeUpdate(rt, 0)
-		for _, st := range rt.steps[1:] {
+		for _, st := range rt.sched.Steps()[1:] {
 			e.h.push(event{at: int64(st.At), kind: evRoute, fn: rt.revs[0].idx})
 		}
 		for _, f := range rt.revs {
