@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/scalebench/scalebench/route"
 	"github.com/scalebench/scalebench/scenarios"
-	"github.com/scalebench/scalebench/scenarios/split"
 )
 
 // Route splits a function's requests across its revisions' Services by a
@@ -36,16 +36,17 @@ type Route struct {
 	Seed uint64
 }
 
-// router is a Route in force. Events of the schedule (a step falling due,
+// router is a Route in force, on package route's schedule (the one the
+// simulator and the local platform drive). Events of the schedule (a step falling due,
 // a revision becoming Ready, a rollout's next step) are applied at their
 // own times, in order, whenever the route is read: the split is what the
 // schedule says at that instant without a goroutine or timer of its own.
 type router struct {
 	cfg     Route
-	sp      *split.Route
+	sp      *route.Route
 	readyAt []time.Duration // since Start; -1 until Ready
 	applied []bool          // readiness already given to the route
-	wake    split.Wake
+	wake    route.Wake      // Gen 0: none
 	rng     *rand.Rand
 }
 
@@ -70,7 +71,12 @@ func newRouter(r Route) (*router, error) {
 			return nil, fmt.Errorf("activator: route %s: step %d does not fit its %d revisions", r.Name, i, len(r.Revisions))
 		}
 	}
-	rt := &router{cfg: r, sp: split.New(r.Steps, len(r.Revisions)),
+	steps := r.Steps
+	if len(steps) == 0 {
+		// One revision and no schedule: it has the whole route.
+		steps = []scenarios.SplitStep{{Percent: []int{100}, Rollout: -1}}
+	}
+	rt := &router{cfg: r, sp: route.New(steps, len(r.Revisions), nil),
 		readyAt: slices.Repeat([]time.Duration{-1}, len(r.Revisions)), applied: make([]bool, len(r.Revisions)),
 		rng: rand.New(rand.NewPCG(r.Seed, 0x5ca1eb))}
 	for i, n := range r.InitialScale {
@@ -96,7 +102,7 @@ func (rt *router) advance(now time.Time) {
 	for {
 		const none = time.Duration(math.MaxInt64)
 		at, kind, rev := none, 0, -1
-		if s, ok := rt.sp.NextStep(); ok && s <= t {
+		if s, ok := rt.sp.NextDue(); ok && s <= t {
 			at, kind = s, 1
 		}
 		for i, r := range rt.readyAt {
@@ -115,11 +121,15 @@ func (rt *router) advance(now time.Time) {
 				rt.applied[rev] = true
 			}
 			ready := func(i int) bool { return rt.readyAt[i] >= 0 && rt.readyAt[i] <= at }
-			if _, w := rt.sp.Update(at, ready); w.Gen != 0 {
+			if w, ok := rt.sp.Update(at, ready); ok {
 				rt.wake = w
 			}
 		case 3:
-			_, rt.wake = rt.sp.Step(at, rt.wake.Gen)
+			if w, ok := rt.sp.Advance(at, rt.wake.Gen); ok {
+				rt.wake = w
+			} else {
+				rt.wake = route.Wake{}
+			}
 		}
 	}
 }
@@ -128,10 +138,12 @@ func (rt *router) advance(now time.Time) {
 // traffic yet.
 func (rt *router) pick(now time.Time) int {
 	rt.advance(now)
-	if only := rt.sp.Only(); only >= 0 {
-		return only
+	for _, p := range rt.sp.Percent() {
+		if p > 0 {
+			return rt.sp.Pick(rt.rng)
+		}
 	}
-	return rt.sp.Pick(rt.rng.IntN(100))
+	return -1
 }
 
 // SetRoute puts a route in force (replacing one of the same name).
