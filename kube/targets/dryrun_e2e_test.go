@@ -151,6 +151,28 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 			checked++
 		}
 	}
+	// The Kubernetes backend's per-revision Deployments and Services.
+	for _, f := range files {
+		sc, err := scenarios.Load(f)
+		if err != nil || len(sc.Functions[0].Revisions) == 0 {
+			continue
+		}
+		set, err := Revisions(sc, 0, RevisionOptions{Namespace: ns, Policy: "knative"})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, r := range set.Revisions {
+			for _, v := range []any{r.Deployment, r.Service} {
+				b, _ := json.Marshal(v)
+				var obj map[string]any
+				json.Unmarshal(b, &obj)
+				if err := create(obj); err != nil {
+					t.Errorf("%s, revision %s, %s: server-side dry-run: %v", f, r.Name, obj["kind"], err)
+				}
+				checked++
+			}
+		}
+	}
 	// The project's own parts as install-scalebench.sh applies them, in the
 	// namespace it gives them.
 	for _, f := range []string{"deploy/controller/rbac.yaml", "deploy/metrics-adapter/rbac.yaml", "deploy/kind/scalebench.yaml"} {
