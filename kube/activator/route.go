@@ -37,10 +37,11 @@ type Route struct {
 }
 
 // router is a Route in force, on package route's schedule (the one the
-// simulator and the local platform drive). Events of the schedule (a step falling due,
-// a revision becoming Ready, a rollout's next step) are applied at their
-// own times, in order, whenever the route is read: the split is what the
-// schedule says at that instant without a goroutine or timer of its own.
+// simulator and the local platform drive). Events of the schedule (a step
+// falling due, a revision becoming Ready, a rollout's next step) are
+// applied at their own times, in order, whenever the route is read: the
+// split is what the schedule says at that instant, without a goroutine or
+// timer of its own.
 type router struct {
 	cfg     Route
 	sp      *route.Route
