@@ -137,8 +137,9 @@ kind-down:
 	DRY_RUN=$(DRY_RUN) bash kind-config/down.sh
 
 # One scenario on all four targets: make kind-bench SCENARIO=scenarios/library/spike.yaml
+# With your own function image: IMAGE=registry/me/fn:tag PORT=8080 READINESS=/healthz
 kind-bench: build
-	DRY_RUN=$(DRY_RUN) SCENARIO=$(SCENARIO) bash kind-config/bench.sh
+	DRY_RUN=$(DRY_RUN) SCENARIO=$(SCENARIO) IMAGE=$(IMAGE) PORT=$(PORT) READINESS=$(READINESS) bash kind-config/bench.sh
 
 clean:
 	rm -rf bin out

@@ -16,6 +16,11 @@ run kubectl -n knative-serving patch configmap/config-network --type merge \
   -p '{"data":{"ingress-class":"kourier.ingress.networking.knative.dev"}}'
 run kubectl -n knative-serving patch configmap/config-domain --type merge \
   -p '{"data":{"kind.local":""}}'
+# Knative resolves a tag to a digest through the image's registry before it
+# creates a revision; images loaded with kind load are in no registry, so
+# their registries are skipped (Knative's defaults, and the project's own).
+run kubectl -n knative-serving patch configmap/config-deployment --type merge \
+  -p '{"data":{"registries-skipping-tag-resolving":"kind.local,ko.local,dev.local,scalebench.dev"}}'
 run kubectl -n kourier-system patch service kourier --type merge \
   -p "{\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"name\":\"http2\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080,\"nodePort\":$KOURIER_PORT}]}}"
 run kubectl -n knative-serving wait --for condition=Available --timeout 300s deployment --all

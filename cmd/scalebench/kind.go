@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,8 @@ func newKindManifestsCmd() *cobra.Command {
 		scenario, function, out string
 		force                   bool
 		opt                     = targets.DefaultOptions()
+		port                    int32
+		readiness               string
 	)
 	cmd := &cobra.Command{
 		Use:   "manifests --scenario FILE [--function NAME] --out DIR",
@@ -39,12 +42,24 @@ function, a Deployment under an autoscaling/v2 HPA on the metrics adapter's
 per-pod concurrency, and a Deployment under scalebench's controller. Each peer
 gets the scenario's settings for its policy by its own names (Knative
 annotations, com.openfaas.scale labels, spec.behavior); notes.md says how, and
-which settings a peer cannot take per function.`,
-		Example: `  scalebench kind manifests --scenario scenarios/library/spike.yaml --out out/kind-spike`,
-		Args:    cobra.NoArgs,
+which settings a peer cannot take per function.
+
+With --image the targets run the user's own function image instead of the
+project's cmd/fn, under the local platform's contract: any HTTP server that
+listens on $PORT (--port) and answers its readiness probe (--readiness). The
+Knative Service takes it as a user container (containerPort, Knative sets
+$PORT); OpenFaaS as a workload on port 8080 (of-watchdog in HTTP mode, or a
+server listening on $PORT=8080); the HPA and scalebench Deployments with
+scalebench's queue-proxy as a sidecar in front of it (--queue-proxy-image).`,
+		Example: `  scalebench kind manifests --scenario scenarios/library/spike.yaml --out out/kind-spike
+  scalebench kind manifests --scenario scenarios/library/spike.yaml --image registry.example.com/me/fn:v2 --port 8080 --readiness /healthz --out out/kind-mine`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if scenario == "" || out == "" {
 				return badinput.Wrap(errors.New("kind manifests: --scenario FILE and --out DIR are required"))
+			}
+			if err := kindFunction(cmd, &opt, port, readiness); err != nil {
+				return badinput.Wrap(err)
 			}
 			sc, err := scenarios.Load(scenario)
 			if err != nil {
@@ -83,8 +98,40 @@ which settings a peer cannot take per function.`,
 	f.StringVar(&out, "out", "", "output directory (written atomically)")
 	f.BoolVar(&force, "force", false, "replace --out even if it is not a previous scalebench output")
 	f.StringVar(&opt.Namespace, "namespace", opt.Namespace, "namespace of the Knative Service and the Deployments")
-	f.StringVar(&opt.FnImage, "image", opt.FnImage, "the function image")
-	f.StringVar(&opt.OpenFaaSImage, "openfaas-image", opt.OpenFaaSImage, "the function image with the queue-proxy as entrypoint, for OpenFaaS")
+	f.StringVar(&opt.Function.Image, "image", "", "the user's function image: an HTTP server listening on $PORT (default: the project's cmd/fn, --fn-image)")
+	f.Int32Var(&port, "port", 8080, "--image's port, given to it in $PORT")
+	f.StringVar(&readiness, "readiness", "tcp", "--image's readiness probe: tcp, /PATH or http:/PATH")
+	f.StringVar(&opt.QueueProxyImage, "queue-proxy-image", opt.QueueProxyImage, "scalebench's image, whose queue-proxy runs beside --image in the HPA and scalebench targets")
+	f.StringVar(&opt.FnImage, "fn-image", opt.FnImage, "the project's function image (cmd/fn with scalebench beside it), when no --image is given")
+	f.StringVar(&opt.OpenFaaSImage, "openfaas-image", opt.OpenFaaSImage, "the project's function image with the queue-proxy as entrypoint, for OpenFaaS, when no --image is given")
 	f.Int32Var(&opt.HPANodePort, "hpa-node-port", opt.HPANodePort, "NodePort of the HPA target's Service")
 	return cmd
+}
+
+// kindFunction reads --image, --port and --readiness into opt.
+func kindFunction(cmd *cobra.Command, opt *targets.Options, port int32, readiness string) error {
+	f := cmd.Flags()
+	if opt.Function.Image == "" {
+		if f.Changed("port") || f.Changed("readiness") {
+			return errors.New("kind manifests: --port and --readiness describe the user's image; give --image too")
+		}
+		return nil
+	}
+	if port < 1 || port > 65535 {
+		return fmt.Errorf("kind manifests: --port %d: want 1 to 65535", port)
+	}
+	opt.Function.Port = port
+	spec := readiness
+	if strings.HasPrefix(spec, "/") {
+		spec = "http:" + spec
+	}
+	path, err := scenarios.ParseReadiness(spec)
+	if err != nil {
+		return fmt.Errorf("kind manifests: --readiness: want tcp, /PATH or http:/PATH such as /healthz, got %q", readiness)
+	}
+	opt.Function.ReadinessPath = path
+	if err := opt.Function.Check(); err != nil {
+		return fmt.Errorf("kind manifests: %w", err)
+	}
+	return nil
 }

@@ -61,8 +61,9 @@ type Activator struct {
 	transport *http.Transport
 	poker     *poker
 
-	mu   sync.Mutex
-	revs map[string]*revision // by Service name
+	mu     sync.Mutex
+	revs   map[string]*revision // by Service name
+	routes map[string]*router   // by function name
 }
 
 // New makes an activator; Run starts its informer.
@@ -81,7 +82,7 @@ func New(cfg Config) (*Activator, error) {
 			return nil, fmt.Errorf("activator: controller URL %q: want http://HOST:PORT", u)
 		}
 	}
-	a := &Activator{cfg: cfg, log: cfg.Log, revs: map[string]*revision{}, transport: queueproxy.DefaultTransport()}
+	a := &Activator{cfg: cfg, log: cfg.Log, revs: map[string]*revision{}, routes: map[string]*router{}, transport: queueproxy.DefaultTransport()}
 	a.poker = newPoker(cfg.Controllers, cfg.Log)
 	a.factory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 10*time.Minute, informers.WithNamespace(cfg.Namespace))
 	inf := a.factory.Discovery().V1().EndpointSlices()
@@ -189,6 +190,11 @@ func (a *Activator) refresh(svc string) {
 		r.pods[addr] = qp
 		add = append(add, qp)
 	}
+	ready := len(r.pods)
+	now := time.Now()
+	for _, rt := range a.routes {
+		rt.endpoints(svc, ready, now)
+	}
 	a.mu.Unlock()
 	for _, qp := range gone {
 		r.act.RemovePod(qp)
@@ -201,20 +207,31 @@ func (a *Activator) refresh(svc string) {
 	}
 }
 
-// ServeHTTP routes /NAMESPACE/NAME/REST to revision NAME as /REST.
+// ServeHTTP routes /NAMESPACE/NAME/REST to revision NAME as /REST, or,
+// when NAME is a route's, to the revision its split draws.
 func (a *Activator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	parts := strings.SplitN(strings.TrimPrefix(req.URL.Path, "/"), "/", 3)
 	if len(parts) < 2 || parts[0] != a.cfg.Namespace || parts[1] == "" {
-		http.Error(w, "activator: want /"+a.cfg.Namespace+"/NAME/... with NAME a revision's Service", http.StatusNotFound)
+		http.Error(w, "activator: want /"+a.cfg.Namespace+"/NAME/... with NAME a revision's Service or a route", http.StatusNotFound)
 		return
 	}
+	svc := parts[1]
 	// Only Services with EndpointSlices are revisions: an empty slice
 	// (no ready pod) is how a revision at zero looks.
 	a.mu.Lock()
-	r := a.revs[parts[1]]
+	if rt := a.routes[svc]; rt != nil {
+		i := rt.pick(time.Now())
+		if i < 0 {
+			a.mu.Unlock()
+			http.Error(w, "activator: route "+svc+" gives no revision traffic yet (its first step waits for a Ready revision)", http.StatusServiceUnavailable)
+			return
+		}
+		svc = rt.cfg.Revisions[i]
+	}
+	r := a.revs[svc]
 	a.mu.Unlock()
 	if r == nil {
-		http.Error(w, "activator: no EndpointSlices for Service "+a.cfg.Namespace+"/"+parts[1], http.StatusNotFound)
+		http.Error(w, "activator: no EndpointSlices for Service "+a.cfg.Namespace+"/"+svc, http.StatusNotFound)
 		return
 	}
 	rest := "/"

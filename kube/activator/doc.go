@@ -14,5 +14,10 @@
 // target-burst-capacity -1); taking it out is a router's job, which this
 // backend does not have.
 //
+// A Route (SetRoute) splits a function's requests, /NAMESPACE/FUNCTION/...,
+// across its revisions' Services by a scenario's split schedule, with the
+// simulator's meaning (package route): one Deployment per
+// revision, the split applied here.
+//
 // RBAC: endpointslices list/watch in the namespace (deploy/activator).
 package activator

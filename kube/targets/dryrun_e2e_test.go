@@ -114,9 +114,19 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 		}
 		scs = append(scs, sc)
 	}
+	opts := make([]Options, len(scs))
+	for i := range opts {
+		opts[i] = opt
+	}
+	// A user's image, with an HTTP and with a TCP readiness probe.
+	for _, fn := range []Function{{Image: "registry.example.com/me/fn:v2", Port: 9000, ReadinessPath: "/healthz"}, {Image: "dev.local/fn"}} {
+		u := opt
+		u.Function = fn
+		scs, opts = append(scs, load(t, tuned)), append(opts, u)
+	}
 	checked := 0
 	for i, sc := range scs {
-		s, err := Render(sc, 0, opt)
+		s, err := Render(sc, 0, opts[i])
 		if err != nil {
 			t.Fatalf("scenario %d: %v", i, err)
 		}
@@ -139,6 +149,28 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 				t.Errorf("scenario %d, %s %s: server-side dry-run: %v", i, obj["kind"], o.Target, err)
 			}
 			checked++
+		}
+	}
+	// The Kubernetes backend's per-revision Deployments and Services.
+	for _, f := range files {
+		sc, err := scenarios.Load(f)
+		if err != nil || len(sc.Functions[0].Revisions) == 0 {
+			continue
+		}
+		set, err := Revisions(sc, 0, RevisionOptions{Namespace: ns, Policy: "knative"})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, r := range set.Revisions {
+			for _, v := range []any{r.Deployment, r.Service} {
+				b, _ := json.Marshal(v)
+				var obj map[string]any
+				json.Unmarshal(b, &obj)
+				if err := create(obj); err != nil {
+					t.Errorf("%s, revision %s, %s: server-side dry-run: %v", f, r.Name, obj["kind"], err)
+				}
+				checked++
+			}
 		}
 	}
 	// The project's own parts as install-scalebench.sh applies them, in the

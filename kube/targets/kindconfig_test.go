@@ -89,6 +89,7 @@ func TestKindBenchDryRunPrintsEveryStep(t *testing.T) {
 		"helm upgrade openfaas openfaas/openfaas --install --version 15.0.6",
 		"kind manifests --scenario scenarios/library/spike.yaml",
 		"kubectl apply -f out/kind-bench/spike.manifests/targets.yaml",
+		"registries-skipping-tag-resolving",
 		"/system/functions",
 		"bench --backend kind --suite scenarios/library/spike.yaml",
 		"(needs kind, not found here)",
@@ -99,6 +100,44 @@ func TestKindBenchDryRunPrintsEveryStep(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", out)
+	}
+}
+
+// make kind-bench IMAGE=... PORT=... READINESS=...: the user's image goes
+// to kind manifests with its port and probe, and into the nodes; without
+// IMAGE a stray PORT is not read.
+func TestKindBenchDryRunUserImage(t *testing.T) {
+	cases := []struct {
+		name      string
+		env       []string
+		want, not []string
+	}{
+		{"user image", []string{"IMAGE=registry.example.com/me/fn:v2", "PORT=9000", "READINESS=/healthz"},
+			[]string{"--image registry.example.com/me/fn:v2 --port 9000 --readiness /healthz", "kind load docker-image --name scalebench registry.example.com/me/fn:v2"}, nil},
+		{"defaults", []string{"IMAGE=dev.local/fn"}, []string{"--image dev.local/fn --port 8080 --readiness tcp"}, nil},
+		{"no image", []string{"PORT=3000"}, []string{"--fn-image scalebench.dev/fn:dev"}, []string{"--image", "--port", "kind load"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command("bash", "kind-config/bench.sh")
+			cmd.Dir = repoRoot(t)
+			cmd.Env = append(os.Environ(), "DRY_RUN=1", "SCENARIO=scenarios/library/spike.yaml", "IMAGE=", "READINESS=", "PORT=", "PATH="+pathWithout(t))
+			cmd.Env = append(cmd.Env, c.env...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("dry run does not show %q:\n%s", w, out)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(string(out), w+" ") {
+					t.Errorf("dry run shows %q:\n%s", w, out)
+				}
+			}
+		})
 	}
 }
 

@@ -41,6 +41,20 @@ const (
 	FunctionPort = 8081
 )
 
+// OpenFaaSPort is the one port OpenFaaS sends a function's requests to.
+const OpenFaaSPort = 8080
+
+// QueueProxyPort is where scalebench's queue-proxy sidecar takes requests
+// in a pod of a user's image (Knative's queue-proxy port), so the user's
+// own port stays theirs.
+const QueueProxyPort = 8012
+
+// ReservedPorts are the ports a user's function may not listen on:
+// Knative's queue-proxy ports, which its webhook refuses in a user
+// container, and which scalebench's queue-proxy sidecar uses (8012 for
+// requests, 9091 for /metrics).
+var ReservedPorts = []int32{8012, 8013, 8022, 9090, 9091}
+
 // The metrics adapter's per-pod metrics an HPA can name (custom.metrics.k8s.io).
 const (
 	ConcurrencyMetric = "concurrency"
@@ -59,11 +73,79 @@ type Options struct {
 	OpenFaaSImage string
 	// HPANodePort exposes the HPA target's Service on the host.
 	HPANodePort int32
+	// Function, when its Image is set, is the user's own function image,
+	// run in cmd/fn's place by every target.
+	Function Function
+	// QueueProxyImage is scalebench's own image (entrypoint /scalebench):
+	// its queue-proxy runs beside a user's image in the HPA and scalebench
+	// targets, as Knative's does beside a Knative user container.
+	QueueProxyImage string
+}
+
+// Function is a user's function image under the same runtime contract as
+// the local platform's: any HTTP server that listens on the port it is
+// given in $PORT and answers its readiness probe. Its own entrypoint runs
+// unchanged; it needs no scalebench headers.
+type Function struct {
+	Image string
+	// Port is the port the server listens on, given to it in $PORT
+	// (Knative's containerPort); 0 means 8080.
+	Port int32
+	// ReadinessPath is the HTTP readiness probe's path (an answer from 200
+	// to 399 is ready); empty means a TCP probe (the port accepts a
+	// connection), Knative's default.
+	ReadinessPath string
+}
+
+// port is the function's port, defaulted.
+func (f Function) port() int32 {
+	if f.Port == 0 {
+		return 8080
+	}
+	return f.Port
+}
+
+// Check refuses what no platform would run.
+func (f Function) Check() error {
+	if f.Image == "" {
+		if f.Port != 0 || f.ReadinessPath != "" {
+			return fmt.Errorf("targets: a port or readiness path describes a user's image; give the image too")
+		}
+		return nil
+	}
+	if strings.ContainsAny(f.Image, " \t\n") {
+		return fmt.Errorf("targets: image %q: want an image reference such as registry.example.com/me/fn:tag", f.Image)
+	}
+	p := f.port()
+	if p < 1 || p > 65535 {
+		return fmt.Errorf("targets: port %d: want 1 to 65535", p)
+	}
+	for _, r := range ReservedPorts {
+		if p == r {
+			return fmt.Errorf("targets: port %d is reserved for the queue-proxy (Knative's and scalebench's: %v); listen on another, such as 8080", p, ReservedPorts)
+		}
+	}
+	if f.ReadinessPath != "" && !strings.HasPrefix(f.ReadinessPath, "/") {
+		return fmt.Errorf("targets: readiness path %q: want a path such as /healthz", f.ReadinessPath)
+	}
+	return nil
+}
+
+// probe is the user container's readiness probe on its own port.
+func (f Function) probe(period int32) *corev1.Probe {
+	p := &corev1.Probe{PeriodSeconds: period}
+	if f.ReadinessPath != "" {
+		p.HTTPGet = &corev1.HTTPGetAction{Path: f.ReadinessPath, Port: intstr.FromInt32(f.port())}
+	} else {
+		p.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromInt32(f.port())}
+	}
+	return p
 }
 
 // DefaultOptions are kind-config's.
 func DefaultOptions() Options {
-	return Options{Namespace: "scalebench-bench", FnImage: "scalebench.dev/fn:dev", OpenFaaSImage: "scalebench.dev/fn-openfaas:dev", HPANodePort: 31091}
+	return Options{Namespace: "scalebench-bench", FnImage: "scalebench.dev/fn:dev", OpenFaaSImage: "scalebench.dev/fn-openfaas:dev",
+		HPANodePort: 31091, QueueProxyImage: "scalebench.dev/scalebench:dev"}
 }
 
 // Set is what Render writes: one YAML stream to apply, the OpenFaaS
@@ -90,10 +172,13 @@ func Render(sc *scenarios.Scenario, fn int, opt Options) (*Set, error) {
 		return nil, fmt.Errorf("targets: scenario %s has %d functions, no function %d", sc.Name, len(sc.Functions), fn)
 	}
 	f := sc.Functions[fn]
+	if err := opt.Function.Check(); err != nil {
+		return nil, err
+	}
 	if len(f.Revisions) > 0 {
 		// Rendering the function alone would drop its split: a different
 		// experiment under the same name.
-		return nil, fmt.Errorf("targets: scenario %s: function %s has revisions, which only the simulator runs so far", sc.Name, f.Name)
+		return nil, fmt.Errorf("targets: scenario %s: function %s has revisions, which the four kind targets do not run (the Kubernetes backend's per-revision Deployments do: targets.Revisions)", sc.Name, f.Name)
 	}
 	name := ObjectName(f.Name)
 	s := &Set{Notes: map[string][]string{}}
@@ -212,6 +297,24 @@ func (s *Set) knative(sc *scenarios.Scenario, f scenarios.Function, name string,
 		"env":   []map[string]any{{"name": "POD_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}}},
 		"ports": []map[string]any{{"containerPort": PodPort}},
 	}
+	if u := opt.Function; u.Image != "" {
+		// Knative's runtime contract as it is: the image's own entrypoint,
+		// $PORT set by Knative from containerPort (PORT itself is reserved),
+		// and the readiness probe Knative's queue-proxy runs on the user
+		// container's port.
+		container = map[string]any{
+			"name":  "fn",
+			"image": u.Image,
+			"ports": []map[string]any{{"containerPort": u.port()}},
+		}
+		if u.ReadinessPath != "" {
+			// No port (Knative probes the container port) and no period
+			// (Knative's queue-proxy probes aggressively until the first
+			// success). Without a probe Knative's default is TCP.
+			container["readinessProbe"] = map[string]any{"httpGet": map[string]any{"path": u.ReadinessPath}}
+		}
+		notes = append(notes, fmt.Sprintf("the user's image %s, port %d in $PORT, readiness %s, its own entrypoint; app-init is the image's own start-up", u.Image, u.port(), readinessName(u)))
+	}
 	if f.MemoryMB > 0 {
 		container["resources"] = map[string]any{"requests": map[string]any{"memory": fmt.Sprintf("%dMi", int(math.Ceil(f.MemoryMB)))}}
 	}
@@ -278,6 +381,27 @@ func (s *Set) openfaas(sc *scenarios.Scenario, f scenarios.Function, name string
 		"envProcess":  fprocess,
 		"envVars":     map[string]string{"max_inflight": strconv.Itoa(f.ContainerConcurrency)},
 	}
+	if u := opt.Function; u.Image != "" {
+		// OpenFaaS's workload contract: HTTP on port 8080, which an
+		// of-watchdog image (HTTP mode) serves itself and a plain server
+		// serves when it listens on $PORT. No fprocess: the image's own
+		// entrypoint runs.
+		s.OpenFaaS["image"] = u.Image
+		delete(s.OpenFaaS, "envProcess")
+		// No queue-proxy in this pod: nothing serves /metrics for Prometheus.
+		s.OpenFaaS["annotations"] = map[string]string{}
+		s.OpenFaaS["envVars"].(map[string]string)["PORT"] = strconv.Itoa(OpenFaaSPort)
+		notes = append(notes, fmt.Sprintf("the user's image %s with its own entrypoint, PORT=%d: OpenFaaS sends requests to port %d only (the of-watchdog's)", u.Image, OpenFaaSPort, OpenFaaSPort))
+		if u.port() != OpenFaaSPort {
+			notes = append(notes, fmt.Sprintf("port %d is not OpenFaaS's %d: a server that listens on $PORT serves there; one fixed on %d cannot run on this target", u.port(), OpenFaaSPort, u.port()))
+		}
+		if u.ReadinessPath != "" {
+			s.OpenFaaS["annotations"].(map[string]string)["com.openfaas.health.http.path"] = u.ReadinessPath
+			notes = append(notes, "readiness "+u.ReadinessPath+" as com.openfaas.health.http.path (CE probes it for health and readiness; the separate com.openfaas.ready.http.* annotations are OpenFaaS Pro's)")
+		} else {
+			notes = append(notes, "readiness tcp has no OpenFaaS equivalent: CE probes /_/health over HTTP, which an of-watchdog image answers and a plain server must")
+		}
+	}
 	if f.MemoryMB > 0 {
 		s.OpenFaaS["requests"] = map[string]string{"memory": fmt.Sprintf("%dMi", int(math.Ceil(f.MemoryMB)))}
 	}
@@ -303,29 +427,67 @@ func sidecarCommand(f scenarios.Function, cc int) []string {
 // deployment is the function as a Deployment behind its queue-proxy.
 func deployment(f scenarios.Function, name, target string, opt Options, replicas int32, ann map[string]string) *appsv1.Deployment {
 	labels := map[string]string{"app.kubernetes.io/name": name, "scalebench.dev/target": target}
-	cmd := sidecarCommand(f, f.ContainerConcurrency)
 	period := int32(1)
 	if p := f.Startup.ReadinessPeriod; p > time.Second {
 		period = int32(p / time.Second)
 	}
-	c := corev1.Container{
-		Name:            "fn",
-		Image:           opt.FnImage,
-		ImagePullPolicy: corev1.PullNever,
-		Command:         cmd[:1],
-		Args:            cmd[1:],
-		Env:             []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
-		Ports: []corev1.ContainerPort{
-			{Name: "http", ContainerPort: PodPort},
-			{Name: "metrics", ContainerPort: MetricsPort},
-		},
-		ReadinessProbe: &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(PodPort)}},
-			PeriodSeconds: period, FailureThreshold: 1,
-		},
+	podName := corev1.EnvVar{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}
+	var containers []corev1.Container
+	if u := opt.Function; u.Image != "" {
+		// The user's image runs as it is, on its own port, with the
+		// queue-proxy as a sidecar in front (a Knative pod's shape): the
+		// pod is Ready when both are, the function by its own probe.
+		qp := []string{
+			"/scalebench", "queue-proxy",
+			"--listen", ":" + strconv.Itoa(QueueProxyPort),
+			"--metrics-listen", ":" + strconv.Itoa(MetricsPort),
+			"--upstream", "127.0.0.1:" + strconv.Itoa(int(u.port())),
+			"--container-concurrency", strconv.Itoa(f.ContainerConcurrency),
+		}
+		containers = []corev1.Container{{
+			Name:           "fn",
+			Image:          u.Image,
+			Env:            []corev1.EnvVar{{Name: "PORT", Value: strconv.Itoa(int(u.port()))}},
+			Ports:          []corev1.ContainerPort{{Name: "user-port", ContainerPort: u.port()}},
+			ReadinessProbe: u.probe(period),
+		}, {
+			Name:            "queue-proxy",
+			Image:           opt.QueueProxyImage,
+			ImagePullPolicy: corev1.PullNever,
+			Command:         qp[:1],
+			Args:            qp[1:],
+			Env:             []corev1.EnvVar{podName},
+			Ports: []corev1.ContainerPort{
+				{Name: "http", ContainerPort: QueueProxyPort},
+				{Name: "metrics", ContainerPort: MetricsPort},
+			},
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(QueueProxyPort)}},
+				PeriodSeconds: period, FailureThreshold: 1,
+			},
+		}}
+	} else {
+		cmd := sidecarCommand(f, f.ContainerConcurrency)
+		containers = []corev1.Container{{
+			Name:            "fn",
+			Image:           opt.FnImage,
+			ImagePullPolicy: corev1.PullNever,
+			Command:         cmd[:1],
+			Args:            cmd[1:],
+			Env:             []corev1.EnvVar{podName},
+			Ports: []corev1.ContainerPort{
+				{Name: "http", ContainerPort: PodPort},
+				{Name: "metrics", ContainerPort: MetricsPort},
+			},
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(PodPort)}},
+				PeriodSeconds: period, FailureThreshold: 1,
+			},
+		}}
 	}
+	// Containers[0] is the function, whatever the image: resources are its.
 	if f.MemoryMB > 0 {
-		c.Resources.Requests = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(fmt.Sprintf("%dMi", int(math.Ceil(f.MemoryMB))))}
+		containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(fmt.Sprintf("%dMi", int(math.Ceil(f.MemoryMB))))}
 	}
 	tmplAnn := map[string]string{"prometheus.io/scrape": "true", "prometheus.io/port": strconv.Itoa(MetricsPort)}
 	return &appsv1.Deployment{
@@ -336,10 +498,27 @@ func deployment(f scenarios.Function, name, target string, opt Options, replicas
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: tmplAnn},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{c}, TerminationGracePeriodSeconds: ptr(int64(30))},
+				Spec:       corev1.PodSpec{Containers: containers, TerminationGracePeriodSeconds: ptr(int64(30))},
 			},
 		},
 	}
+}
+
+// readinessName is the probe as the --readiness flag spells it.
+func readinessName(u Function) string {
+	if u.ReadinessPath != "" {
+		return "http:" + u.ReadinessPath
+	}
+	return "tcp"
+}
+
+// podPort is where a pod of the HPA or scalebench target takes requests:
+// its queue-proxy's port.
+func podPort(opt Options) int32 {
+	if opt.Function.Image != "" {
+		return QueueProxyPort
+	}
+	return PodPort
 }
 
 func service(name, target string, opt Options, nodePort int32) *corev1.Service {
@@ -349,7 +528,7 @@ func service(name, target string, opt Options, nodePort int32) *corev1.Service {
 		ObjectMeta: metav1.ObjectMeta{Name: name + "-" + target, Namespace: opt.Namespace, Labels: labels},
 		Spec: corev1.ServiceSpec{
 			Selector: labels,
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(PodPort)}},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(podPort(opt))}},
 		},
 	}
 	if nodePort > 0 {
@@ -428,6 +607,7 @@ func (s *Set) hpa(sc *scenarios.Scenario, f scenarios.Function, name string, opt
 		notes = append(notes, "metric=cpu needs metrics-server (kind-config installs it); the pod requests "+vals["cpu-request-millicores"]+"m CPU")
 	}
 	dep := deployment(f, name, HPA, opt, max(minR, 1), nil)
+	notes = append(notes, sidecarNotes(opt)...)
 	if vals["metric"] == "cpu" {
 		q := resource.MustParse(vals["cpu-request-millicores"] + "m")
 		if dep.Spec.Template.Spec.Containers[0].Resources.Requests == nil {
@@ -473,7 +653,19 @@ func (s *Set) scalebench(sc *scenarios.Scenario, f scenarios.Function, name stri
 		fmt.Sprintf("Deployment %s/%s-scalebench under scalebench's controller, policy %s, from the scenario's %q settings", opt.Namespace, name, from, from),
 		"annotations: " + joinKV(ann),
 	}
+	s.Notes[Scalebench] = append(s.Notes[Scalebench], sidecarNotes(opt)...)
 	return nil
+}
+
+// sidecarNotes say how a user's image runs in the HPA and scalebench
+// targets.
+func sidecarNotes(opt Options) []string {
+	u := opt.Function
+	if u.Image == "" {
+		return nil
+	}
+	return []string{fmt.Sprintf("the user's image %s with its own entrypoint, PORT=%d, readiness %s on its own port; scalebench's queue-proxy (%s) beside it takes requests on %d and serves /metrics on %d",
+		u.Image, u.port(), readinessName(u), opt.QueueProxyImage, QueueProxyPort, MetricsPort)}
 }
 
 // policySettings checks settings against the policy (the same validation

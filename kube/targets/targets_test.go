@@ -243,3 +243,93 @@ func TestOpenFaaSPayloadFields(t *testing.T) {
 		}
 	}
 }
+
+// A user's image runs in every target as that platform expects a user
+// container: its own entrypoint, its port in $PORT, its readiness probe.
+func TestRenderUserImage(t *testing.T) {
+	opt := DefaultOptions()
+	opt.Function = Function{Image: "registry.example.com/me/fn:v2", Port: 9000, ReadinessPath: "/healthz"}
+	s, err := Render(load(t, tuned), 0, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := objects(t, s)
+	ksvc := dig(objs["Service"][0], "spec", "template", "spec", "containers", 0)
+	hpaPod := dig(objs["Deployment"][0], "spec", "template", "spec")
+	sbPod := dig(objs["Deployment"][1], "spec", "template", "spec")
+	cases := []struct {
+		name      string
+		got, want any
+	}{
+		{"knative image", dig(ksvc, "image"), "registry.example.com/me/fn:v2"},
+		{"knative containerPort sets $PORT", dig(ksvc, "ports", 0, "containerPort"), float64(9000)},
+		{"knative runs the image's entrypoint", dig(ksvc, "args"), nil},
+		{"knative sets no PORT (reserved)", dig(ksvc, "env"), nil},
+		{"knative readiness path", dig(ksvc, "readinessProbe", "httpGet", "path"), "/healthz"},
+		{"knative probe port left to Knative", dig(ksvc, "readinessProbe", "httpGet", "port"), nil},
+		{"openfaas image", s.OpenFaaS["image"], "registry.example.com/me/fn:v2"},
+		{"openfaas runs the image's entrypoint", s.OpenFaaS["envProcess"], nil},
+		{"openfaas PORT is its 8080", s.OpenFaaS["envVars"].(map[string]string)["PORT"], "8080"},
+		{"openfaas health path", s.OpenFaaS["annotations"].(map[string]string)["com.openfaas.health.http.path"], "/healthz"},
+		{"hpa: the function first", dig(hpaPod, "containers", 0, "image"), "registry.example.com/me/fn:v2"},
+		{"hpa: PORT", dig(hpaPod, "containers", 0, "env", 0, "value"), "9000"},
+		{"hpa: function's own probe", dig(hpaPod, "containers", 0, "readinessProbe", "httpGet", "port"), float64(9000)},
+		{"hpa: cpu request on the function", dig(hpaPod, "containers", 0, "resources", "requests", "cpu"), nil},
+		{"hpa: queue-proxy sidecar", dig(hpaPod, "containers", 1, "image"), "scalebench.dev/scalebench:dev"},
+		{"hpa: queue-proxy upstream", dig(hpaPod, "containers", 1, "args", 6), "127.0.0.1:9000"},
+		{"hpa: Service to the queue-proxy", dig(objs["Service"][1], "spec", "ports", 0, "targetPort"), float64(QueueProxyPort)},
+		{"scalebench: queue-proxy concurrency", dig(sbPod, "containers", 1, "args", 8), "10"},
+		{"scalebench: queue-proxy port named http", dig(sbPod, "containers", 1, "ports", 0, "name"), "http"},
+		{"scalebench: memory on the function", dig(sbPod, "containers", 0, "resources", "requests", "memory"), "256Mi"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("%s: got %v (%T), want %v", c.name, c.got, c.got, c.want)
+		}
+	}
+	if !strings.Contains(strings.Join(s.Notes[OpenFaaS], "\n"), "one fixed on 9000 cannot run") {
+		t.Errorf("openfaas notes do not say port 9000 needs $PORT: %v", s.Notes[OpenFaaS])
+	}
+
+	// A TCP probe: Knative's default (no probe), a tcpSocket elsewhere.
+	opt.Function = Function{Image: "dev.local/fn"}
+	s, err = Render(load(t, tuned), 0, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs = objects(t, s)
+	if p := dig(objs["Service"][0], "spec", "template", "spec", "containers", 0, "readinessProbe"); p != nil {
+		t.Errorf("knative tcp readiness: got probe %v, want Knative's default", p)
+	}
+	if p := dig(objs["Deployment"][1], "spec", "template", "spec", "containers", 0, "readinessProbe", "tcpSocket", "port"); p != float64(8080) {
+		t.Errorf("scalebench tcp readiness on 8080: got %v", p)
+	}
+	if _, ok := s.OpenFaaS["annotations"].(map[string]string)["com.openfaas.health.http.path"]; ok {
+		t.Error("openfaas: a health path for a tcp probe")
+	}
+}
+
+func TestUserImageRejects(t *testing.T) {
+	cases := []struct {
+		name string
+		fn   Function
+		want string
+	}{
+		{"queue-proxy port", Function{Image: "x", Port: 8012}, "reserved"},
+		{"metrics port", Function{Image: "x", Port: 9091}, "reserved"},
+		{"port out of range", Function{Image: "x", Port: 70000}, "1 to 65535"},
+		{"relative readiness path", Function{Image: "x", ReadinessPath: "healthz"}, "want a path"},
+		{"image with a space", Function{Image: "my fn"}, "image reference"},
+		{"port without an image", Function{Port: 9000}, "give the image"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opt := DefaultOptions()
+			opt.Function = c.fn
+			_, err := Render(load(t, tuned), 0, opt)
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line naming %q", err, c.want)
+			}
+		})
+	}
+}
