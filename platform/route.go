@@ -42,10 +42,14 @@ type Route struct {
 	// knroute.ApplyRollout's), in offsets from the traffic's start (see
 	// Platform.BeginRoutes).
 	Steps []scenarios.SplitStep
-	// Variant, when set, makes the revisions that Steps roll out to the
-	// variant's way when they are created (pre-scaled, or with settings
-	// of their own): knroute.VariantSettings.
-	Variant *scenarios.Rollout
+	// Variant, when set, makes the revisions in RolledOut the variant's
+	// way when they are created (pre-scaled, or with settings of their
+	// own): knroute.VariantSettings. RolledOut are the revisions the
+	// scenario's split rolls out to (knroute.RolledOut of it, not of
+	// Steps, which a manual canary has made percent steps); nil means
+	// those of Steps.
+	Variant   *scenarios.Rollout
+	RolledOut map[int]bool
 	// Seed and Index seed the route's draws, the simulator's route stream
 	// for the scenario's seed and the function's index.
 	Seed  int64
@@ -175,7 +179,11 @@ func (p *Platform) deploy(r *revision, now time.Duration) error {
 	st := r.route
 	rt := st.route
 	policy := r.policy
-	if v := rt.cfg.Variant; v != nil && knroute.RolledOut(rt.cfg.Steps)[st.index] {
+	rolled := rt.cfg.RolledOut
+	if rolled == nil {
+		rolled = knroute.RolledOut(rt.cfg.Steps)
+	}
+	if v := rt.cfg.Variant; v != nil && rolled[st.index] {
 		others := 0
 		for _, o := range rt.revs {
 			if o != r {
@@ -421,6 +429,7 @@ func RouteFor(f scenarios.Function, index int, sc *scenarios.Scenario, pol scena
 	rc := Route{Name: f.Name, Steps: f.Split, Seed: sc.Seed, Index: index, Variant: pol.Rollout}
 	if pol.Rollout != nil {
 		rc.Steps = knroute.ApplyRollout(f.Split, *pol.Rollout, len(f.Revisions))
+		rc.RolledOut = knroute.RolledOut(f.Split)
 	}
 	for _, rev := range f.Revisions {
 		p := pol

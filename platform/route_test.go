@@ -197,3 +197,32 @@ func TestStartRejectsBadRoutes(t *testing.T) {
 		})
 	}
 }
+
+func TestRouteForCanaryVariant(t *testing.T) {
+	sc, err := scenarios.Load("../scenarios/library/rollout-canary.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pol scenarios.Policy
+	for _, p := range sc.Policies {
+		if p.Label == "knative/canary" {
+			pol = p
+		}
+	}
+	rc, err := RouteFor(sc.Functions[0], 0, sc, pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(rc.Steps); got != "[{0s [100 0] -1 0s} {3m0s [90 10] -1 0s} {5m0s [50 50] -1 0s} {7m0s [0 100] -1 0s}]" {
+		t.Errorf("steps %s, want the manual canary's", got)
+	}
+	if !rc.RolledOut[1] || rc.RolledOut[0] || rc.Variant == nil {
+		t.Errorf("variant %v for %v, want it for v2, which the split rolls out to", rc.Variant, rc.RolledOut)
+	}
+	if v1 := rc.Revisions[0]; v1.Name != "v1" || v1.Settings["initial-scale"] != "5" || v1.Policy != "knative" {
+		t.Errorf("v1 %s under %s with %v, want its initial-scale 5 over knative's settings", v1.Name, v1.Policy, v1.Settings)
+	}
+	if v2 := rc.Revisions[1]; v2.Tag != "canary" || v2.DeployAt != 3*time.Minute {
+		t.Errorf("v2 tag %q created at %v, want canary at 3m", v2.Tag, v2.DeployAt)
+	}
+}
