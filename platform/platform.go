@@ -655,7 +655,9 @@ func (p *Platform) URL() string { return "http://" + p.ln.Addr().String() }
 // FunctionURL is the URL that routes to the named function.
 func (p *Platform) FunctionURL(name string) string { return p.URL() + "/" + name + "/" }
 
-// Functions lists the function names in configuration order.
+// Functions lists the revisions served in configuration order: each
+// function's name, and FUNCTION-REVISION for each revision of a Route
+// (created or not yet, see Created).
 func (p *Platform) Functions() []string { return append([]string(nil), p.order...) }
 
 // Started is when the platform began serving.
