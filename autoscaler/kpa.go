@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -94,6 +95,30 @@ type KPAConfig struct {
 	// PanicHold is how long panic lasts after the last tick over the
 	// threshold; 0 = a stable window, as in Knative.
 	PanicHold time.Duration
+
+	// PeakPercentile, for a revision with a containerConcurrency limit,
+	// keeps the stable decision at least at this percentile of the stable
+	// window's per-second concurrency, at the full limit per pod: a pod
+	// short of the seconds' peaks means a request queued behind the limit,
+	// and for single-concurrency revisions with bursty arrivals Knative's
+	// average-based decision then oscillates (panic up, a stable window's
+	// hold, drop) and starts pods for bursts the previous pods could have
+	// served. 0 = off (Knative's average only). Concurrency metric only.
+	PeakPercentile float64
+
+	// StartupAwarePanic sizes panic mode for the concurrency expected when
+	// the pods it orders become ready: the panic window's value plus its
+	// rising trend (a least-squares slope over the window) times the
+	// measured pod start-up, rather than for now.
+	StartupAwarePanic bool
+
+	// PredictPeriod turns on prediction of periodic load: the revision
+	// keeps the mean concurrency of each PredictSlot of the last period
+	// and, once it has a whole period of history, scales ahead to what the
+	// same phase of the last period needed one start-up and one tick from
+	// now. 0 = off.
+	PredictPeriod time.Duration
+	PredictSlot   time.Duration
 }
 
 // DefaultKnativeConfig is Knative Serving's shipped configuration
@@ -123,6 +148,7 @@ func DefaultKnativeConfig() KPAConfig {
 		IdleMinSamples:                    3,
 		IdleMaxCV:                         2,
 		KeepAliveMax:                      10 * time.Minute,
+		PredictSlot:                       10 * time.Second,
 	}
 }
 
@@ -133,7 +159,10 @@ func DefaultKPAConfig() KPAConfig {
 	c.IdleHistogram = true
 	c.BacklogAwarePanic = true
 	c.PanicHold = 30 * time.Second
-	c.PanicExitRamp = 90 * time.Second
+	// Half the ramp plus the hold is Knative's stable window: the ramp
+	// spreads Knative's hold out rather than lengthening it.
+	c.PanicExitRamp = 60 * time.Second
+	c.PeakPercentile = 90
 	return c
 }
 
@@ -141,7 +170,8 @@ func DefaultKPAConfig() KPAConfig {
 // of the kpa preset off, leaving Knative's algorithm: what a plan pins when
 // it must print settings a Knative cluster can reproduce.
 func KPAExtensionsOff() map[string]string {
-	return map[string]string{"idle-histogram": "false", "backlog-aware-panic": "false", "panic-hold": "0s", "panic-exit-ramp": "0s"}
+	return map[string]string{"idle-histogram": "false", "backlog-aware-panic": "false", "panic-hold": "0s", "panic-exit-ramp": "0s",
+		"peak-percentile": "0", "startup-aware-panic": "false", "predict-period": "0s"}
 }
 
 func (c *KPAConfig) params() []param {
@@ -180,6 +210,10 @@ func (c *KPAConfig) params() []param {
 		{"backlog-aware-panic", "scalebench: size panic mode for the offered load, not for requests queued while pods started", &c.BacklogAwarePanic},
 		{"panic-hold", "scalebench: panic ends this long after the last tick over the threshold; 0 = a stable window, as in Knative", &c.PanicHold},
 		{"panic-exit-ramp", "scalebench: after panic, lower the panic maximum to nothing over this long instead of dropping at once; 0 = Knative's drop", &c.PanicExitRamp},
+		{"peak-percentile", "scalebench: with a container-concurrency limit, keep at least this percentile of the stable window's per-second concurrency at the full limit per pod; 0 = off", &c.PeakPercentile},
+		{"startup-aware-panic", "scalebench: in panic, size for the concurrency expected when new pods are ready (window value + rising trend x measured start-up)", &c.StartupAwarePanic},
+		{"predict-period", "scalebench: scale ahead of load seen one period ago (diurnal, timers); 0 = off", &c.PredictPeriod},
+		{"predict-slot", "scalebench: resolution of the periodic load history", &c.PredictSlot},
 	}
 }
 
@@ -243,6 +277,13 @@ func (c *KPAConfig) validate() error {
 	if c.IdleMinSamples < 2 || c.IdleMinSamples > idleHistogramSize {
 		bad("idle-min-samples must be 2 to %d, got %d", idleHistogramSize, c.IdleMinSamples)
 	}
+	if c.PeakPercentile < 0 || c.PeakPercentile > 100 {
+		bad("peak-percentile must be 0 to 100, got %g", c.PeakPercentile)
+	}
+	if c.PredictPeriod < 0 || c.PredictPeriod > 7*24*time.Hour || c.PredictSlot < time.Second || c.PredictSlot%time.Second != 0 ||
+		(c.PredictPeriod > 0 && (c.PredictPeriod%c.PredictSlot != 0 || c.PredictPeriod < 2*c.PredictSlot || c.PredictPeriod/c.PredictSlot > maxPredictSlots)) {
+		bad("predict-period must be 0 or a multiple of predict-slot (whole seconds) of 2 to %d slots, at most 168h, got %v and %v", maxPredictSlots, c.PredictPeriod, c.PredictSlot)
+	}
 	if c.IdleMaxCV <= 0 {
 		bad("idle-max-cv must be above 0, got %g", c.IdleMaxCV)
 	}
@@ -277,6 +318,10 @@ const scaleUnknown = -1
 // holds: enough for a 99th percentile to mean something, few enough that
 // the revision adapts within an hour of changed behaviour.
 const idleHistogramSize = 32
+
+// maxPredictSlots bounds the periodic load history of one revision (a day
+// at 1 s, a week at 10 s): 346 KB of float32s at most.
+const maxPredictSlots = 86400
 
 // KPA is the Knative Pod Autoscaler for one revision: the decision of
 // pkg/autoscaler/scaling (windows, panic, rate limits, delay, burst
@@ -336,6 +381,17 @@ type KPA struct {
 	lastConc, lastRPS, prevRPS float64
 	stableRPS                  bucketWindow
 	serviceTime                float64
+
+	// Peak floor: scratch space for the stable window's percentile.
+	peakScratch []float64
+
+	// Periodic prediction: the mean concurrency of each slot of the last
+	// period (a ring indexed by slot number), the slot being filled, its
+	// running sum, and the first slot ever recorded.
+	pred               []float32
+	predSlot           int64 // seconds
+	predCur, predFirst int64
+	predSum            float64
 }
 
 // NewKPA makes a KPA with the given config; name is what Name reports.
@@ -380,6 +436,14 @@ func NewKPA(name string, c KPAConfig) (*KPA, error) {
 	k.panic = newBucketWindow(panicBuckets, weighted)
 	if c.BacklogAwarePanic {
 		k.stableRPS = newBucketWindow(stableBuckets, false)
+	}
+	if c.PeakPercentile > 0 {
+		k.peakScratch = make([]float64, 0, stableBuckets)
+	}
+	if c.PredictPeriod > 0 {
+		k.predSlot = int64(c.PredictSlot / time.Second)
+		k.pred = make([]float32, int(c.PredictPeriod/c.PredictSlot))
+		k.predCur, k.predFirst = noWrite, noWrite
 	}
 	if c.ScaleDownDelay > 0 && c.Reachable {
 		w := newMaxWindow(int64(c.ScaleDownDelay), int64(2*time.Second))
@@ -434,6 +498,9 @@ func (k *KPA) Record(now time.Time, s Stat) bool {
 		k.stableRPS.record(sec, s.RPS)
 		k.lastConc, k.prevRPS, k.lastRPS = s.Concurrency, k.lastRPS, s.RPS
 	}
+	if k.pred != nil {
+		k.recordPeriodic(sec, v)
+	}
 	return v > 0 && k.atZero()
 }
 
@@ -480,7 +547,7 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	if k.initialReached || ready >= k.cfg.InitialScale {
 		k.initialReached = true
 	}
-	if k.cfg.IdleHistogram {
+	if k.cfg.IdleHistogram || k.cfg.StartupAwarePanic || k.pred != nil {
 		k.watchStartup(ns, ready)
 	}
 	if k.stable.empty(sec) {
@@ -498,6 +565,11 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	}
 	dspc := math.Ceil(stable / k.target)
 	dppc := math.Ceil(panicValue / k.target)
+	if k.peakScratch != nil && k.cfg.ContainerConcurrency > 0 && k.cfg.Metric == "concurrency" {
+		// The seconds' peaks at the hard limit per pod, not the average at
+		// the target: a floor under the stable decision.
+		dspc = max(dspc, math.Ceil(round6(k.stablePercentile(sec)/k.totalValue)))
+	}
 	desiredStable := int(clamp(dspc, maxDown, maxUp))
 	desiredPanic := int(clamp(dppc, maxDown, maxUp))
 	if a := k.cfg.ActivationScale; a > 1 {
@@ -519,12 +591,30 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 		k.exitPods, k.exitAt = k.maxPanicPods, ns
 		k.maxPanicPods = 0
 	}
+	if k.panicking && k.cfg.StartupAwarePanic {
+		// Size for what the window's trend reaches when the pods ordered
+		// now are ready.
+		// The trend is of demand: arrivals times the learned service time
+		// when known (a growing queue raises concurrency without any rise
+		// in load), otherwise the panic window's concurrency.
+		slope := k.panic.slope(sec, len(k.panic.buckets))
+		if k.cfg.BacklogAwarePanic && k.serviceTime > 0 {
+			slope = k.stableRPS.slope(sec, len(k.panic.buckets)) * k.serviceTime
+		}
+		if slope > 0 {
+			expect := panicValue + slope*float64(k.startupNS)/1e9
+			desiredPanic = max(desiredPanic, int(clamp(math.Ceil(round6(expect/k.target)), maxDown, maxUp)))
+		}
+	}
 	if k.cfg.BacklogAwarePanic {
 		if k.panicking {
 			// Size for the offered load once the pods can carry it; entry
-			// and exit still follow the panic window, as in Knative.
+			// and exit still follow the panic window, as in Knative. The
+			// panic maximum set while the backlog was counted as demand is
+			// forgotten: those pods would serve a queue that is gone.
 			if v := k.offeredPanic(sec, panicValue, ready, ready+pods.NotReady); v < panicValue {
 				desiredPanic = int(clamp(math.Ceil(v/k.target), maxDown, maxUp))
+				k.maxPanicPods = min(k.maxPanicPods, desiredPanic)
 			}
 		} else {
 			k.learnServiceTime(sec, stable)
@@ -570,13 +660,21 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 		want = k.cfg.MaxScale
 	}
 	want, apply := k.learnedIdle(sec, want, lo)
+	if p := k.predicted(sec); p > 0 && (!apply || want < p) {
+		// Scale ahead of what the same phase of the last period needed;
+		// a prediction outranks the idle histogram's release.
+		if k.cfg.MaxScale > 0 {
+			p = min(p, k.cfg.MaxScale)
+		}
+		want, apply = max(want, p), true
+	}
 	if !apply {
 		want, apply = k.handleScaleToZero(ns, want)
 	}
 	if apply {
 		k.desired = want
 	}
-	if k.cfg.IdleHistogram && k.desired > ready && k.askAt == noWrite {
+	if (k.cfg.IdleHistogram || k.cfg.StartupAwarePanic || k.pred != nil) && k.desired > ready && k.askAt == noWrite {
 		k.askAt, k.askPods = ns, k.desired
 	}
 	k.updateActivation(ns, ready, want)
@@ -825,6 +923,10 @@ func (k *KPA) Settled() bool {
 	if k.cfg.IdleHistogram && k.warmUntil != 0 && k.idleFrom != noWrite && float64(k.stable.lastWrite-k.idleFrom) < k.warmUntil {
 		return false
 	}
+	// A periodic history with load in it will pre-warm within a period.
+	if k.pred != nil && !k.periodicZero() {
+		return false
+	}
 	return k.delay == nil || k.delay.n == 0 || k.delay.val[k.delay.first] == 0
 }
 
@@ -840,5 +942,92 @@ func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
 		if k.cfg.BacklogAwarePanic {
 			k.stableRPS.lastWrite = max(k.stableRPS.lastWrite, sec)
 		}
+		if k.pred != nil && k.predCur != noWrite {
+			// Every slot is zero: only the slot being filled moves.
+			k.predCur = max(k.predCur, floorDiv(sec, k.predSlot))
+		}
 	}
+}
+
+// stablePercentile is the PeakPercentile of the stable window's
+// per-second values at sec (the seconds Knative's average covers).
+func (k *KPA) stablePercentile(sec int64) float64 {
+	w := &k.stable
+	n := int64(len(w.buckets))
+	vals := k.peakScratch[:0]
+	for i := max(sec-n+1, w.firstWrite); i <= min(sec, w.lastWrite); i++ {
+		vals = append(vals, w.buckets[w.slot(i)])
+	}
+	if len(vals) == 0 {
+		return 0
+	}
+	slices.Sort(vals)
+	return vals[max(0, int(math.Ceil(k.cfg.PeakPercentile/100*float64(len(vals))))-1)]
+}
+
+// recordPeriodic adds one second's value to the periodic history: a slot
+// that ends is stored as its mean, and slots that saw no Record (an idle
+// skip) as zeros.
+func (k *KPA) recordPeriodic(sec int64, v float64) {
+	slot := floorDiv(sec, k.predSlot)
+	n := int64(len(k.pred))
+	switch {
+	case k.predCur == noWrite:
+		k.predCur, k.predFirst = slot, slot
+	case slot > k.predCur:
+		k.pred[k.predCur%n] = float32(k.predSum / float64(k.predSlot))
+		for i := k.predCur + 1; i < slot && i <= k.predCur+n; i++ {
+			k.pred[i%n] = 0
+		}
+		k.predCur, k.predSum = slot, 0
+	case slot < k.predCur:
+		return
+	}
+	k.predSum += v
+}
+
+// predicted is the pods the same phase of the last period needed, one
+// measured start-up and one tick ahead of sec (the larger of that slot and
+// the next, so a rise is met rather than chased); 0 before a whole period
+// of history.
+func (k *KPA) predicted(sec int64) int {
+	if k.pred == nil || k.predCur == noWrite {
+		return 0
+	}
+	n := int64(len(k.pred))
+	if k.predCur-k.predFirst < n {
+		return 0
+	}
+	lead := (k.startupNS + k.tickNS + 1e9 - 1) / 1e9
+	j := floorDiv(sec+lead, k.predSlot) - n // the slot one period before
+	v := 0.0
+	for i := j; i <= j+1; i++ {
+		if i < k.predCur && i > k.predCur-n {
+			v = max(v, float64(k.pred[i%n]))
+		}
+	}
+	return int(math.Ceil(round6(v / k.target)))
+}
+
+// floorDiv is a/b rounded down, b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// periodicZero reports a periodic history with nothing to predict: every
+// stored slot and the slot being filled are zero.
+func (k *KPA) periodicZero() bool {
+	if k.predSum != 0 {
+		return false
+	}
+	for _, v := range k.pred {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
