@@ -568,7 +568,7 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	if k.peakScratch != nil && k.cfg.ContainerConcurrency > 0 && k.cfg.Metric == "concurrency" {
 		// The seconds' peaks at the hard limit per pod, not the average at
 		// the target: a floor under the stable decision.
-		dspc = max(dspc, math.Ceil(round6(k.stablePercentile(sec)/k.totalValue)))
+		dspc = max(dspc, math.Ceil(round6(k.stablePercentile(sec, dspc*k.totalValue)/k.totalValue)))
 	}
 	desiredStable := int(clamp(dspc, maxDown, maxUp))
 	desiredPanic := int(clamp(dppc, maxDown, maxUp))
@@ -950,19 +950,56 @@ func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
 }
 
 // stablePercentile is the PeakPercentile of the stable window's
-// per-second values at sec (the seconds Knative's average covers).
-func (k *KPA) stablePercentile(sec int64) float64 {
+// per-second values at sec (the seconds Knative's average covers), or any
+// value at most below when the percentile is no higher than that. A high
+// percentile is the r-th largest value for a small r, found in one pass
+// that keeps the r largest; otherwise, unless no second exceeds below,
+// the window is sorted. The ring is walked without a division per bucket:
+// this runs every tick of every limited revision.
+func (k *KPA) stablePercentile(sec int64, below float64) float64 {
 	w := &k.stable
 	n := int64(len(w.buckets))
-	vals := k.peakScratch[:0]
-	for i := max(sec-n+1, w.firstWrite); i <= min(sec, w.lastWrite); i++ {
-		vals = append(vals, w.buckets[w.slot(i)])
-	}
-	if len(vals) == 0 {
+	lo, hi := max(sec-n+1, w.firstWrite), min(sec, w.lastWrite)
+	m := int(hi - lo + 1)
+	if m <= 0 {
 		return 0
 	}
+	idx := max(0, int(math.Ceil(k.cfg.PeakPercentile/100*float64(m)))-1) // ascending
+	start := w.slot(lo)
+	if r := m - idx; r <= 16 {
+		var top [16]float64 // descending; the r largest so far
+		kept := 0
+		for c, b := 0, start; c < m; c++ {
+			v := w.buckets[b]
+			if b++; b == len(w.buckets) {
+				b = 0
+			}
+			if kept == r && v <= top[r-1] {
+				continue
+			}
+			j := min(kept, r-1)
+			for ; j > 0 && top[j-1] < v; j-- {
+				top[j] = top[j-1]
+			}
+			top[j] = v
+			kept = min(kept+1, r)
+		}
+		return top[r-1]
+	}
+	vals := k.peakScratch[:0]
+	peak := 0.0
+	for c, b := 0, start; c < m; c++ {
+		vals = append(vals, w.buckets[b])
+		peak = max(peak, w.buckets[b])
+		if b++; b == len(w.buckets) {
+			b = 0
+		}
+	}
+	if peak <= below {
+		return peak
+	}
 	slices.Sort(vals)
-	return vals[max(0, int(math.Ceil(k.cfg.PeakPercentile/100*float64(len(vals))))-1)]
+	return vals[idx]
 }
 
 // recordPeriodic adds one second's value to the periodic history: a slot

@@ -2,6 +2,9 @@ package autoscaler
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -710,5 +713,56 @@ func TestKPAPeriodicPrediction(t *testing.T) {
 	}
 	if settled {
 		t.Error("settled between bursts with a prediction schedule ahead; the simulator would skip the pre-warm")
+	}
+}
+
+func TestKPAStablePercentileMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, p := range []float64{1, 50, 75, 90, 95, 99, 100} {
+		k := mustKPA(t, "kpa", map[string]string{"peak-percentile": strconv.FormatFloat(p, 'g', -1, 64)})
+		for s := 0; s < 300; s++ {
+			k.Record(at(float64(s)), Stat{Concurrency: float64(r.IntN(20))})
+			if s%7 != 0 {
+				continue
+			}
+			sec := unixSec(at(float64(s)).UnixNano())
+			var vals []float64
+			for i := max(0, s-59); i <= s; i++ {
+				vals = append(vals, k.stable.buckets[k.stable.slot(sec-int64(s-i))])
+			}
+			slices.Sort(vals)
+			want := vals[max(0, int(math.Ceil(p/100*float64(len(vals))))-1)]
+			if got := k.stablePercentile(sec, -1); got != want {
+				t.Fatalf("p%g at second %d: %g, want %g", p, s, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkKPATick10kLimited is BenchmarkKPATick10k for single-
+// concurrency revisions whose busiest second always needs more pods than
+// the average, so the peak floor reads the stable window every tick; the
+// floor off is the comparison.
+func BenchmarkKPATick10kLimited(b *testing.B) {
+	for _, bc := range []struct{ name, peak string }{{"peak floor", "90"}, {"floor off", "0"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			const n = 10000
+			ks := make([]*KPA, n)
+			for i := range ks {
+				ks[i] = mustKPA(b, "kpa", map[string]string{"container-concurrency": "1", "peak-percentile": bc.peak})
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				now := at(float64(2 * i))
+				for j, k := range ks {
+					c := float64((i*7 + j) % 30)
+					k.Record(now.Add(-time.Second), Stat{Concurrency: c})
+					k.Record(now, Stat{Concurrency: c / 3})
+					k.Tick(now, Pods{Ready: 1 + j%5})
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/revision")
+		})
 	}
 }
