@@ -291,7 +291,7 @@ func (c *KPAConfig) validate() error {
 }
 
 func init() {
-	register("kpa", PathActivator, "scalebench's KPA: Knative's algorithm plus learned keep-alive and pre-warm and backlog-aware panic",
+	register("kpa", PathActivator, "scalebench's KPA: Knative's algorithm plus learned keep-alive and pre-warm, a peak floor for limited revisions, backlog-aware panic and a smooth panic exit",
 		func() ([]param, func() (Policy, error)) {
 			c := DefaultKPAConfig()
 			return c.params(), func() (Policy, error) { return NewKPA("kpa", c) }
@@ -327,10 +327,11 @@ const maxPredictSlots = 86400
 // pkg/autoscaler/scaling (windows, panic, rate limits, delay, burst
 // capacity) and the reconciler's part (min/max/initial scale, scale to
 // zero), read top to bottom in Tick. The kpa preset's extensions sit in
-// the same reading order, each behind its setting: backlog-aware panic
-// sizing and the panic hold and exit ramp in the decision, the idle
-// histogram just before Knative's scale-to-zero, which it replaces while
-// it is representative.
+// the same reading order, each behind its setting: the peak floor under
+// the stable decision, start-up-aware and backlog-aware panic sizing and
+// the panic hold and exit ramp in the decision, the idle histogram and
+// the periodic prediction just before Knative's scale-to-zero, which the
+// histogram replaces while it is representative.
 type KPA struct {
 	name string
 	cfg  KPAConfig
