@@ -163,6 +163,10 @@ func DefaultKPAConfig() KPAConfig {
 	// spreads Knative's hold out rather than lengthening it.
 	c.PanicExitRamp = 60 * time.Second
 	c.PeakPercentile = 90
+	// Two idle times are enough to pre-warm for the third: the release is
+	// never sooner than Knative's, so a wrong guess costs what Knative's
+	// timing would have.
+	c.IdleMinSamples = 2
 	return c
 }
 

@@ -421,7 +421,8 @@ func TestKPAIdleHistogramFallsBack(t *testing.T) {
 		gaps []int32
 		want bool // representative
 	}{
-		{"too few idle times", []int32{60, 60}, false},
+		{"too few idle times", []int32{60}, false},
+		{"two idle times (idle-min-samples 2)", []int32{60, 60}, true},
 		{"regular idle times", []int32{60, 61, 59, 60}, true},
 		{"very irregular idle times", []int32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 500}, false},
 		{"window wider than keep-alive-max", []int32{10, 700, 300, 20}, false},
