@@ -81,6 +81,9 @@ func TestKPABeatsKnativeReduced(t *testing.T) {
 			if c.file == "spike.yaml" && c.seed == 0 && kpa.MaxPods > 3+1 {
 				t.Errorf("spike: kpa peaks at %d pods, want within 1 of the 3 the offered load needs", kpa.MaxPods)
 			}
+			if c.file == "spike.yaml" {
+				checkSpikeAfterBacklog(t, sc)
+			}
 			if c.file == "sparse.yaml" && (float64(kpa.ColdStarts) > 0.7*float64(kn.ColdStarts) || kpa.PodSeconds > kn.PodSeconds) {
 				t.Errorf("sparse: kpa %d cold starts at %.0f pod-seconds, want at most 70%% of knative's %d at no more than its %.0f",
 					kpa.ColdStarts, kpa.PodSeconds, kn.ColdStarts, kn.PodSeconds)
@@ -113,6 +116,9 @@ func TestKPAHeldOut(t *testing.T) {
 				return r
 			}
 			kpa, kn := run("kpa").Summary, run("knative").Summary
+			if file == "spike.yaml" {
+				checkSpikeAfterBacklog(t, sc)
+			}
 			t.Logf("kpa: %d cold, %.0f pod-s, p99 %.0f ms; knative: %d cold, %.0f pod-s, p99 %.0f ms",
 				kpa.ColdStarts, kpa.PodSeconds, kpa.Latency.P99, kn.ColdStarts, kn.PodSeconds, kn.Latency.P99)
 			if kpa.ColdStarts > kn.ColdStarts || kpa.PodSeconds > kn.PodSeconds*1.02 || kpa.Latency.P99 > kn.Latency.P99 {
@@ -120,5 +126,33 @@ func TestKPAHeldOut(t *testing.T) {
 					kpa.ColdStarts, kpa.PodSeconds, kpa.Latency.P99, kn.ColdStarts, kn.PodSeconds, kn.Latency.P99)
 			}
 		})
+	}
+}
+
+// checkSpikeAfterBacklog runs kpa on a spike scenario (15 concurrent
+// requests offered from 30 s to 90 s, 3 pods at 7 per pod) and checks the
+// pods it holds once the backlog of the burst's first seconds is served:
+// from two ticks after the queue first empties (Knative's scale-down rate
+// halves at most per tick) to the end of the burst, within one of 3.
+func checkSpikeAfterBacklog(t *testing.T, sc *scenarios.Scenario) {
+	t.Helper()
+	served, peak := int64(-1), 0
+	_, err := Run(context.Background(), sc, scenarios.Policy{Name: "kpa"}, Options{Series: func(s Second) {
+		switch {
+		case s.T < 30 || s.T >= 90:
+		case served < 0 && s.Queued == 0 && s.T > 31:
+			served = s.T
+		case served >= 0 && s.T >= served+4:
+			peak = max(peak, s.Pods)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if served < 0 || peak == 0 {
+		t.Fatalf("no backlog served during the burst (served at %d, peak %d)", served, peak)
+	}
+	if peak > 3+1 {
+		t.Errorf("spike: kpa holds up to %d pods once the backlog is served (second %d), want within 1 of the 3 the offered load needs", peak, served)
 	}
 }
