@@ -387,16 +387,13 @@ type KPA struct {
 	stableRPS                  bucketWindow
 	serviceTime                float64
 
-	// Peak floor: scratch space for the stable window's percentile.
+	// Peak floor: scratch space for sorting the stable window (low
+	// percentiles only), allocated when first needed.
 	peakScratch []float64
 
-	// Periodic prediction: the mean concurrency of each slot of the last
-	// period (a ring indexed by slot number), the slot being filled, its
-	// running sum, and the first slot ever recorded.
-	pred               []float32
-	predSlot           int64 // seconds
-	predCur, predFirst int64
-	predSum            float64
+	// Periodic prediction, nil when off (kept behind a pointer: the
+	// per-revision state a fleet ticks stays small).
+	pred *periodicHistory
 }
 
 // NewKPA makes a KPA with the given config; name is what Name reports.
@@ -442,13 +439,12 @@ func NewKPA(name string, c KPAConfig) (*KPA, error) {
 	if c.BacklogAwarePanic {
 		k.stableRPS = newBucketWindow(stableBuckets, false)
 	}
-	if c.PeakPercentile > 0 {
-		k.peakScratch = make([]float64, 0, stableBuckets)
-	}
 	if c.PredictPeriod > 0 {
-		k.predSlot = int64(c.PredictSlot / time.Second)
-		k.pred = make([]float32, int(c.PredictPeriod/c.PredictSlot))
-		k.predCur, k.predFirst = noWrite, noWrite
+		k.pred = &periodicHistory{
+			slot:  int64(c.PredictSlot / time.Second),
+			slots: make([]float32, int(c.PredictPeriod/c.PredictSlot)),
+			cur:   noWrite, first: noWrite,
+		}
 	}
 	if c.ScaleDownDelay > 0 && c.Reachable {
 		w := newMaxWindow(int64(c.ScaleDownDelay), int64(2*time.Second))
@@ -504,7 +500,7 @@ func (k *KPA) Record(now time.Time, s Stat) bool {
 		k.lastConc, k.prevRPS, k.lastRPS = s.Concurrency, k.lastRPS, s.RPS
 	}
 	if k.pred != nil {
-		k.recordPeriodic(sec, v)
+		k.pred.record(sec, v)
 	}
 	return v > 0 && k.atZero()
 }
@@ -570,7 +566,7 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	}
 	dspc := math.Ceil(stable / k.target)
 	dppc := math.Ceil(panicValue / k.target)
-	if k.peakScratch != nil && k.cfg.ContainerConcurrency > 0 && k.cfg.Metric == "concurrency" {
+	if k.cfg.PeakPercentile > 0 && k.cfg.ContainerConcurrency > 0 && k.cfg.Metric == "concurrency" {
 		// The seconds' peaks at the hard limit per pod, not the average at
 		// the target: a floor under the stable decision.
 		dspc = max(dspc, math.Ceil(round6(k.stablePercentile(sec, dspc*k.totalValue)/k.totalValue)))
@@ -929,7 +925,7 @@ func (k *KPA) Settled() bool {
 		return false
 	}
 	// A periodic history with load in it will pre-warm within a period.
-	if k.pred != nil && !k.periodicZero() {
+	if k.pred != nil && !k.pred.zero() {
 		return false
 	}
 	return k.delay == nil || k.delay.n == 0 || k.delay.val[k.delay.first] == 0
@@ -947,9 +943,9 @@ func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
 		if k.cfg.BacklogAwarePanic {
 			k.stableRPS.lastWrite = max(k.stableRPS.lastWrite, sec)
 		}
-		if k.pred != nil && k.predCur != noWrite {
+		if h := k.pred; h != nil && h.cur != noWrite {
 			// Every slot is zero: only the slot being filled moves.
-			k.predCur = max(k.predCur, floorDiv(sec, k.predSlot))
+			h.cur = max(h.cur, floorDiv(sec, h.slot))
 		}
 	}
 }
@@ -991,6 +987,9 @@ func (k *KPA) stablePercentile(sec int64, below float64) float64 {
 		}
 		return top[r-1]
 	}
+	if k.peakScratch == nil {
+		k.peakScratch = make([]float64, 0, len(w.buckets))
+	}
 	vals := k.peakScratch[:0]
 	peak := 0.0
 	for c, b := 0, start; c < m; c++ {
@@ -1007,25 +1006,34 @@ func (k *KPA) stablePercentile(sec int64, below float64) float64 {
 	return vals[idx]
 }
 
-// recordPeriodic adds one second's value to the periodic history: a slot
-// that ends is stored as its mean, and slots that saw no Record (an idle
-// skip) as zeros.
-func (k *KPA) recordPeriodic(sec int64, v float64) {
-	slot := floorDiv(sec, k.predSlot)
-	n := int64(len(k.pred))
+// periodicHistory is a revision's load over its last period: the mean
+// concurrency of each slot (a ring indexed by slot number), the slot
+// being filled, its running sum, and the first slot ever recorded.
+type periodicHistory struct {
+	slot       int64 // seconds per slot
+	slots      []float32
+	cur, first int64
+	sum        float64
+}
+
+// record adds one second's value: a slot that ends is stored as its mean,
+// and slots that saw no record (an idle skip) as zeros.
+func (h *periodicHistory) record(sec int64, v float64) {
+	slot := floorDiv(sec, h.slot)
+	n := int64(len(h.slots))
 	switch {
-	case k.predCur == noWrite:
-		k.predCur, k.predFirst = slot, slot
-	case slot > k.predCur:
-		k.pred[k.predCur%n] = float32(k.predSum / float64(k.predSlot))
-		for i := k.predCur + 1; i < slot && i <= k.predCur+n; i++ {
-			k.pred[i%n] = 0
+	case h.cur == noWrite:
+		h.cur, h.first = slot, slot
+	case slot > h.cur:
+		h.slots[h.cur%n] = float32(h.sum / float64(h.slot))
+		for i := h.cur + 1; i < slot && i <= h.cur+n; i++ {
+			h.slots[i%n] = 0
 		}
-		k.predCur, k.predSum = slot, 0
-	case slot < k.predCur:
+		h.cur, h.sum = slot, 0
+	case slot < h.cur:
 		return
 	}
-	k.predSum += v
+	h.sum += v
 }
 
 // predicted is the pods the same phase of the last period needed, one
@@ -1033,19 +1041,20 @@ func (k *KPA) recordPeriodic(sec int64, v float64) {
 // the next, so a rise is met rather than chased); 0 before a whole period
 // of history.
 func (k *KPA) predicted(sec int64) int {
-	if k.pred == nil || k.predCur == noWrite {
+	h := k.pred
+	if h == nil || h.cur == noWrite {
 		return 0
 	}
-	n := int64(len(k.pred))
-	if k.predCur-k.predFirst < n {
+	n := int64(len(h.slots))
+	if h.cur-h.first < n {
 		return 0
 	}
 	lead := (k.startupNS + k.tickNS + 1e9 - 1) / 1e9
-	j := floorDiv(sec+lead, k.predSlot) - n // the slot one period before
+	j := floorDiv(sec+lead, h.slot) - n // the slot one period before
 	v := 0.0
 	for i := j; i <= j+1; i++ {
-		if i < k.predCur && i > k.predCur-n {
-			v = max(v, float64(k.pred[i%n]))
+		if i < h.cur && i > h.cur-n {
+			v = max(v, float64(h.slots[i%n]))
 		}
 	}
 	return int(math.Ceil(round6(v / k.target)))
@@ -1060,13 +1069,13 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// periodicZero reports a periodic history with nothing to predict: every
-// stored slot and the slot being filled are zero.
-func (k *KPA) periodicZero() bool {
-	if k.predSum != 0 {
+// zero reports a history with nothing to predict: every stored slot and
+// the slot being filled are zero.
+func (h *periodicHistory) zero() bool {
+	if h.sum != 0 {
 		return false
 	}
-	for _, v := range k.pred {
+	for _, v := range h.slots {
 		if v != 0 {
 			return false
 		}
