@@ -112,6 +112,17 @@ type KPAConfig struct {
 	// measured pod start-up, rather than for now.
 	StartupAwarePanic bool
 
+	// StartupBacklogDrain, while a revision's new pods are starting and
+	// requests queue beyond the ready pods' slots, sizes panic mode for
+	// the offered load (arrivals times the learned service time) plus the
+	// queue drained over one measured start-up, instead of for every
+	// queued request as concurrent demand. Knative keeps ordering pods
+	// for a queue that grows only because the pods it ordered are not
+	// ready yet; with slow start-ups that is dozens of pods for a load
+	// three would carry. Needs a learned service time (backlog-aware
+	// panic); concurrency metric only.
+	StartupBacklogDrain bool
+
 	// PredictPeriod turns on prediction of periodic load: the revision
 	// keeps the mean concurrency of each PredictSlot of the last period
 	// and, once it has a whole period of history, scales ahead to what the
@@ -167,6 +178,7 @@ func DefaultKPAConfig() KPAConfig {
 	// never sooner than Knative's, so a wrong guess costs what Knative's
 	// timing would have.
 	c.IdleMinSamples = 2
+	c.StartupBacklogDrain = true
 	return c
 }
 
@@ -175,7 +187,7 @@ func DefaultKPAConfig() KPAConfig {
 // it must print settings a Knative cluster can reproduce.
 func KPAExtensionsOff() map[string]string {
 	return map[string]string{"idle-histogram": "false", "backlog-aware-panic": "false", "panic-hold": "0s", "panic-exit-ramp": "0s",
-		"peak-percentile": "0", "startup-aware-panic": "false", "predict-period": "0s"}
+		"peak-percentile": "0", "startup-aware-panic": "false", "startup-backlog-drain": "false", "predict-period": "0s"}
 }
 
 func (c *KPAConfig) params() []param {
@@ -216,6 +228,7 @@ func (c *KPAConfig) params() []param {
 		{"panic-exit-ramp", "scalebench: after panic, lower the panic maximum to nothing over this long instead of dropping at once; 0 = Knative's drop", &c.PanicExitRamp},
 		{"peak-percentile", "scalebench: with a container-concurrency limit, keep at least this percentile of the stable window's per-second concurrency at the full limit per pod; 0 = off", &c.PeakPercentile},
 		{"startup-aware-panic", "scalebench: in panic, size for the concurrency expected when new pods are ready (window value + rising trend x measured start-up)", &c.StartupAwarePanic},
+		{"startup-backlog-drain", "scalebench: while pods start and requests queue, size panic for the offered load plus the queue drained over one measured start-up", &c.StartupBacklogDrain},
 		{"predict-period", "scalebench: scale ahead of load seen one period ago (diurnal, timers); 0 = off", &c.PredictPeriod},
 		{"predict-slot", "scalebench: resolution of the periodic load history", &c.PredictSlot},
 	}
@@ -387,8 +400,13 @@ type KPA struct {
 	stableRPS                  bucketWindow
 	serviceTime                float64
 
-	// Peak floor: scratch space for sorting the stable window (low
-	// percentiles only), allocated when first needed.
+	// Peak floor: the stable window's seconds again, each capped at the
+	// panic threshold times what the pods ready at the last tick can run
+	// (a second beyond that is a backlog panic mode answers, not a burst
+	// to hold capacity for), the pods ready then, and scratch space for
+	// sorting (low percentiles only), allocated when first needed.
+	peakWin     *bucketWindow
+	lastReady   int
 	peakScratch []float64
 
 	// Periodic prediction, nil when off (kept behind a pointer: the
@@ -438,6 +456,10 @@ func NewKPA(name string, c KPAConfig) (*KPA, error) {
 	k.panic = newBucketWindow(panicBuckets, weighted)
 	if c.BacklogAwarePanic {
 		k.stableRPS = newBucketWindow(stableBuckets, false)
+	}
+	if c.PeakPercentile > 0 && c.ContainerConcurrency > 0 && c.Metric == "concurrency" {
+		w := newBucketWindow(stableBuckets, false)
+		k.peakWin = &w
 	}
 	if c.PredictPeriod > 0 {
 		k.pred = &periodicHistory{
@@ -490,7 +512,15 @@ func (k *KPA) Record(now time.Time, s Stat) bool {
 	v := k.value(s)
 	ns := now.UnixNano()
 	sec := unixSec(ns)
-	k.stable.record(sec, v)
+	if k.cfg.BacklogAwarePanic && k.cfg.Metric == "concurrency" {
+		// A second beyond the panic threshold of what the ready pods can
+		// run is a backlog, which panic mode sizes for; counted in full,
+		// the requests that queued while pods started would hold the
+		// stable decision up for a whole stable window after they drain.
+		k.stable.record(sec, min(v, k.threshold*float64(max(1, k.lastReady))*k.totalValue))
+	} else {
+		k.stable.record(sec, v)
+	}
 	k.panic.record(sec, v)
 	if k.cfg.IdleHistogram {
 		k.observeIdle(sec, s.Concurrency > 0 || s.RPS > 0)
@@ -498,6 +528,9 @@ func (k *KPA) Record(now time.Time, s Stat) bool {
 	if k.cfg.BacklogAwarePanic {
 		k.stableRPS.record(sec, s.RPS)
 		k.lastConc, k.prevRPS, k.lastRPS = s.Concurrency, k.lastRPS, s.RPS
+	}
+	if k.peakWin != nil {
+		k.peakWin.record(sec, min(v, k.threshold*float64(max(1, k.lastReady))*k.totalValue))
 	}
 	if k.pred != nil {
 		k.pred.record(sec, v)
@@ -548,7 +581,7 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	if k.initialReached || ready >= k.cfg.InitialScale {
 		k.initialReached = true
 	}
-	if k.cfg.IdleHistogram || k.cfg.StartupAwarePanic || k.pred != nil {
+	if k.cfg.IdleHistogram || k.cfg.StartupAwarePanic || k.cfg.StartupBacklogDrain || k.pred != nil {
 		k.watchStartup(ns, ready)
 	}
 	if k.stable.empty(sec) {
@@ -566,7 +599,8 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	}
 	dspc := math.Ceil(stable / k.target)
 	dppc := math.Ceil(panicValue / k.target)
-	if k.cfg.PeakPercentile > 0 && k.cfg.ContainerConcurrency > 0 && k.cfg.Metric == "concurrency" {
+	k.lastReady = ready
+	if k.peakWin != nil && !k.peakWin.empty(sec) {
 		// The seconds' peaks at the hard limit per pod, not the average at
 		// the target: a floor under the stable decision.
 		dspc = max(dspc, math.Ceil(round6(k.stablePercentile(sec, dspc*k.totalValue)/k.totalValue)))
@@ -605,6 +639,24 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 		if slope > 0 {
 			expect := panicValue + slope*float64(k.startupNS)/1e9
 			desiredPanic = max(desiredPanic, int(clamp(math.Ceil(round6(expect/k.target)), maxDown, maxUp)))
+		}
+	}
+	if k.panicking && k.cfg.StartupBacklogDrain && k.cfg.BacklogAwarePanic && k.serviceTime > 0 && pods.NotReady > 0 {
+		if queued := k.lastConc - float64(ready)*k.totalValue; queued > 0 {
+			// The start-up is at least as long as the pods asked for
+			// have been starting (the first burst has no measured one).
+			startup := k.startupNS
+			if k.askAt != noWrite {
+				startup = max(startup, ns-k.askAt)
+			}
+			drain := float64(max(startup, k.tickNS)) / 1e9
+			need := max(k.lastRPS, k.prevRPS)*k.serviceTime + queued*k.serviceTime/drain
+			// Keep the pods already starting (they are what the queue
+			// waits for); order more only if they cannot carry it.
+			sized := max(int(clamp(math.Ceil(round6(need/k.target)), maxDown, maxUp)), ready+pods.NotReady)
+			if sized < desiredPanic {
+				desiredPanic = sized
+			}
 		}
 	}
 	if k.cfg.BacklogAwarePanic {
@@ -675,7 +727,7 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	if apply {
 		k.desired = want
 	}
-	if (k.cfg.IdleHistogram || k.cfg.StartupAwarePanic || k.pred != nil) && k.desired > ready && k.askAt == noWrite {
+	if (k.cfg.IdleHistogram || k.cfg.StartupAwarePanic || k.cfg.StartupBacklogDrain || k.pred != nil) && k.desired > ready && k.askAt == noWrite {
 		k.askAt, k.askPods = ns, k.desired
 	}
 	k.updateActivation(ns, ready, want)
@@ -916,6 +968,9 @@ func (k *KPA) Settled() bool {
 	if !k.stable.zero() || !k.panic.zero() || k.stable.lastWrite != k.panic.lastWrite {
 		return false
 	}
+	if k.peakWin != nil && (!k.peakWin.zero() || k.peakWin.lastWrite != k.stable.lastWrite) {
+		return false
+	}
 	if k.cfg.BacklogAwarePanic && (!k.stableRPS.zero() || k.stableRPS.lastWrite != k.stable.lastWrite || k.lastRPS != 0 || k.prevRPS != 0) {
 		return false
 	}
@@ -939,6 +994,9 @@ func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
 	if !lastRecord.IsZero() {
 		sec := unixSec(lastRecord.UnixNano())
 		k.stable.lastWrite = max(k.stable.lastWrite, sec)
+		if k.peakWin != nil {
+			k.peakWin.lastWrite = max(k.peakWin.lastWrite, sec)
+		}
 		k.panic.lastWrite = max(k.panic.lastWrite, sec)
 		if k.cfg.BacklogAwarePanic {
 			k.stableRPS.lastWrite = max(k.stableRPS.lastWrite, sec)
@@ -950,7 +1008,7 @@ func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
 	}
 }
 
-// stablePercentile is the PeakPercentile of the stable window's
+// stablePercentile is the PeakPercentile of the stable window's capped
 // per-second values at sec (the seconds Knative's average covers), or any
 // value at most below when the percentile is no higher than that. A high
 // percentile is the r-th largest value for a small r, found in one pass
@@ -958,7 +1016,7 @@ func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
 // the window is sorted. The ring is walked without a division per bucket:
 // this runs every tick of every limited revision.
 func (k *KPA) stablePercentile(sec int64, below float64) float64 {
-	w := &k.stable
+	w := k.peakWin
 	n := int64(len(w.buckets))
 	lo, hi := max(sec-n+1, w.firstWrite), min(sec, w.lastWrite)
 	m := int(hi - lo + 1)

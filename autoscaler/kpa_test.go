@@ -720,7 +720,9 @@ func TestKPAPeriodicPrediction(t *testing.T) {
 func TestKPAStablePercentileMatchesSort(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, p := range []float64{1, 50, 75, 90, 95, 99, 100} {
-		k := mustKPA(t, "kpa", map[string]string{"peak-percentile": strconv.FormatFloat(p, 'g', -1, 64)})
+		// A limit high enough that the cap (twice what one pod runs)
+		// never binds.
+		k := mustKPA(t, "kpa", map[string]string{"peak-percentile": strconv.FormatFloat(p, 'g', -1, 64), "container-concurrency": "1000"})
 		for s := 0; s < 300; s++ {
 			k.Record(at(float64(s)), Stat{Concurrency: float64(r.IntN(20))})
 			if s%7 != 0 {
@@ -729,7 +731,7 @@ func TestKPAStablePercentileMatchesSort(t *testing.T) {
 			sec := unixSec(at(float64(s)).UnixNano())
 			var vals []float64
 			for i := max(0, s-59); i <= s; i++ {
-				vals = append(vals, k.stable.buckets[k.stable.slot(sec-int64(s-i))])
+				vals = append(vals, k.peakWin.buckets[k.peakWin.slot(sec-int64(s-i))])
 			}
 			slices.Sort(vals)
 			want := vals[max(0, int(math.Ceil(p/100*float64(len(vals))))-1)]
@@ -765,5 +767,38 @@ func BenchmarkKPATick10kLimited(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/revision")
 		})
+	}
+}
+
+func TestKPAStartupBacklogDrain(t *testing.T) {
+	// A 10-slot revision at 5 requests/s (100 ms each) jumps to 150/s
+	// while its new pods take 10 s to start: the queue grows by 150 a
+	// second. Sized for the offered load (15 concurrent) plus the queue
+	// drained over the start-up, a few pods are asked for; sized for the
+	// queue as concurrency, dozens.
+	run := func(drain string) (peak int) {
+		k := mustKPA(t, "kpa", map[string]string{"container-concurrency": "10", "startup-backlog-drain": drain})
+		asked := 1
+		for s := 0; s < 44; s++ {
+			c, rps := 0.5, 5.0
+			if s >= 30 {
+				c, rps = 15+150*float64(s-29), 150
+			}
+			k.Record(at(float64(s)), Stat{Concurrency: c, RPS: rps})
+			if s%2 == 0 {
+				d := k.Tick(at(float64(s)), Pods{Ready: 1, NotReady: asked - 1})
+				asked = max(asked, d.Desired)
+				peak = max(peak, d.Desired)
+			}
+		}
+		return peak
+	}
+	on, off := run("true"), run("false")
+	t.Logf("peak pods: %d with the drain, %d without", on, off)
+	if off < 20 {
+		t.Fatalf("without the drain %d pods, want the queue counted as demand (>= 20)", off)
+	}
+	if on > 8 {
+		t.Errorf("with the drain %d pods, want the offered load's 3 plus a queue drained over 10 s (<= 8)", on)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalebench/scalebench/dist"
+	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
 )
 
@@ -155,4 +157,33 @@ func checkSpikeAfterBacklog(t *testing.T, sc *scenarios.Scenario) {
 	if peak > 3+1 {
 		t.Errorf("spike: kpa holds up to %d pods once the backlog is served (second %d), want within 1 of the 3 the offered load needs", peak, served)
 	}
+}
+
+// TestKPASlowStartSpike is the library spike with a 6 s application
+// start-up (the simulator's other phases as the library has them): the
+// requests that queue while the first pods start must not be counted as
+// concurrent demand, so kpa holds the pods the load needs once the backlog
+// is served, with no more cold starts, pod-seconds or p99 than knative.
+func TestKPASlowStartSpike(t *testing.T) {
+	sc, err := scenarios.Load("../scenarios/library/spike.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Functions[0].Startup.AppInit, err = dist.Parse("fixed:6s"); err != nil {
+		t.Fatal(err)
+	}
+	run := func(policy string) results.Summary {
+		r, err := Run(context.Background(), sc, scenarios.Policy{Name: policy}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Summary
+	}
+	kpa, kn := run("kpa"), run("knative")
+	t.Logf("kpa: %d cold, %.0f pod-s, p99 %.0f ms, max %d pods; knative: %d cold, %.0f pod-s, p99 %.0f ms, max %d pods",
+		kpa.ColdStarts, kpa.PodSeconds, kpa.Latency.P99, kpa.MaxPods, kn.ColdStarts, kn.PodSeconds, kn.Latency.P99, kn.MaxPods)
+	if kpa.ColdStarts > kn.ColdStarts || kpa.PodSeconds > kn.PodSeconds || kpa.Latency.P99 > kn.Latency.P99 {
+		t.Errorf("want no more cold starts, pod-seconds or p99 than knative")
+	}
+	checkSpikeAfterBacklog(t, sc)
 }
