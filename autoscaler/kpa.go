@@ -173,7 +173,7 @@ func DefaultKPAConfig() KPAConfig {
 	// Half the ramp plus the hold is Knative's stable window: the ramp
 	// spreads Knative's hold out rather than lengthening it.
 	c.PanicExitRamp = 60 * time.Second
-	c.PeakPercentile = 90
+	c.PeakPercentile = 95
 	// Two idle times are enough to pre-warm for the third: the release is
 	// never sooner than Knative's, so a wrong guess costs what Knative's
 	// timing would have.
