@@ -84,7 +84,10 @@ type KPAConfig struct {
 	// requests that queued while pods were starting are then served by
 	// those pods rather than counted as demand for more: a flash crowd
 	// gets the pods its load needs at the target utilisation, not the ones
-	// its backlog suggested. Concurrency metric only.
+	// its backlog suggested, and the panic maximum set while the backlog
+	// counted is forgotten. For the same reason the stable window records
+	// a second at most at the panic threshold of what the ready pods can
+	// run. Concurrency metric only.
 	BacklogAwarePanic bool
 
 	// PanicExitRamp replaces the drop when panic ends (Knative's cliff
@@ -103,7 +106,10 @@ type KPAConfig struct {
 	// and for single-concurrency revisions with bursty arrivals Knative's
 	// average-based decision then oscillates (panic up, a stable window's
 	// hold, drop) and starts pods for bursts the previous pods could have
-	// served. 0 = off (Knative's average only). Concurrency metric only.
+	// served. Each second counts at most at the panic threshold of what
+	// the pods ready at the last tick can run: beyond that it is a backlog
+	// for panic mode, not a burst to hold capacity for. 0 = off (Knative's
+	// average only). Concurrency metric only.
 	PeakPercentile float64
 
 	// StartupAwarePanic sizes panic mode for the concurrency expected when
@@ -581,6 +587,7 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	if k.initialReached || ready >= k.cfg.InitialScale {
 		k.initialReached = true
 	}
+	k.lastReady = ready // the capacity the next seconds' records are capped at
 	if k.cfg.IdleHistogram || k.cfg.StartupAwarePanic || k.cfg.StartupBacklogDrain || k.pred != nil {
 		k.watchStartup(ns, ready)
 	}
@@ -599,7 +606,6 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	}
 	dspc := math.Ceil(stable / k.target)
 	dppc := math.Ceil(panicValue / k.target)
-	k.lastReady = ready
 	if k.peakWin != nil && !k.peakWin.empty(sec) {
 		// The seconds' peaks at the hard limit per pod, not the average at
 		// the target: a floor under the stable decision.
@@ -615,8 +621,9 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 			desiredPanic = a
 		}
 	}
-	// Panic on the unclamped panic demand; leave only after a whole stable
-	// window below the threshold, forgetting the panic maximum.
+	// Panic on the unclamped panic demand; leave only after the panic hold
+	// (Knative: a whole stable window) below the threshold, forgetting the
+	// panic maximum.
 	over := dppc/readyF >= k.threshold
 	switch {
 	case over:
@@ -628,10 +635,10 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	}
 	if k.panicking && k.cfg.StartupAwarePanic {
 		// Size for what the window's trend reaches when the pods ordered
-		// now are ready.
-		// The trend is of demand: arrivals times the learned service time
-		// when known (a growing queue raises concurrency without any rise
-		// in load), otherwise the panic window's concurrency.
+		// now are ready. The trend is of demand: arrivals times the
+		// learned service time when known (a growing queue raises
+		// concurrency without any rise in load), otherwise the panic
+		// window's concurrency.
 		slope := k.panic.slope(sec, len(k.panic.buckets))
 		if k.cfg.BacklogAwarePanic && k.serviceTime > 0 {
 			slope = k.stableRPS.slope(sec, len(k.panic.buckets)) * k.serviceTime
