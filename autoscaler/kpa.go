@@ -314,7 +314,7 @@ func (c *KPAConfig) validate() error {
 }
 
 func init() {
-	register("kpa", PathActivator, "scalebench's KPA: Knative's algorithm plus learned keep-alive and pre-warm, a peak floor for limited revisions, backlog-aware panic and a smooth panic exit",
+	register("kpa", PathActivator, "scalebench's KPA: Knative's algorithm plus learned keep-alive and pre-warm, a peak floor for limited revisions, backlog-aware panic (start-up included) and a smooth panic exit",
 		func() ([]param, func() (Policy, error)) {
 			c := DefaultKPAConfig()
 			return c.params(), func() (Policy, error) { return NewKPA("kpa", c) }
