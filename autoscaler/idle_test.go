@@ -18,6 +18,9 @@ func TestKPASkipIdle(t *testing.T) {
 	}{
 		{"knative", "knative", nil},
 		{"kpa learned retention", "kpa", nil},
+		{"kpa peak floor, single concurrency", "kpa", map[string]string{"container-concurrency": "1"}},
+		{"kpa start-up-aware panic", "kpa", map[string]string{"startup-aware-panic": "true", "container-concurrency": "10"}},
+		{"kpa periodic prediction", "kpa", map[string]string{"predict-period": "1m", "predict-slot": "5s"}},
 		{"scale-down delay", "knative", map[string]string{"scale-down-delay": "20s"}},
 		{"weighted, short windows", "knative", map[string]string{"metric-aggregation-algorithm": "weightedExponential", "stable-window": "10s", "scale-to-zero-grace-period": "4s"}},
 		{"pod retention", "knative", map[string]string{"scale-to-zero-pod-retention-period": "45s"}},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -83,7 +84,10 @@ type KPAConfig struct {
 	// requests that queued while pods were starting are then served by
 	// those pods rather than counted as demand for more: a flash crowd
 	// gets the pods its load needs at the target utilisation, not the ones
-	// its backlog suggested. Concurrency metric only.
+	// its backlog suggested, and the panic maximum set while the backlog
+	// counted is forgotten. For the same reason the stable window records
+	// a second at most at the panic threshold of what the ready pods can
+	// run. Concurrency metric only.
 	BacklogAwarePanic bool
 
 	// PanicExitRamp replaces the drop when panic ends (Knative's cliff
@@ -94,6 +98,44 @@ type KPAConfig struct {
 	// PanicHold is how long panic lasts after the last tick over the
 	// threshold; 0 = a stable window, as in Knative.
 	PanicHold time.Duration
+
+	// PeakPercentile, for a revision with a containerConcurrency limit,
+	// keeps the stable decision at least at this percentile of the stable
+	// window's per-second concurrency, at the full limit per pod: a pod
+	// short of the seconds' peaks means a request queued behind the limit,
+	// and for single-concurrency revisions with bursty arrivals Knative's
+	// average-based decision then oscillates (panic up, a stable window's
+	// hold, drop) and starts pods for bursts the previous pods could have
+	// served. Each second counts at most at the panic threshold of what
+	// the pods ready at the last tick can run: beyond that it is a backlog
+	// for panic mode, not a burst to hold capacity for. 0 = off (Knative's
+	// average only). Concurrency metric only.
+	PeakPercentile float64
+
+	// StartupAwarePanic sizes panic mode for the concurrency expected when
+	// the pods it orders become ready: the panic window's value plus its
+	// rising trend (a least-squares slope over the window) times the
+	// measured pod start-up, rather than for now.
+	StartupAwarePanic bool
+
+	// StartupBacklogDrain, while a revision's new pods are starting and
+	// requests queue beyond the ready pods' slots, sizes panic mode for
+	// the offered load (arrivals times the learned service time) plus the
+	// queue drained over one measured start-up, instead of for every
+	// queued request as concurrent demand. Knative keeps ordering pods
+	// for a queue that grows only because the pods it ordered are not
+	// ready yet; with slow start-ups that is dozens of pods for a load
+	// three would carry. Needs a learned service time (backlog-aware
+	// panic); concurrency metric only.
+	StartupBacklogDrain bool
+
+	// PredictPeriod turns on prediction of periodic load: the revision
+	// keeps the mean concurrency of each PredictSlot of the last period
+	// and, once it has a whole period of history, scales ahead to what the
+	// same phase of the last period needed one start-up and one tick from
+	// now. 0 = off.
+	PredictPeriod time.Duration
+	PredictSlot   time.Duration
 }
 
 // DefaultKnativeConfig is Knative Serving's shipped configuration
@@ -123,6 +165,7 @@ func DefaultKnativeConfig() KPAConfig {
 		IdleMinSamples:                    3,
 		IdleMaxCV:                         2,
 		KeepAliveMax:                      10 * time.Minute,
+		PredictSlot:                       10 * time.Second,
 	}
 }
 
@@ -133,7 +176,15 @@ func DefaultKPAConfig() KPAConfig {
 	c.IdleHistogram = true
 	c.BacklogAwarePanic = true
 	c.PanicHold = 30 * time.Second
-	c.PanicExitRamp = 90 * time.Second
+	// Half the ramp plus the hold is Knative's stable window: the ramp
+	// spreads Knative's hold out rather than lengthening it.
+	c.PanicExitRamp = 60 * time.Second
+	c.PeakPercentile = 95
+	// Two idle times are enough to pre-warm for the third: the release is
+	// never sooner than Knative's, so a wrong guess costs what Knative's
+	// timing would have.
+	c.IdleMinSamples = 2
+	c.StartupBacklogDrain = true
 	return c
 }
 
@@ -141,7 +192,8 @@ func DefaultKPAConfig() KPAConfig {
 // of the kpa preset off, leaving Knative's algorithm: what a plan pins when
 // it must print settings a Knative cluster can reproduce.
 func KPAExtensionsOff() map[string]string {
-	return map[string]string{"idle-histogram": "false", "backlog-aware-panic": "false", "panic-hold": "0s", "panic-exit-ramp": "0s"}
+	return map[string]string{"idle-histogram": "false", "backlog-aware-panic": "false", "panic-hold": "0s", "panic-exit-ramp": "0s",
+		"peak-percentile": "0", "startup-aware-panic": "false", "startup-backlog-drain": "false", "predict-period": "0s"}
 }
 
 func (c *KPAConfig) params() []param {
@@ -180,6 +232,11 @@ func (c *KPAConfig) params() []param {
 		{"backlog-aware-panic", "scalebench: size panic mode for the offered load, not for requests queued while pods started", &c.BacklogAwarePanic},
 		{"panic-hold", "scalebench: panic ends this long after the last tick over the threshold; 0 = a stable window, as in Knative", &c.PanicHold},
 		{"panic-exit-ramp", "scalebench: after panic, lower the panic maximum to nothing over this long instead of dropping at once; 0 = Knative's drop", &c.PanicExitRamp},
+		{"peak-percentile", "scalebench: with a container-concurrency limit, keep at least this percentile of the stable window's per-second concurrency at the full limit per pod; 0 = off", &c.PeakPercentile},
+		{"startup-aware-panic", "scalebench: in panic, size for the concurrency expected when new pods are ready (window value + rising trend x measured start-up)", &c.StartupAwarePanic},
+		{"startup-backlog-drain", "scalebench: while pods start and requests queue, size panic for the offered load plus the queue drained over one measured start-up", &c.StartupBacklogDrain},
+		{"predict-period", "scalebench: scale ahead of load seen one period ago (diurnal, timers); 0 = off", &c.PredictPeriod},
+		{"predict-slot", "scalebench: resolution of the periodic load history", &c.PredictSlot},
 	}
 }
 
@@ -243,6 +300,13 @@ func (c *KPAConfig) validate() error {
 	if c.IdleMinSamples < 2 || c.IdleMinSamples > idleHistogramSize {
 		bad("idle-min-samples must be 2 to %d, got %d", idleHistogramSize, c.IdleMinSamples)
 	}
+	if c.PeakPercentile < 0 || c.PeakPercentile > 100 {
+		bad("peak-percentile must be 0 to 100, got %g", c.PeakPercentile)
+	}
+	if c.PredictPeriod < 0 || c.PredictPeriod > 7*24*time.Hour || c.PredictSlot < time.Second || c.PredictSlot%time.Second != 0 ||
+		(c.PredictPeriod > 0 && (c.PredictPeriod%c.PredictSlot != 0 || c.PredictPeriod < 2*c.PredictSlot || c.PredictPeriod/c.PredictSlot > maxPredictSlots)) {
+		bad("predict-period must be 0 or a multiple of predict-slot (whole seconds) of 2 to %d slots, at most 168h, got %v and %v", maxPredictSlots, c.PredictPeriod, c.PredictSlot)
+	}
 	if c.IdleMaxCV <= 0 {
 		bad("idle-max-cv must be above 0, got %g", c.IdleMaxCV)
 	}
@@ -250,7 +314,7 @@ func (c *KPAConfig) validate() error {
 }
 
 func init() {
-	register("kpa", PathActivator, "scalebench's KPA: Knative's algorithm plus learned keep-alive and pre-warm and backlog-aware panic",
+	register("kpa", PathActivator, "scalebench's KPA: Knative's algorithm plus learned keep-alive and pre-warm, a peak floor for limited revisions, backlog-aware panic (start-up included) and a smooth panic exit",
 		func() ([]param, func() (Policy, error)) {
 			c := DefaultKPAConfig()
 			return c.params(), func() (Policy, error) { return NewKPA("kpa", c) }
@@ -278,14 +342,19 @@ const scaleUnknown = -1
 // the revision adapts within an hour of changed behaviour.
 const idleHistogramSize = 32
 
+// maxPredictSlots bounds the periodic load history of one revision (a day
+// at 1 s, a week at 10 s): 346 KB of float32s at most.
+const maxPredictSlots = 86400
+
 // KPA is the Knative Pod Autoscaler for one revision: the decision of
 // pkg/autoscaler/scaling (windows, panic, rate limits, delay, burst
 // capacity) and the reconciler's part (min/max/initial scale, scale to
 // zero), read top to bottom in Tick. The kpa preset's extensions sit in
-// the same reading order, each behind its setting: backlog-aware panic
-// sizing and the panic hold and exit ramp in the decision, the idle
-// histogram just before Knative's scale-to-zero, which it replaces while
-// it is representative.
+// the same reading order, each behind its setting: the peak floor under
+// the stable decision, start-up-aware and backlog-aware panic sizing and
+// the panic hold and exit ramp in the decision, the idle histogram and
+// the periodic prediction just before Knative's scale-to-zero, which the
+// histogram replaces while it is representative.
 type KPA struct {
 	name string
 	cfg  KPAConfig
@@ -336,6 +405,19 @@ type KPA struct {
 	lastConc, lastRPS, prevRPS float64
 	stableRPS                  bucketWindow
 	serviceTime                float64
+
+	// Peak floor: the stable window's seconds again, each capped at the
+	// panic threshold times what the pods ready at the last tick can run
+	// (a second beyond that is a backlog panic mode answers, not a burst
+	// to hold capacity for), the pods ready then, and scratch space for
+	// sorting (low percentiles only), allocated when first needed.
+	peakWin     *bucketWindow
+	lastReady   int
+	peakScratch []float64
+
+	// Periodic prediction, nil when off (kept behind a pointer: the
+	// per-revision state a fleet ticks stays small).
+	pred *periodicHistory
 }
 
 // NewKPA makes a KPA with the given config; name is what Name reports.
@@ -381,6 +463,17 @@ func NewKPA(name string, c KPAConfig) (*KPA, error) {
 	if c.BacklogAwarePanic {
 		k.stableRPS = newBucketWindow(stableBuckets, false)
 	}
+	if c.PeakPercentile > 0 && c.ContainerConcurrency > 0 && c.Metric == "concurrency" {
+		w := newBucketWindow(stableBuckets, false)
+		k.peakWin = &w
+	}
+	if c.PredictPeriod > 0 {
+		k.pred = &periodicHistory{
+			slot:  int64(c.PredictSlot / time.Second),
+			slots: make([]float32, int(c.PredictPeriod/c.PredictSlot)),
+			cur:   noWrite, first: noWrite,
+		}
+	}
 	if c.ScaleDownDelay > 0 && c.Reachable {
 		w := newMaxWindow(int64(c.ScaleDownDelay), int64(2*time.Second))
 		k.delay = &w
@@ -425,7 +518,15 @@ func (k *KPA) Record(now time.Time, s Stat) bool {
 	v := k.value(s)
 	ns := now.UnixNano()
 	sec := unixSec(ns)
-	k.stable.record(sec, v)
+	if k.cfg.BacklogAwarePanic && k.cfg.Metric == "concurrency" {
+		// A second beyond the panic threshold of what the ready pods can
+		// run is a backlog, which panic mode sizes for; counted in full,
+		// the requests that queued while pods started would hold the
+		// stable decision up for a whole stable window after they drain.
+		k.stable.record(sec, min(v, k.threshold*float64(max(1, k.lastReady))*k.totalValue))
+	} else {
+		k.stable.record(sec, v)
+	}
 	k.panic.record(sec, v)
 	if k.cfg.IdleHistogram {
 		k.observeIdle(sec, s.Concurrency > 0 || s.RPS > 0)
@@ -433,6 +534,12 @@ func (k *KPA) Record(now time.Time, s Stat) bool {
 	if k.cfg.BacklogAwarePanic {
 		k.stableRPS.record(sec, s.RPS)
 		k.lastConc, k.prevRPS, k.lastRPS = s.Concurrency, k.lastRPS, s.RPS
+	}
+	if k.peakWin != nil {
+		k.peakWin.record(sec, min(v, k.threshold*float64(max(1, k.lastReady))*k.totalValue))
+	}
+	if k.pred != nil {
+		k.pred.record(sec, v)
 	}
 	return v > 0 && k.atZero()
 }
@@ -480,7 +587,8 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	if k.initialReached || ready >= k.cfg.InitialScale {
 		k.initialReached = true
 	}
-	if k.cfg.IdleHistogram {
+	k.lastReady = ready // the capacity the next seconds' records are capped at
+	if k.cfg.IdleHistogram || k.cfg.StartupAwarePanic || k.cfg.StartupBacklogDrain || k.pred != nil {
 		k.watchStartup(ns, ready)
 	}
 	if k.stable.empty(sec) {
@@ -498,6 +606,11 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 	}
 	dspc := math.Ceil(stable / k.target)
 	dppc := math.Ceil(panicValue / k.target)
+	if k.peakWin != nil && !k.peakWin.empty(sec) {
+		// The seconds' peaks at the hard limit per pod, not the average at
+		// the target: a floor under the stable decision.
+		dspc = max(dspc, math.Ceil(round6(k.stablePercentile(sec, dspc*k.totalValue)/k.totalValue)))
+	}
 	desiredStable := int(clamp(dspc, maxDown, maxUp))
 	desiredPanic := int(clamp(dppc, maxDown, maxUp))
 	if a := k.cfg.ActivationScale; a > 1 {
@@ -508,8 +621,9 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 			desiredPanic = a
 		}
 	}
-	// Panic on the unclamped panic demand; leave only after a whole stable
-	// window below the threshold, forgetting the panic maximum.
+	// Panic on the unclamped panic demand; leave only after the panic hold
+	// (Knative: a whole stable window) below the threshold, forgetting the
+	// panic maximum.
 	over := dppc/readyF >= k.threshold
 	switch {
 	case over:
@@ -519,12 +633,48 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 		k.exitPods, k.exitAt = k.maxPanicPods, ns
 		k.maxPanicPods = 0
 	}
+	if k.panicking && k.cfg.StartupAwarePanic {
+		// Size for what the window's trend reaches when the pods ordered
+		// now are ready. The trend is of demand: arrivals times the
+		// learned service time when known (a growing queue raises
+		// concurrency without any rise in load), otherwise the panic
+		// window's concurrency.
+		slope := k.panic.slope(sec, len(k.panic.buckets))
+		if k.cfg.BacklogAwarePanic && k.serviceTime > 0 {
+			slope = k.stableRPS.slope(sec, len(k.panic.buckets)) * k.serviceTime
+		}
+		if slope > 0 {
+			expect := panicValue + slope*float64(k.startupNS)/1e9
+			desiredPanic = max(desiredPanic, int(clamp(math.Ceil(round6(expect/k.target)), maxDown, maxUp)))
+		}
+	}
+	if k.panicking && k.cfg.StartupBacklogDrain && k.cfg.BacklogAwarePanic && k.serviceTime > 0 && pods.NotReady > 0 {
+		if queued := k.lastConc - float64(ready)*k.totalValue; queued > 0 {
+			// The start-up is at least as long as the pods asked for
+			// have been starting (the first burst has no measured one).
+			startup := k.startupNS
+			if k.askAt != noWrite {
+				startup = max(startup, ns-k.askAt)
+			}
+			drain := float64(max(startup, k.tickNS)) / 1e9
+			need := max(k.lastRPS, k.prevRPS)*k.serviceTime + queued*k.serviceTime/drain
+			// Keep the pods already starting (they are what the queue
+			// waits for); order more only if they cannot carry it.
+			sized := max(int(clamp(math.Ceil(round6(need/k.target)), maxDown, maxUp)), ready+pods.NotReady)
+			if sized < desiredPanic {
+				desiredPanic = sized
+			}
+		}
+	}
 	if k.cfg.BacklogAwarePanic {
 		if k.panicking {
 			// Size for the offered load once the pods can carry it; entry
-			// and exit still follow the panic window, as in Knative.
+			// and exit still follow the panic window, as in Knative. The
+			// panic maximum set while the backlog was counted as demand is
+			// forgotten: those pods would serve a queue that is gone.
 			if v := k.offeredPanic(sec, panicValue, ready, ready+pods.NotReady); v < panicValue {
 				desiredPanic = int(clamp(math.Ceil(v/k.target), maxDown, maxUp))
+				k.maxPanicPods = min(k.maxPanicPods, desiredPanic)
 			}
 		} else {
 			k.learnServiceTime(sec, stable)
@@ -570,13 +720,21 @@ func (k *KPA) Tick(now time.Time, pods Pods) Decision {
 		want = k.cfg.MaxScale
 	}
 	want, apply := k.learnedIdle(sec, want, lo)
+	if p := k.predicted(sec); p > 0 && (!apply || want < p) {
+		// Scale ahead of what the same phase of the last period needed;
+		// a prediction outranks the idle histogram's release.
+		if k.cfg.MaxScale > 0 {
+			p = min(p, k.cfg.MaxScale)
+		}
+		want, apply = max(want, p), true
+	}
 	if !apply {
 		want, apply = k.handleScaleToZero(ns, want)
 	}
 	if apply {
 		k.desired = want
 	}
-	if k.cfg.IdleHistogram && k.desired > ready && k.askAt == noWrite {
+	if (k.cfg.IdleHistogram || k.cfg.StartupAwarePanic || k.cfg.StartupBacklogDrain || k.pred != nil) && k.desired > ready && k.askAt == noWrite {
 		k.askAt, k.askPods = ns, k.desired
 	}
 	k.updateActivation(ns, ready, want)
@@ -817,12 +975,19 @@ func (k *KPA) Settled() bool {
 	if !k.stable.zero() || !k.panic.zero() || k.stable.lastWrite != k.panic.lastWrite {
 		return false
 	}
+	if k.peakWin != nil && (!k.peakWin.zero() || k.peakWin.lastWrite != k.stable.lastWrite) {
+		return false
+	}
 	if k.cfg.BacklogAwarePanic && (!k.stableRPS.zero() || k.stableRPS.lastWrite != k.stable.lastWrite || k.lastRPS != 0 || k.prevRPS != 0) {
 		return false
 	}
 	// A learned idle window still ahead means a pre-warm may come due: the
 	// revision is waiting, not settled.
 	if k.cfg.IdleHistogram && k.warmUntil != 0 && k.idleFrom != noWrite && float64(k.stable.lastWrite-k.idleFrom) < k.warmUntil {
+		return false
+	}
+	// A periodic history with load in it will pre-warm within a period.
+	if k.pred != nil && !k.pred.zero() {
 		return false
 	}
 	return k.delay == nil || k.delay.n == 0 || k.delay.val[k.delay.first] == 0
@@ -836,9 +1001,149 @@ func (k *KPA) SkipIdle(lastRecord, _ time.Time) {
 	if !lastRecord.IsZero() {
 		sec := unixSec(lastRecord.UnixNano())
 		k.stable.lastWrite = max(k.stable.lastWrite, sec)
+		if k.peakWin != nil {
+			k.peakWin.lastWrite = max(k.peakWin.lastWrite, sec)
+		}
 		k.panic.lastWrite = max(k.panic.lastWrite, sec)
 		if k.cfg.BacklogAwarePanic {
 			k.stableRPS.lastWrite = max(k.stableRPS.lastWrite, sec)
 		}
+		if h := k.pred; h != nil && h.cur != noWrite {
+			// Every slot is zero: only the slot being filled moves.
+			h.cur = max(h.cur, floorDiv(sec, h.slot))
+		}
 	}
+}
+
+// stablePercentile is the PeakPercentile of the stable window's capped
+// per-second values at sec (the seconds Knative's average covers), or any
+// value at most below when the percentile is no higher than that. A high
+// percentile is the r-th largest value for a small r, found in one pass
+// that keeps the r largest; otherwise, unless no second exceeds below,
+// the window is sorted. The ring is walked without a division per bucket:
+// this runs every tick of every limited revision.
+func (k *KPA) stablePercentile(sec int64, below float64) float64 {
+	w := k.peakWin
+	n := int64(len(w.buckets))
+	lo, hi := max(sec-n+1, w.firstWrite), min(sec, w.lastWrite)
+	m := int(hi - lo + 1)
+	if m <= 0 {
+		return 0
+	}
+	idx := max(0, int(math.Ceil(k.cfg.PeakPercentile/100*float64(m)))-1) // ascending
+	start := w.slot(lo)
+	if r := m - idx; r <= 16 {
+		var top [16]float64 // descending; the r largest so far
+		kept := 0
+		for c, b := 0, start; c < m; c++ {
+			v := w.buckets[b]
+			if b++; b == len(w.buckets) {
+				b = 0
+			}
+			if kept == r && v <= top[r-1] {
+				continue
+			}
+			j := min(kept, r-1)
+			for ; j > 0 && top[j-1] < v; j-- {
+				top[j] = top[j-1]
+			}
+			top[j] = v
+			kept = min(kept+1, r)
+		}
+		return top[r-1]
+	}
+	if k.peakScratch == nil {
+		k.peakScratch = make([]float64, 0, len(w.buckets))
+	}
+	vals := k.peakScratch[:0]
+	peak := 0.0
+	for c, b := 0, start; c < m; c++ {
+		vals = append(vals, w.buckets[b])
+		peak = max(peak, w.buckets[b])
+		if b++; b == len(w.buckets) {
+			b = 0
+		}
+	}
+	if peak <= below {
+		return peak
+	}
+	slices.Sort(vals)
+	return vals[idx]
+}
+
+// periodicHistory is a revision's load over its last period: the mean
+// concurrency of each slot (a ring indexed by slot number), the slot
+// being filled, its running sum, and the first slot ever recorded.
+type periodicHistory struct {
+	slot       int64 // seconds per slot
+	slots      []float32
+	cur, first int64
+	sum        float64
+}
+
+// record adds one second's value: a slot that ends is stored as its mean,
+// and slots that saw no record (an idle skip) as zeros.
+func (h *periodicHistory) record(sec int64, v float64) {
+	slot := floorDiv(sec, h.slot)
+	n := int64(len(h.slots))
+	switch {
+	case h.cur == noWrite:
+		h.cur, h.first = slot, slot
+	case slot > h.cur:
+		h.slots[h.cur%n] = float32(h.sum / float64(h.slot))
+		for i := h.cur + 1; i < slot && i <= h.cur+n; i++ {
+			h.slots[i%n] = 0
+		}
+		h.cur, h.sum = slot, 0
+	case slot < h.cur:
+		return
+	}
+	h.sum += v
+}
+
+// predicted is the pods the same phase of the last period needed, one
+// measured start-up and one tick ahead of sec (the larger of that slot and
+// the next, so a rise is met rather than chased); 0 before a whole period
+// of history.
+func (k *KPA) predicted(sec int64) int {
+	h := k.pred
+	if h == nil || h.cur == noWrite {
+		return 0
+	}
+	n := int64(len(h.slots))
+	if h.cur-h.first < n {
+		return 0
+	}
+	lead := (k.startupNS + k.tickNS + 1e9 - 1) / 1e9
+	j := floorDiv(sec+lead, h.slot) - n // the slot one period before
+	v := 0.0
+	for i := j; i <= j+1; i++ {
+		if i < h.cur && i > h.cur-n {
+			v = max(v, float64(h.slots[i%n]))
+		}
+	}
+	return int(math.Ceil(round6(v / k.target)))
+}
+
+// floorDiv is a/b rounded down, b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// zero reports a history with nothing to predict: every stored slot and
+// the slot being filled are zero.
+func (h *periodicHistory) zero() bool {
+	if h.sum != 0 {
+		return false
+	}
+	for _, v := range h.slots {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,9 @@ package autoscaler
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -418,7 +421,8 @@ func TestKPAIdleHistogramFallsBack(t *testing.T) {
 		gaps []int32
 		want bool // representative
 	}{
-		{"too few idle times", []int32{60, 60}, false},
+		{"too few idle times", []int32{60}, false},
+		{"two idle times (idle-min-samples 2)", []int32{60, 60}, true},
 		{"regular idle times", []int32{60, 61, 59, 60}, true},
 		{"very irregular idle times", []int32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 500}, false},
 		{"window wider than keep-alive-max", []int32{10, 700, 300, 20}, false},
@@ -528,6 +532,10 @@ func TestKPASettingsValidation(t *testing.T) {
 		{"not a number", map[string]string{"target": "lots"}},
 		{"min above max", map[string]string{"min-scale": "5", "max-scale": "2"}},
 		{"zero initial scale without permission", map[string]string{"initial-scale": "0"}},
+		{"peak percentile above 100", map[string]string{"peak-percentile": "101"}},
+		{"predict period not a multiple of the slot", map[string]string{"predict-period": "65s", "predict-slot": "10s"}},
+		{"predict slot below a second", map[string]string{"predict-period": "1m", "predict-slot": "500ms"}},
+		{"predict history too long", map[string]string{"predict-period": "168h", "predict-slot": "1s"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -599,5 +607,198 @@ func TestNewForRevisionPassesContainerConcurrency(t *testing.T) {
 	}
 	if _, err := NewForRevision("keepalive", nil, Revision{ContainerConcurrency: 4}); err != nil {
 		t.Errorf("a policy without the knob: %v", err)
+	}
+}
+
+func TestKPAPeakFloor(t *testing.T) {
+	// A single-concurrency revision with 30 requests in flight every
+	// third second and 2 otherwise: the average (about 11) at 0.7 per pod
+	// asks for 17 pods; the seconds' peaks need 30, one per request.
+	run := func(set map[string]string) int {
+		set["container-concurrency"] = "1"
+		k := mustKPA(t, "knative", set)
+		ready := 1
+		for s := 0; s < 120; s++ {
+			c := 2.0
+			if s%3 == 2 {
+				c = 30
+			}
+			k.Record(at(float64(s)), Stat{Concurrency: c, RPS: c})
+			if s%2 == 0 {
+				ready = max(1, k.Tick(at(float64(s)), Pods{Ready: ready}).Desired)
+			}
+		}
+		return k.Tick(at(120), Pods{Ready: ready}).Recommended
+	}
+	off := run(map[string]string{})
+	if off < 16 || off > 18 {
+		t.Fatalf("off: recommended %d pods, want Knative's average-based 17 or so", off)
+	}
+	if got := run(map[string]string{"peak-percentile": "50"}); got != off {
+		t.Errorf("median (a quiet second): recommended %d pods, want the average's %d", got, off)
+	}
+	if got := run(map[string]string{"peak-percentile": "90"}); got != 30 {
+		t.Errorf("90th percentile: recommended %d pods, want the peaks' 30", got)
+	}
+	// Without a containerConcurrency limit there is no hard per-pod limit
+	// to queue behind, and the floor does nothing.
+	k := mustKPA(t, "kpa", nil)
+	for s := 0; s < 60; s++ {
+		k.Record(at(float64(s)), Stat{Concurrency: 150, RPS: 150})
+	}
+	if got := k.Tick(at(60), Pods{Ready: 3}).Recommended; got != 3 {
+		t.Errorf("unlimited revision: recommended %d, want Knative's ceil(150/70) = 3", got)
+	}
+}
+
+func TestKPAStartupAwarePanic(t *testing.T) {
+	// Load rising by 10 concurrent requests a second into a revision
+	// whose pods take 10 s to be ready: start-up-aware panic sizes for
+	// what the load will be then.
+	run := func(set map[string]string) (peak int) {
+		set["container-concurrency"] = "10"
+		set["backlog-aware-panic"] = "false"
+		k := mustKPA(t, "knative", set)
+		k.startupNS = int64(10 * time.Second)
+		ready := 1
+		for s := 0; s < 40; s++ {
+			c := 5.0
+			if s >= 20 {
+				c = 5 + 10*float64(s-19)
+			}
+			k.Record(at(float64(s)), Stat{Concurrency: c, RPS: c * 10})
+			if s%2 == 0 {
+				d := k.Tick(at(float64(s)), Pods{Ready: ready})
+				peak = max(peak, d.Desired)
+			}
+		}
+		return peak
+	}
+	now, ahead := run(map[string]string{}), run(map[string]string{"startup-aware-panic": "true"})
+	if ahead <= now {
+		t.Errorf("start-up-aware panic peaks at %d pods, plain panic at %d; want more ahead of a rise", ahead, now)
+	}
+}
+
+func TestKPAPeriodicPrediction(t *testing.T) {
+	// A 20 s burst every 2 minutes. With a 2-minute period the second
+	// burst is met by a pod ordered ahead of it; without, the revision is
+	// at zero when it comes.
+	run := func(set map[string]string) (readyAtBurst int, settledBetween bool) {
+		set["idle-histogram"] = "false"
+		k := mustKPA(t, "kpa", set)
+		ready := 0
+		for s := 0; s < 400; s++ {
+			c := 0.0
+			if s%120 < 20 {
+				c = 3
+			}
+			if s == 360 {
+				readyAtBurst = ready
+			}
+			if k.Record(at(float64(s)), Stat{Concurrency: c, RPS: c * 10}) || s%2 == 0 {
+				ready = k.Tick(at(float64(s)), Pods{Ready: ready}).Desired
+			}
+			if s > 300 && s < 350 && k.Settled() {
+				settledBetween = true
+			}
+		}
+		return readyAtBurst, settledBetween
+	}
+	if got, _ := run(map[string]string{}); got != 0 {
+		t.Fatalf("without prediction %d pods when the burst comes, want 0 (the test needs the revision at zero)", got)
+	}
+	got, settled := run(map[string]string{"predict-period": "2m"})
+	if got < 1 {
+		t.Errorf("with a 2m period %d pods when the burst comes, want it met", got)
+	}
+	if settled {
+		t.Error("settled between bursts with a prediction schedule ahead; the simulator would skip the pre-warm")
+	}
+}
+
+func TestKPAStablePercentileMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, p := range []float64{1, 50, 75, 90, 95, 99, 100} {
+		// A limit high enough that the cap (twice what one pod runs)
+		// never binds.
+		k := mustKPA(t, "kpa", map[string]string{"peak-percentile": strconv.FormatFloat(p, 'g', -1, 64), "container-concurrency": "1000"})
+		for s := 0; s < 300; s++ {
+			k.Record(at(float64(s)), Stat{Concurrency: float64(r.IntN(20))})
+			if s%7 != 0 {
+				continue
+			}
+			sec := unixSec(at(float64(s)).UnixNano())
+			var vals []float64
+			for i := max(0, s-59); i <= s; i++ {
+				vals = append(vals, k.peakWin.buckets[k.peakWin.slot(sec-int64(s-i))])
+			}
+			slices.Sort(vals)
+			want := vals[max(0, int(math.Ceil(p/100*float64(len(vals))))-1)]
+			if got := k.stablePercentile(sec, -1); got != want {
+				t.Fatalf("p%g at second %d: %g, want %g", p, s, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkKPATick10kLimited is BenchmarkKPATick10k for single-
+// concurrency revisions whose busiest second always needs more pods than
+// the average, so the peak floor reads the stable window every tick; the
+// floor off is the comparison.
+func BenchmarkKPATick10kLimited(b *testing.B) {
+	for _, bc := range []struct{ name, peak string }{{"peak floor", "95"}, {"floor off", "0"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			const n = 10000
+			ks := make([]*KPA, n)
+			for i := range ks {
+				ks[i] = mustKPA(b, "kpa", map[string]string{"container-concurrency": "1", "peak-percentile": bc.peak})
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				now := at(float64(2 * i))
+				for j, k := range ks {
+					c := float64((i*7 + j) % 30)
+					k.Record(now.Add(-time.Second), Stat{Concurrency: c})
+					k.Record(now, Stat{Concurrency: c / 3})
+					k.Tick(now, Pods{Ready: 1 + j%5})
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/revision")
+		})
+	}
+}
+
+func TestKPAStartupBacklogDrain(t *testing.T) {
+	// A 10-slot revision at 5 requests/s (100 ms each) jumps to 150/s
+	// while its new pods take 10 s to start: the queue grows by 150 a
+	// second. Sized for the offered load (15 concurrent) plus the queue
+	// drained over the start-up, a few pods are asked for; sized for the
+	// queue as concurrency, dozens.
+	run := func(drain string) (peak int) {
+		k := mustKPA(t, "kpa", map[string]string{"container-concurrency": "10", "startup-backlog-drain": drain})
+		asked := 1
+		for s := 0; s < 44; s++ {
+			c, rps := 0.5, 5.0
+			if s >= 30 {
+				c, rps = 15+150*float64(s-29), 150
+			}
+			k.Record(at(float64(s)), Stat{Concurrency: c, RPS: rps})
+			if s%2 == 0 {
+				d := k.Tick(at(float64(s)), Pods{Ready: 1, NotReady: asked - 1})
+				asked = max(asked, d.Desired)
+				peak = max(peak, d.Desired)
+			}
+		}
+		return peak
+	}
+	on, off := run("true"), run("false")
+	t.Logf("peak pods: %d with the drain, %d without", on, off)
+	if off < 20 {
+		t.Fatalf("without the drain %d pods, want the queue counted as demand (>= 20)", off)
+	}
+	if on > 8 {
+		t.Errorf("with the drain %d pods, want the offered load's 3 plus a queue drained over 10 s (<= 8)", on)
 	}
 }

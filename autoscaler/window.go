@@ -191,3 +191,27 @@ func (w *bucketWindow) zero() bool {
 	}
 	return true
 }
+
+// slope is the least-squares trend of the last span seconds of the
+// window's per-second values at sec, in value per second; 0 with fewer
+// than two seconds.
+func (w *bucketWindow) slope(sec int64, span int) float64 {
+	if w.lastWrite == noWrite {
+		return 0
+	}
+	n := int64(min(span, len(w.buckets)))
+	lo, hi := max(sec-n+1, w.firstWrite), min(sec, w.lastWrite)
+	m := float64(hi - lo + 1)
+	if m < 2 {
+		return 0
+	}
+	var sx, sy, sxx, sxy float64
+	for i := lo; i <= hi; i++ {
+		x, y := float64(i-lo), w.buckets[w.slot(i)]
+		sx += x
+		sy += y
+		sxx += x * x
+		sxy += x * y
+	}
+	return (m*sxy - sx*sy) / (m*sxx - sx*sx)
+}
