@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -44,6 +46,10 @@ type Config struct {
 	Timeout    time.Duration
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
+	// WatchRoutes puts in force the routes of the namespace's ConfigMaps
+	// labelled RouteLabel (list and watch on configmaps), so a deployed
+	// activator splits functions across their revisions.
+	WatchRoutes bool
 }
 
 type revision struct {
@@ -53,13 +59,15 @@ type revision struct {
 
 // Activator is a running activator.
 type Activator struct {
-	cfg       Config
-	log       *slog.Logger
-	factory   informers.SharedInformerFactory
-	slices    discoverylisters.EndpointSliceLister
-	synced    cache.InformerSynced
-	transport *http.Transport
-	poker     *poker
+	cfg     Config
+	log     *slog.Logger
+	factory informers.SharedInformerFactory
+	slices  discoverylisters.EndpointSliceLister
+	synced  []cache.InformerSynced
+	// routeFactory watches route ConfigMaps (Config.WatchRoutes).
+	routeFactory informers.SharedInformerFactory
+	transport    *http.Transport
+	poker        *poker
 
 	mu     sync.Mutex
 	revs   map[string]*revision // by Service name
@@ -87,7 +95,7 @@ func New(cfg Config) (*Activator, error) {
 	a.factory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 10*time.Minute, informers.WithNamespace(cfg.Namespace))
 	inf := a.factory.Discovery().V1().EndpointSlices()
 	a.slices = inf.Lister()
-	a.synced = inf.Informer().HasSynced
+	a.synced = []cache.InformerSynced{inf.Informer().HasSynced}
 	handle := func(obj any) {
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
@@ -101,14 +109,56 @@ func New(cfg Config) (*Activator, error) {
 	inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: handle, UpdateFunc: func(_, o any) { handle(o) }, DeleteFunc: handle,
 	})
+	if cfg.WatchRoutes {
+		a.routeFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 10*time.Minute, informers.WithNamespace(cfg.Namespace),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = RouteLabel }))
+		cms := a.routeFactory.Core().V1().ConfigMaps().Informer()
+		a.synced = append(a.synced, cms.HasSynced)
+		cms.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    a.routeChanged,
+			UpdateFunc: func(_, o any) { a.routeChanged(o) },
+			DeleteFunc: func(obj any) {
+				if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = d.Obj
+				}
+				if cm, ok := obj.(*corev1.ConfigMap); ok {
+					a.DeleteRoute(cm.Name)
+					a.log.Info("route deleted", "route", cm.Namespace+"/"+cm.Name)
+				}
+			},
+		})
+	}
 	return a, nil
+}
+
+// routeChanged puts a route ConfigMap's route in force. One that does not
+// parse leaves the route in force as it was (Knative keeps serving a
+// Route's last good traffic), and says why in the log.
+func (a *Activator) routeChanged(obj any) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return
+	}
+	r, err := routeFromConfigMap(cm)
+	if err == nil {
+		err = a.SetRoute(r)
+	}
+	if err != nil {
+		a.log.Error("route refused; the one in force stays", "route", cm.Namespace+"/"+cm.Name, "err", err)
+		return
+	}
+	a.log.Info("route", "route", cm.Namespace+"/"+cm.Name, "revisions", r.Revisions, "steps", len(r.Steps), "start", r.Start.UTC().Format(time.RFC3339))
 }
 
 // Run watches EndpointSlices and pokes until ctx ends.
 func (a *Activator) Run(ctx context.Context) {
 	a.factory.Start(ctx.Done())
 	defer a.factory.Shutdown()
-	cache.WaitForCacheSync(ctx.Done(), a.synced)
+	if a.routeFactory != nil {
+		a.routeFactory.Start(ctx.Done())
+		defer a.routeFactory.Shutdown()
+	}
+	cache.WaitForCacheSync(ctx.Done(), a.synced...)
 	a.poker.run(ctx)
 	a.transport.CloseIdleConnections()
 }

@@ -63,6 +63,13 @@ func (s *RevisionSet) Route(start time.Time, seed uint64) activator.Route {
 	return r
 }
 
+// RouteConfigMap is the set's route as the ConfigMap a deployed activator
+// (scalebench controller --activator-addr) watches, in namespace ns. A zero
+// start leaves the schedule's time 0 to the ConfigMap's creation.
+func (s *RevisionSet) RouteConfigMap(ns string, start time.Time, seed uint64) (*corev1.ConfigMap, error) {
+	return activator.RouteConfigMap(s.Route(start, seed), ns)
+}
+
 // Revisions builds the per-revision targets of function fn of sc, which
 // must have revisions.
 func Revisions(sc *scenarios.Scenario, fn int, opt RevisionOptions) (*RevisionSet, error) {
