@@ -116,7 +116,22 @@ func (b kindBackend) Run(ctx context.Context, r Run) (*Result, error) {
 	if len(r.Scenario.Functions) == 0 {
 		return nil, badinput.Errorf("kind: scenario %s has no function", r.Scenario.Name)
 	}
-	return Kind{Client: b.client, Doors: KindDoors(r.Scenario.Functions[0].Name, b.ns)}.Run(ctx, r)
+	f := r.Scenario.Functions[0]
+	doors := KindDoors(f.Name, b.ns)
+	if len(f.Revisions) > 0 {
+		// kind manifests renders a function with revisions for Knative and
+		// scalebench's controller only; the controller's pods are every
+		// revision's, behind the activator's route of the same door.
+		for _, t := range []string{targets.HPA, targets.OpenFaaS} {
+			if r.Policy.Name == t {
+				return nil, badinput.Errorf("kind: %s", targets.RefusedMessage(t, f.Name))
+			}
+		}
+		kpa := doors["kpa"]
+		kpa.Selector = targets.FunctionLabel + "=" + targets.ObjectName(f.Name) + ",scalebench.dev/target=" + targets.Scalebench
+		doors["kpa"] = kpa
+	}
+	return Kind{Client: b.client, Doors: doors}.Run(ctx, r)
 }
 
 func (Kind) Name() string { return "kind" }
