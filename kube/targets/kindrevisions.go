@@ -67,6 +67,22 @@ func (s *Set) renderRevisions(sc *scenarios.Scenario, f scenarios.Function, name
 		out, _, _ := route.VariantSettings(*opt.Rollout, set, opt.MatchPods)
 		return out
 	}
+	for _, r := range sc.Rollouts {
+		s.Rollouts = append(s.Rollouts, r.Name)
+	}
+	suffix := ""
+	if opt.Rollout != nil {
+		suffix = "/" + opt.Rollout.Name
+	}
+	// The bench's rows for the targets rendered: a target runs under a
+	// policy the scenario lists (the kind backend's doors by policy name).
+	for _, tp := range [][2]string{{Knative, "knative"}, {Scalebench, "kpa"}} {
+		for _, p := range sc.Policies {
+			if p.Label == tp[1]+suffix {
+				s.Runs = append(s.Runs, [2]string{tp[0], p.Label})
+			}
+		}
+	}
 	s.Refused = map[string]string{}
 	for _, t := range []string{OpenFaaS, HPA} {
 		s.Refused[t] = RefusedMessage(t, f.Name)
@@ -385,5 +401,16 @@ func (s *Set) writeStages(dir string) error {
 		}
 		fmt.Fprintf(&tsv, "%s\t%s\t%s\t%s\t%s\n", st.Target, strconv.FormatFloat(st.At.Seconds(), 'f', -1, 64), wait, file, st.What)
 	}
-	return os.WriteFile(filepath.Join(dir, "stages.tsv"), []byte(tsv.String()), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "stages.tsv"), []byte(tsv.String()), 0o644); err != nil {
+		return err
+	}
+	var runs strings.Builder
+	runs.WriteString("# target\tpolicy\n")
+	for _, r := range s.Runs {
+		fmt.Fprintf(&runs, "%s\t%s\n", r[0], r[1])
+	}
+	if err := os.WriteFile(filepath.Join(dir, "runs.tsv"), []byte(runs.String()), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "rollouts.txt"), []byte(strings.Join(append(slices.Clone(s.Rollouts), ""), "\n")), 0o644)
 }

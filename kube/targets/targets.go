@@ -170,6 +170,11 @@ type Set struct {
 	Stages []Stage
 	// Refused are the targets that do not run the function, and why.
 	Refused map[string]string
+	// Runs are the bench's runs of the staged targets: target and the
+	// scenario's policy label that runs it (runs.tsv); Rollouts the
+	// scenario's rollout variants (rollouts.txt), one manifest set each.
+	Runs     [][2]string
+	Rollouts []string
 }
 
 // Object is one manifest with the target it belongs to.
