@@ -30,7 +30,11 @@ import (
 //   - openfaas-ce: the OpenFaaS CE function, through the gateway;
 //   - hpa: the Deployment under the real HPA, through its Service;
 //   - kpa: the Deployment under scalebench's controller, through the
-//     activator (/NAMESPACE/SERVICE/...).
+//     activator (/NAMESPACE/SERVICE/...); for a function with revisions,
+//     the activator's route of the same name and every revision's pods.
+//
+// The HPA and OpenFaaS have no traffic split and refuse a function with
+// revisions.
 //
 // kind-config/bench.sh deploys the targets first (scalebench kind
 // manifests). Traffic comes from the load generator, cold starts and latency

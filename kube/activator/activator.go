@@ -21,8 +21,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 
 	platformactivator "github.com/scalebench/scalebench/platform/activator"
 	"github.com/scalebench/scalebench/platform/queueproxy"
@@ -64,8 +67,11 @@ type Activator struct {
 	factory informers.SharedInformerFactory
 	slices  discoverylisters.EndpointSliceLister
 	synced  []cache.InformerSynced
-	// routeFactory watches route ConfigMaps (Config.WatchRoutes).
+	// routeFactory watches route ConfigMaps (Config.WatchRoutes); a
+	// ConfigMap refused gets a Warning Event, as kubectl describe shows.
 	routeFactory informers.SharedInformerFactory
+	events       record.EventBroadcaster
+	recorder     record.EventRecorder
 	transport    *http.Transport
 	poker        *poker
 
@@ -112,6 +118,8 @@ func New(cfg Config) (*Activator, error) {
 	if cfg.WatchRoutes {
 		a.routeFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 10*time.Minute, informers.WithNamespace(cfg.Namespace),
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = RouteLabel }))
+		a.events = record.NewBroadcaster()
+		a.recorder = a.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "scalebench-activator"})
 		cms := a.routeFactory.Core().V1().ConfigMaps().Informer()
 		a.synced = append(a.synced, cms.HasSynced)
 		cms.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -145,6 +153,7 @@ func (a *Activator) routeChanged(obj any) {
 	}
 	if err != nil {
 		a.log.Error("route refused; the one in force stays", "route", cm.Namespace+"/"+cm.Name, "err", err)
+		a.recorder.Event(cm, corev1.EventTypeWarning, "RouteRefused", err.Error()+"; the route in force stays")
 		return
 	}
 	a.log.Info("route", "route", cm.Namespace+"/"+cm.Name, "revisions", r.Revisions, "steps", len(r.Steps), "start", r.Start.UTC().Format(time.RFC3339))
@@ -155,6 +164,8 @@ func (a *Activator) Run(ctx context.Context) {
 	a.factory.Start(ctx.Done())
 	defer a.factory.Shutdown()
 	if a.routeFactory != nil {
+		a.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cfg.Client.CoreV1().Events(a.cfg.Namespace)})
+		defer a.events.Shutdown()
 		a.routeFactory.Start(ctx.Done())
 		defer a.routeFactory.Shutdown()
 	}

@@ -164,6 +164,16 @@ func TestRouteConfigMapWatched(t *testing.T) {
 	if s := a.Split("api"); s["api-v2"] != 20 {
 		t.Fatalf("after a broken edit the split is %v, want the old route's", s)
 	}
+	// kubectl describe configmap api says why.
+	waitFor(t, func() bool {
+		evs, _ := client.CoreV1().Events("fns").List(ctx, metav1.ListOptions{})
+		for _, e := range evs.Items {
+			if e.Reason == "RouteRefused" && e.InvolvedObject.Name == "api" && strings.Contains(e.Message, "route.yaml:1: revisions") {
+				return true
+			}
+		}
+		return false
+	})
 	if _, err := client.CoreV1().ConfigMaps("fns").Update(ctx, moved, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -142,4 +142,33 @@ func TestRouteConfigMapUnderTheControllerCommand(t *testing.T) {
 	if log := r.log.String(); strings.Contains(log, "forbidden") || strings.Contains(log, "route refused") {
 		t.Fatalf("the controller's log has a refusal:\n%s", log)
 	}
+
+	// A broken edit: the split in force stays, and a Warning Event on the
+	// ConfigMap says why.
+	cur, err = cs.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Data[activator.RouteKey] = strings.Replace(cur.Data[activator.RouteKey], v2+": 100", v2+": 90", 1)
+	if _, err := cs.CoreV1().ConfigMaps(ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e2e.Eventually(t, 30*time.Second, "a RouteRefused Event on the ConfigMap", func() error {
+		evs, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + cm.Name})
+		if err != nil {
+			return err
+		}
+		for _, e := range evs.Items {
+			if e.Reason == "RouteRefused" && strings.Contains(e.Message, "sum to 90") {
+				t.Logf("Event: %s", e.Message)
+				return nil
+			}
+		}
+		return fmt.Errorf("%d events, none RouteRefused", len(evs.Items))
+	})
+	for range 20 {
+		if rev, err := served(); err != nil || rev != v2 {
+			t.Fatalf("after a broken edit a request went to %s (%v), want v2's split kept", rev, err)
+		}
+	}
 }
