@@ -72,11 +72,15 @@ run_staged() {
     step "$target at ${at}s: $what"
     kubectl apply -f "$file"
   done
-  wait "$pid"
+  local status=0
+  wait "$pid" || status=$?
   cat "$log" >&2
+  # Foreground: a Knative Service's Revisions are gone before the next
+  # variant makes Revisions of the same names.
   for file in "${files[@]}"; do
-    kubectl delete --ignore-not-found -f "$file"
+    kubectl delete --ignore-not-found --cascade=foreground -f "$file"
   done
+  return "$status"
 }
 
 SCENARIO="${SCENARIO:?set SCENARIO to a scenario file, e.g. SCENARIO=scenarios/library/spike.yaml}"

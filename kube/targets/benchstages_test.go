@@ -75,15 +75,15 @@ policies: [knative, kpa]
 		"kubectl -n scalebench-bench wait revisions.serving.knative.dev/api-v1 --for condition=Ready --timeout 300s",
 		"traffic knative",
 		"kubectl apply -f stages/01-knative.yaml",
-		"kubectl delete --ignore-not-found -f stages/00-knative.yaml",
-		"kubectl delete --ignore-not-found -f stages/01-knative.yaml",
+		"kubectl delete --ignore-not-found --cascade=foreground -f stages/00-knative.yaml",
+		"kubectl delete --ignore-not-found --cascade=foreground -f stages/01-knative.yaml",
 		"kubectl apply -f stages/02-scalebench.yaml",
 		"kubectl -n scalebench-bench wait deployment -l scalebench.dev/target=scalebench --for condition=Available --timeout 300s",
 		"traffic kpa",
 		"kubectl -n scalebench-bench annotate --overwrite configmap -l scalebench.dev/route scalebench.dev/route-start=",
 		"kubectl apply -f stages/03-scalebench.yaml",
-		"kubectl delete --ignore-not-found -f stages/02-scalebench.yaml",
-		"kubectl delete --ignore-not-found -f stages/03-scalebench.yaml",
+		"kubectl delete --ignore-not-found --cascade=foreground -f stages/02-scalebench.yaml",
+		"kubectl delete --ignore-not-found --cascade=foreground -f stages/03-scalebench.yaml",
 	}
 	if len(calls) != len(want) {
 		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
