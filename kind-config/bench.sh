@@ -53,25 +53,22 @@ run_staged() {
   pid=$!
   # The bench simulates the scenario first; its traffic starts when it
   # says "real kind SCENARIO/POLICY (".
-  until grep -qF "/$label (" "$log" 2>/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      cat "$log" >&2
-      wait "$pid"
-      return
-    fi
+  until grep -qF "/$label (" "$log" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
     sleep 0.2
   done
-  start="$(date +%s)"
-  if [ "$target" = scalebench ]; then
-    kubectl -n "$NAMESPACE" annotate --overwrite configmap -l scalebench.dev/route "scalebench.dev/route-start=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  if grep -qF "/$label (" "$log"; then
+    start="$(date +%s)"
+    if [ "$target" = scalebench ]; then
+      kubectl -n "$NAMESPACE" annotate --overwrite configmap -l scalebench.dev/route "scalebench.dev/route-start=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    fi
+    local item
+    for item in ${later[@]+"${later[@]}"}; do
+      IFS=$'\t' read -r at file what <<<"$item"
+      sleep "$((${at%.*} - ($(date +%s) - start)))" 2>/dev/null || true
+      step "$target at ${at}s: $what"
+      kubectl apply -f "$file"
+    done
   fi
-  local item
-  for item in ${later[@]+"${later[@]}"}; do
-    IFS=$'\t' read -r at file what <<<"$item"
-    sleep "$((${at%.*} - ($(date +%s) - start)))" 2>/dev/null || true
-    step "$target at ${at}s: $what"
-    kubectl apply -f "$file"
-  done
   local status=0
   wait "$pid" || status=$?
   cat "$log" >&2
