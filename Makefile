@@ -138,8 +138,9 @@ kind-down:
 
 # One scenario on all four targets: make kind-bench SCENARIO=scenarios/library/spike.yaml
 # With your own function image: IMAGE=registry/me/fn:tag PORT=8080 READINESS=/healthz
+# A function with revisions: ROLLOUT=canary,instant MATCH_PODS=5 (docs/readme-kind.md)
 kind-bench: build
-	DRY_RUN=$(DRY_RUN) SCENARIO=$(SCENARIO) IMAGE=$(IMAGE) PORT=$(PORT) READINESS=$(READINESS) bash kind-config/bench.sh
+	DRY_RUN=$(DRY_RUN) SCENARIO=$(SCENARIO) IMAGE=$(IMAGE) PORT=$(PORT) READINESS=$(READINESS) ROLLOUT=$(ROLLOUT) MATCH_PODS=$(MATCH_PODS) bash kind-config/bench.sh
 
 clean:
 	rm -rf bin out

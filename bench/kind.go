@@ -30,7 +30,11 @@ import (
 //   - openfaas-ce: the OpenFaaS CE function, through the gateway;
 //   - hpa: the Deployment under the real HPA, through its Service;
 //   - kpa: the Deployment under scalebench's controller, through the
-//     activator (/NAMESPACE/SERVICE/...).
+//     activator (/NAMESPACE/SERVICE/...); for a function with revisions,
+//     the activator's route of the same name and every revision's pods.
+//
+// The HPA and OpenFaaS have no traffic split and refuse a function with
+// revisions.
 //
 // kind-config/bench.sh deploys the targets first (scalebench kind
 // manifests). Traffic comes from the load generator, cold starts and latency
@@ -116,7 +120,22 @@ func (b kindBackend) Run(ctx context.Context, r Run) (*Result, error) {
 	if len(r.Scenario.Functions) == 0 {
 		return nil, badinput.Errorf("kind: scenario %s has no function", r.Scenario.Name)
 	}
-	return Kind{Client: b.client, Doors: KindDoors(r.Scenario.Functions[0].Name, b.ns)}.Run(ctx, r)
+	f := r.Scenario.Functions[0]
+	doors := KindDoors(f.Name, b.ns)
+	if len(f.Revisions) > 0 {
+		// kind manifests renders a function with revisions for Knative and
+		// scalebench's controller only; the controller's pods are every
+		// revision's, behind the activator's route of the same door.
+		for _, t := range []string{targets.HPA, targets.OpenFaaS} {
+			if r.Policy.Name == t {
+				return nil, badinput.Errorf("kind: %s", targets.RefusedMessage(t, f.Name))
+			}
+		}
+		kpa := doors["kpa"]
+		kpa.Selector = targets.FunctionLabel + "=" + targets.ObjectName(f.Name) + ",scalebench.dev/target=" + targets.Scalebench
+		doors["kpa"] = kpa
+	}
+	return Kind{Client: b.client, Doors: doors}.Run(ctx, r)
 }
 
 func (Kind) Name() string { return "kind" }

@@ -81,3 +81,18 @@ func TestKindRunCountsPodsFromTheAPI(t *testing.T) {
 		t.Errorf("a policy without a kind target: err = %v", err)
 	}
 }
+
+// A function with revisions runs on Knative and scalebench's controller;
+// the targets without a traffic split refuse it in one line naming the
+// policy.
+func TestKindRefusesRevisionsWithoutASplit(t *testing.T) {
+	sc := &scenarios.Scenario{Name: "s", Duration: time.Second, Functions: []scenarios.Function{{Name: "api",
+		Revisions: []scenarios.Revision{{Function: scenarios.Function{Name: "v1"}}, {Function: scenarios.Function{Name: "v2"}}}}}}
+	b := kindBackend{client: fake.NewClientset(), ns: "ns"}
+	for _, p := range []string{"hpa", "openfaas-ce"} {
+		_, err := b.Run(context.Background(), Run{Scenario: sc, Policy: scenarios.Policy{Name: p}})
+		if err == nil || !strings.Contains(err.Error(), "policy "+p) || !strings.Contains(err.Error(), "revisions") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: err %v, want one line naming the policy", p, err)
+		}
+	}
+}

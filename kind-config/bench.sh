@@ -6,6 +6,11 @@
 # activator). Pods are counted from the API, cold starts from the requests;
 # the report is the bench's, with the backend named kind in every row.
 #
+# A function with revisions runs on Knative and scalebench's controller only
+# (the HPA and OpenFaaS have no traffic split), its stages applied over time
+# (run_staged; ROLLOUT=NAME picks rollout variants, MATCH_PODS=N their
+# pre-scaling), one bench output per policy under OUT.
+#
 # IMAGE=REF runs the user's own function image in every target instead of
 # the project's cmd/fn: any HTTP server that listens on $PORT (PORT, default
 # 8080) and answers its readiness probe (READINESS: tcp, the default, or a
@@ -14,6 +19,66 @@
 # shellcheck source=kind-config/lib.sh
 . "$(dirname "$0")/lib.sh"
 need kubectl curl base64
+
+# run_staged DIR TARGET POLICY: one target of a function with revisions.
+# Its stages at 0 go first; the bench's traffic starts; the route's
+# schedule is stamped with that moment and the later stages are applied at
+# their times from it; then the target's objects are removed, so the next
+# target has the nodes alone.
+run_staged() {
+  local dir="$1" target="$2" label="$3" t at wait file what
+  local later=() files=() log pid start
+  while IFS=$'\t' read -r t at wait file what; do
+    case "$t" in '#'* | '') continue ;; esac
+    [ "$t" = "$target" ] || continue
+    files+=("$dir/$file")
+    if [ "$at" = 0 ]; then
+      step "$target at 0s: $what"
+      kubectl apply -f "$dir/$file"
+      if [ "$wait" != - ]; then
+        kubectl -n "$NAMESPACE" wait "revisions.serving.knative.dev/$wait" --for condition=Ready --timeout 300s
+      fi
+    else
+      later+=("$at"$'\t'"$dir/$file"$'\t'"$what")
+    fi
+  done <"$dir/stages.tsv"
+  if [ "$target" != knative ]; then
+    kubectl -n "$NAMESPACE" wait deployment -l scalebench.dev/target="$target" --for condition=Available --timeout 300s
+  fi
+  log="$OUT/${label//\//-}.log"
+  mkdir -p "$OUT"
+  step "traffic to $target under $label, stages at their times"
+  "$SCALEBENCH" bench --backend kind --suite "$SCENARIO" --kind-namespace "$NAMESPACE" \
+    --real 1 --real-scenarios "" --real-policies "$label" --real-duration 0 --out "$OUT/${label//\//-}" 2>"$log" &
+  pid=$!
+  # The bench simulates the scenario first; its traffic starts when it
+  # says "real kind SCENARIO/POLICY (".
+  until grep -qF "/$label (" "$log" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
+    sleep 0.2
+  done
+  if grep -qF "/$label (" "$log"; then
+    start="$(date +%s)"
+    if [ "$target" = scalebench ]; then
+      kubectl -n "$NAMESPACE" annotate --overwrite configmap -l scalebench.dev/route "scalebench.dev/route-start=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    fi
+    local item
+    for item in ${later[@]+"${later[@]}"}; do
+      IFS=$'\t' read -r at file what <<<"$item"
+      sleep "$((${at%.*} - ($(date +%s) - start)))" 2>/dev/null || true
+      step "$target at ${at}s: $what"
+      kubectl apply -f "$file"
+    done
+  fi
+  local status=0
+  wait "$pid" || status=$?
+  cat "$log" >&2
+  # Foreground: a Knative Service's Revisions are gone before the next
+  # variant makes Revisions of the same names.
+  for file in "${files[@]}"; do
+    kubectl delete --ignore-not-found --cascade=foreground -f "$file"
+  done
+  return "$status"
+}
 
 SCENARIO="${SCENARIO:?set SCENARIO to a scenario file, e.g. SCENARIO=scenarios/library/spike.yaml}"
 if [ ! -f "$SCENARIO" ]; then
@@ -35,6 +100,61 @@ fi
 
 step "render the four targets of $SCENARIO into $manifests"
 run "$SCALEBENCH" kind manifests --scenario "$SCENARIO" --namespace "$NAMESPACE" "${images[@]}" --out "$manifests"
+
+# A function with revisions is a schedule: kind manifests writes it as
+# stages (stages.tsv), applied here at their times from the start of each
+# target's traffic, one target and one rollout variant at a time.
+staged=0
+if [ "$DRY_RUN" = 1 ]; then
+  if grep -Eq '^[[:space:]]+revisions:' "$SCENARIO"; then staged=1; fi
+elif [ -f "$manifests/stages.tsv" ]; then
+  staged=1
+fi
+if [ "$staged" = 1 ]; then
+  # ROLLOUT=NAME[,NAME] runs only those of the scenario's rollouts:
+  # variants (default: every one, or the scenario's own split when it has
+  # none). MATCH_PODS=N is the old revision's pods at the switch, for a
+  # variant that pre-scales to match them.
+  variants=()
+  if [ -n "${ROLLOUT:-}" ]; then
+    IFS=, read -ra variants <<<"$ROLLOUT"
+  elif [ "$DRY_RUN" != 1 ]; then
+    mapfile -t variants <"$manifests/rollouts.txt"
+  fi
+  [ "${#variants[@]}" -gt 0 ] || variants=("")
+  for variant in "${variants[@]}"; do
+    dir="$manifests"
+    if [ -n "$variant" ]; then
+      dir="$manifests.$variant"
+      step "rollout $variant: render its stages into $dir"
+      if ! run "$SCALEBENCH" kind manifests --scenario "$SCENARIO" --namespace "$NAMESPACE" "${images[@]}" \
+        --rollout "$variant" --match-pods "${MATCH_PODS:-0}" --out "$dir" --force; then
+        echo "    rollout $variant skipped (see above)" >&2
+        continue
+      fi
+    fi
+    run kubectl apply -f "$dir/targets.yaml"
+    if [ "$DRY_RUN" = 1 ]; then
+      printf '    for each target and policy of %s/runs.tsv (knative, and kpa when the scenario lists it):
+' "$dir"
+      printf '      kubectl apply each of its stages at 0s (waiting for each Knative Revision to be Ready)
+'
+      printf '      %s bench --backend kind ... --real-policies POLICY --out %s/POLICY &
+' "$SCALEBENCH" "$OUT"
+      printf '      once its traffic starts: kubectl annotate configmap -l scalebench.dev/route scalebench.dev/route-start=NOW,
+'
+      printf '      then kubectl apply each later stage at its time; wait; kubectl delete its stages
+'
+      continue
+    fi
+    while IFS=$'\t' read -r target label; do
+      case "$target" in '#'* | '') continue ;; esac
+      run_staged "$dir" "$target" "$label"
+    done <"$dir/runs.tsv"
+  done
+  step "reports: $OUT/*/report.html"
+  exit 0
+fi
 
 if [ -n "$IMAGE" ]; then
   step "the function image $IMAGE into the kind nodes"

@@ -30,7 +30,7 @@ func newControllerCmd() *cobra.Command {
 		leaseDuration, renewDeadline, retry      time.Duration
 		workers                                  int
 		activatorAddr                            string
-		activatorInPod                           bool
+		activatorInPod, activatorRoutes          bool
 		pokeURLs                                 []string
 	)
 	cmd := &cobra.Command{
@@ -47,7 +47,13 @@ It scrapes each ready pod's queue-proxy (POD_IP:--metrics-port/metrics)
 every second, runs the same policy code as the simulator and
 the local platform, and sets replicas through the scale subresource. The
 activator pokes it at POST /poke for scale from zero. Replicas elect a leader
-on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.`,
+on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.
+
+With --activator-addr the activator serves /NAMESPACE/NAME/ for each
+revision's Service, and splits /NAMESPACE/FUNCTION/ across a function's
+revisions by the ConfigMap FUNCTION labelled ` + activator.RouteLabel + ` (its
+data.` + activator.RouteKey + ` lists the revisions and the split schedule; see
+docs/readme-kubernetes.md).`,
 		Example: `  scalebench controller --kubeconfig cluster/admin.kubeconfig --namespace fns
   scalebench controller --namespace fns --addr 127.0.0.1:9095 --lease-duration 4s`,
 		Args: noArgs,
@@ -100,7 +106,7 @@ on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.
 					pokeURLs = []string{"http://" + addr}
 				}
 				act, err := activator.New(activator.Config{Client: client, Namespace: namespace, Controllers: pokeURLs,
-					Log: log.With("component", "activator")})
+					WatchRoutes: activatorRoutes, Log: log.With("component", "activator")})
 				if err != nil {
 					ln.Close()
 					return badinput.Wrap(err)
@@ -130,6 +136,7 @@ on a Lease; /healthz and /metrics are served on --addr. RBAC: deploy/controller.
 	f.IntVar(&workers, "workers", 2, "sync workers")
 	f.StringVar(&activatorAddr, "activator-addr", "", "also run the activator (scale from zero) on this loopback address; empty = none")
 	f.BoolVar(&activatorInPod, "activator-in-pod", false, "the controller runs in a pod of its own (kind): --activator-addr may then be any address of the pod, such as :8012, for the activator's Service")
+	f.BoolVar(&activatorRoutes, "activator-routes", true, "the activator splits /NAMESPACE/FUNCTION/ across revisions by the route ConfigMaps (label "+activator.RouteLabel+") of --namespace; needs list and watch on configmaps")
 	f.StringArrayVar(&pokeURLs, "poke-url", nil, "controller replica the activator pokes, http://HOST:PORT (repeatable; default this replica's --addr)")
 	return cmd
 }

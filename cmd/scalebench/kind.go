@@ -31,7 +31,7 @@ func newKindManifestsCmd() *cobra.Command {
 		force                   bool
 		opt                     = targets.DefaultOptions()
 		port                    int32
-		readiness               string
+		readiness, rollout      string
 	)
 	cmd := &cobra.Command{
 		Use:   "manifests --scenario FILE [--function NAME] --out DIR",
@@ -50,7 +50,16 @@ listens on $PORT (--port) and answers its readiness probe (--readiness). The
 Knative Service takes it as a user container (containerPort, Knative sets
 $PORT); OpenFaaS as a workload on port 8080 (of-watchdog in HTTP mode, or a
 server listening on $PORT=8080); the HPA and scalebench Deployments with
-scalebench's queue-proxy as a sidecar in front of it (--queue-proxy-image).`,
+scalebench's queue-proxy as a sidecar in front of it (--queue-proxy-image).
+
+A function with revisions is a schedule, so it is written as stages
+(DIR/stages.tsv, DIR/stages/*.yaml) that kind-config/bench.sh applies at
+their times: a Knative Service generation per revision (the template's
+metadata.name names the Revision) and per split step (spec.traffic,
+serving.knative.dev/rollout-duration), and for scalebench's controller a
+Deployment per revision and the activator's route ConfigMap. The HPA and
+OpenFaaS CE have no traffic split and are not rendered. --rollout NAME makes
+the rollout one of the scenario's rollouts: variants.`,
 		Example: `  scalebench kind manifests --scenario scenarios/library/spike.yaml --out out/kind-spike
   scalebench kind manifests --scenario scenarios/library/spike.yaml --image registry.example.com/me/fn:v2 --port 8080 --readiness /healthz --out out/kind-mine`,
 		Args: cobra.NoArgs,
@@ -77,9 +86,31 @@ scalebench's queue-proxy as a sidecar in front of it (--queue-proxy-image).`,
 					return badinput.Wrap(fmt.Errorf("kind manifests: %s has no function %q", scenario, function))
 				}
 			}
+			if rollout != "" {
+				for i := range sc.Rollouts {
+					if sc.Rollouts[i].Name == rollout {
+						opt.Rollout = &sc.Rollouts[i]
+					}
+				}
+				if opt.Rollout == nil {
+					var names []string
+					for _, r := range sc.Rollouts {
+						names = append(names, r.Name)
+					}
+					return badinput.Wrap(fmt.Errorf("kind manifests: --rollout %q: %s has rollouts %q", rollout, scenario, names))
+				}
+			}
+			if opt.MatchPods < 0 {
+				return badinput.Wrap(fmt.Errorf("kind manifests: --match-pods %d: want a pod count", opt.MatchPods))
+			}
 			set, err := targets.Render(sc, fn, opt)
 			if err != nil {
 				return badinput.Wrap(fmt.Errorf("%s: %w", scenario, err))
+			}
+			for _, t := range []string{targets.OpenFaaS, targets.HPA} {
+				if why := set.Refused[t]; why != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "kind manifests: %s: not rendered: %s\n", scenario, why)
+				}
 			}
 			err = set.WriteDir(out, results.Force(force), results.LogTo(os.Stderr))
 			if errors.Is(err, results.ErrNotOutput) {
@@ -88,7 +119,11 @@ scalebench's queue-proxy as a sidecar in front of it (--queue-proxy-image).`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: targets.yaml, openfaas.json, notes.md\n", out)
+			files := "targets.yaml, openfaas.json, notes.md"
+			if len(set.Stages) > 0 {
+				files = "targets.yaml, stages.tsv, stages/, notes.md"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", out, files)
 			return nil
 		},
 	}
@@ -104,6 +139,8 @@ scalebench's queue-proxy as a sidecar in front of it (--queue-proxy-image).`,
 	f.StringVar(&opt.QueueProxyImage, "queue-proxy-image", opt.QueueProxyImage, "scalebench's image, whose queue-proxy runs beside --image in the HPA and scalebench targets")
 	f.StringVar(&opt.FnImage, "fn-image", opt.FnImage, "the project's function image (cmd/fn with scalebench beside it), when no --image is given")
 	f.StringVar(&opt.OpenFaaSImage, "openfaas-image", opt.OpenFaaSImage, "the project's function image with the queue-proxy as entrypoint, for OpenFaaS, when no --image is given")
+	f.StringVar(&rollout, "rollout", "", "for a function with revisions: make its rollout the scenario's rollouts: entry NAME (instant, gradual-5m, prescaled, ...)")
+	f.IntVar(&opt.MatchPods, "match-pods", 0, "the old revision's pods at the rollout, for a --rollout that pre-scales to match them (initialScale: match)")
 	f.Int32Var(&opt.HPANodePort, "hpa-node-port", opt.HPANodePort, "NodePort of the HPA target's Service")
 	return cmd
 }

@@ -43,3 +43,41 @@ func TestKindManifestsUserImageFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestKindManifestsRolloutFlags(t *testing.T) {
+	sc := filepath.Join("..", "..", "scenarios", "library", "rollout-canary.yaml")
+	for _, tc := range []struct {
+		name string
+		args []string
+		err  string // empty: succeeds
+	}{
+		{name: "the scenario's own split", args: nil},
+		{name: "a variant", args: []string{"--rollout", "canary"}},
+		{name: "a match variant with its pods", args: []string{"--rollout", "prescaled", "--match-pods", "5"}},
+		{name: "unknown variant", args: []string{"--rollout", "nope"}, err: `--rollout "nope"`},
+		{name: "a match variant without its pods", args: []string{"--rollout", "prescaled"}, err: "--match-pods N"},
+		{name: "negative pods", args: []string{"--rollout", "prescaled", "--match-pods", "-1"}, err: "--match-pods -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "m")
+			code, err := execCommand(t, "kind", append([]string{"manifests", "--scenario", sc, "--out", out}, tc.args...)...)
+			if tc.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range []string{"targets.yaml", "stages.tsv", "runs.tsv", "notes.md"} {
+					if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "\n") || code != 2 {
+				t.Fatalf("exit %d, err %v; want 2 and one line containing %q", code, err, tc.err)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatalf("--out written on bad input: %v", err)
+			}
+		})
+	}
+}

@@ -15,12 +15,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 
 	platformactivator "github.com/scalebench/scalebench/platform/activator"
 	"github.com/scalebench/scalebench/platform/queueproxy"
@@ -44,6 +49,10 @@ type Config struct {
 	Timeout    time.Duration
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
+	// WatchRoutes puts in force the routes of the namespace's ConfigMaps
+	// labelled RouteLabel (list and watch on configmaps), so a deployed
+	// activator splits functions across their revisions.
+	WatchRoutes bool
 }
 
 type revision struct {
@@ -53,13 +62,18 @@ type revision struct {
 
 // Activator is a running activator.
 type Activator struct {
-	cfg       Config
-	log       *slog.Logger
-	factory   informers.SharedInformerFactory
-	slices    discoverylisters.EndpointSliceLister
-	synced    cache.InformerSynced
-	transport *http.Transport
-	poker     *poker
+	cfg     Config
+	log     *slog.Logger
+	factory informers.SharedInformerFactory
+	slices  discoverylisters.EndpointSliceLister
+	synced  []cache.InformerSynced
+	// routeFactory watches route ConfigMaps (Config.WatchRoutes); a
+	// ConfigMap refused gets a Warning Event, as kubectl describe shows.
+	routeFactory informers.SharedInformerFactory
+	events       record.EventBroadcaster
+	recorder     record.EventRecorder
+	transport    *http.Transport
+	poker        *poker
 
 	mu     sync.Mutex
 	revs   map[string]*revision // by Service name
@@ -87,7 +101,7 @@ func New(cfg Config) (*Activator, error) {
 	a.factory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 10*time.Minute, informers.WithNamespace(cfg.Namespace))
 	inf := a.factory.Discovery().V1().EndpointSlices()
 	a.slices = inf.Lister()
-	a.synced = inf.Informer().HasSynced
+	a.synced = []cache.InformerSynced{inf.Informer().HasSynced}
 	handle := func(obj any) {
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
@@ -101,14 +115,61 @@ func New(cfg Config) (*Activator, error) {
 	inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: handle, UpdateFunc: func(_, o any) { handle(o) }, DeleteFunc: handle,
 	})
+	if cfg.WatchRoutes {
+		a.routeFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 10*time.Minute, informers.WithNamespace(cfg.Namespace),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = RouteLabel }))
+		a.events = record.NewBroadcaster()
+		a.recorder = a.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "scalebench-activator"})
+		cms := a.routeFactory.Core().V1().ConfigMaps().Informer()
+		a.synced = append(a.synced, cms.HasSynced)
+		cms.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    a.routeChanged,
+			UpdateFunc: func(_, o any) { a.routeChanged(o) },
+			DeleteFunc: func(obj any) {
+				if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = d.Obj
+				}
+				if cm, ok := obj.(*corev1.ConfigMap); ok {
+					a.DeleteRoute(cm.Name)
+					a.log.Info("route deleted", "route", cm.Namespace+"/"+cm.Name)
+				}
+			},
+		})
+	}
 	return a, nil
+}
+
+// routeChanged puts a route ConfigMap's route in force. One that does not
+// parse leaves the route in force as it was (Knative keeps serving a
+// Route's last good traffic), and says why in the log.
+func (a *Activator) routeChanged(obj any) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return
+	}
+	r, err := routeFromConfigMap(cm)
+	if err == nil {
+		err = a.SetRoute(r)
+	}
+	if err != nil {
+		a.log.Error("route refused; the one in force stays", "route", cm.Namespace+"/"+cm.Name, "err", err)
+		a.recorder.Event(cm, corev1.EventTypeWarning, "RouteRefused", err.Error()+"; the route in force stays")
+		return
+	}
+	a.log.Info("route", "route", cm.Namespace+"/"+cm.Name, "revisions", r.Revisions, "steps", len(r.Steps), "start", r.Start.UTC().Format(time.RFC3339))
 }
 
 // Run watches EndpointSlices and pokes until ctx ends.
 func (a *Activator) Run(ctx context.Context) {
 	a.factory.Start(ctx.Done())
 	defer a.factory.Shutdown()
-	cache.WaitForCacheSync(ctx.Done(), a.synced)
+	if a.routeFactory != nil {
+		a.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cfg.Client.CoreV1().Events(a.cfg.Namespace)})
+		defer a.events.Shutdown()
+		a.routeFactory.Start(ctx.Done())
+		defer a.routeFactory.Shutdown()
+	}
+	cache.WaitForCacheSync(ctx.Done(), a.synced...)
 	a.poker.run(ctx)
 	a.transport.CloseIdleConnections()
 }

@@ -67,7 +67,7 @@ func TestBuffersAtZeroPokesAndServesWhenEndpointsAppear(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go a.Run(ctx)
-	cache.WaitForCacheSync(ctx.Done(), a.synced)
+	cache.WaitForCacheSync(ctx.Done(), a.synced...)
 	waitFor(t, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.revs["fn"] != nil })
 	front := httptest.NewServer(a)
 	defer front.Close()

@@ -17,7 +17,11 @@
 // A Route (SetRoute) splits a function's requests, /NAMESPACE/FUNCTION/...,
 // across its revisions' Services by a scenario's split schedule, with the
 // simulator's meaning (package route): one Deployment per
-// revision, the split applied here.
+// revision, the split applied here. Deployed, the routes are ConfigMaps
+// (Config.WatchRoutes): the ConfigMap FUNCTION labelled RouteLabel holds
+// the revisions and the schedule (ParseRoute), as a Knative Route is an
+// object of its own beside its Revisions.
 //
-// RBAC: endpointslices list/watch in the namespace (deploy/activator).
+// RBAC: endpointslices list/watch in the namespace, and configmaps
+// list/watch for the routes (deploy/controller).
 package activator

@@ -155,6 +155,18 @@ func (a *Activator) SetRoute(r Route) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if old := a.routes[r.Name]; old != nil && old.cfg.Start.Equal(r.Start) {
+		// The same schedule's clock (a ConfigMap edited in place): a
+		// revision keeps the time it became Ready, so a rollout under way
+		// is not begun again from now.
+		for i, svc := range r.Revisions {
+			for j, was := range old.cfg.Revisions {
+				if was == svc && old.readyAt[j] >= 0 && rt.cfg.InitialScale[i] == old.cfg.InitialScale[j] {
+					rt.readyAt[i] = old.readyAt[j]
+				}
+			}
+		}
+	}
 	now := time.Now()
 	for _, svc := range r.Revisions {
 		if rev := a.revs[svc]; rev != nil {
@@ -163,6 +175,14 @@ func (a *Activator) SetRoute(r Route) error {
 	}
 	a.routes[r.Name] = rt
 	return nil
+}
+
+// DeleteRoute takes route name out of force: /NAMESPACE/NAME/ then
+// addresses a Service of that name, if there is one.
+func (a *Activator) DeleteRoute(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.routes, name)
 }
 
 // Split is route name's split now, by revision Service name; nil when there

@@ -18,6 +18,7 @@ func TestRoleListsExactlyWhatTheControllerCalls(t *testing.T) {
 		"apps/deployments list", "apps/deployments watch", "apps/deployments/scale update",
 		"/pods list", "/pods watch", "/events create", "/events patch",
 		"discovery.k8s.io/endpointslices list", "discovery.k8s.io/endpointslices watch",
+		"/configmaps list", "/configmaps watch",
 		"coordination.k8s.io/leases create",
 		"coordination.k8s.io/leases get scalebench-controller", "coordination.k8s.io/leases update scalebench-controller",
 	}

@@ -109,14 +109,19 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(sc.Functions[0].Revisions) > 0 {
-			continue // the rollout scenarios are the simulator's alone so far
-		}
 		scs = append(scs, sc)
 	}
 	opts := make([]Options, len(scs))
 	for i := range opts {
 		opts[i] = opt
+	}
+	// A function with revisions, rolled out each of its scenario's ways.
+	for _, sc := range scs[:len(scs)] {
+		for i := range sc.Rollouts {
+			o := opt
+			o.Rollout, o.MatchPods = &sc.Rollouts[i], 3
+			scs, opts = append(scs, sc), append(opts, o)
+		}
 	}
 	// A user's image, with an HTTP and with a TCP readiness probe.
 	for _, fn := range []Function{{Image: "registry.example.com/me/fn:v2", Port: 9000, ReadinessPath: "/healthz"}, {Image: "dev.local/fn"}} {
@@ -130,7 +135,11 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 		if err != nil {
 			t.Fatalf("scenario %d: %v", i, err)
 		}
-		for _, o := range s.Objects {
+		objs := s.Objects
+		for _, st := range s.Stages {
+			objs = append(objs, st.Objects...)
+		}
+		for _, o := range objs {
 			b, err := json.Marshal(o.Value)
 			if err != nil {
 				t.Fatal(err)

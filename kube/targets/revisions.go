@@ -15,6 +15,7 @@ import (
 	"github.com/scalebench/scalebench/dist"
 	"github.com/scalebench/scalebench/kube/activator"
 	"github.com/scalebench/scalebench/kube/node"
+	"github.com/scalebench/scalebench/route"
 	"github.com/scalebench/scalebench/scenarios"
 )
 
@@ -29,6 +30,13 @@ type RevisionOptions struct {
 	Policy string
 	// Image is the function's image; default the node's cmd/fn.
 	Image string
+	// Rollout, when set, makes the function's rollout steps the variant's
+	// way (route.ApplyRollout) and lays its settings over the rolled-out
+	// revisions' (route.VariantSettings: initial-scale, min-scale, as the
+	// controller reads them); MatchPods is the old revision's pods for a
+	// variant that pre-scales to match them.
+	Rollout   *scenarios.Rollout
+	MatchPods int
 }
 
 // RevisionSet is a function with revisions on Kubernetes: one Deployment
@@ -63,6 +71,13 @@ func (s *RevisionSet) Route(start time.Time, seed uint64) activator.Route {
 	return r
 }
 
+// RouteConfigMap is the set's route as the ConfigMap a deployed activator
+// (scalebench controller --activator-addr) watches, in namespace ns. A zero
+// start leaves the schedule's time 0 to the ConfigMap's creation.
+func (s *RevisionSet) RouteConfigMap(ns string, start time.Time, seed uint64) (*corev1.ConfigMap, error) {
+	return activator.RouteConfigMap(s.Route(start, seed), ns)
+}
+
 // Revisions builds the per-revision targets of function fn of sc, which
 // must have revisions.
 func Revisions(sc *scenarios.Scenario, fn int, opt RevisionOptions) (*RevisionSet, error) {
@@ -87,13 +102,24 @@ func Revisions(sc *scenarios.Scenario, fn int, opt RevisionOptions) (*RevisionSe
 		return nil, err
 	}
 	set := &RevisionSet{Function: ObjectName(f.Name), Steps: f.Split}
+	rolled := map[int]bool{}
+	if ro := opt.Rollout; ro != nil {
+		if (ro.MatchInitialScale || ro.MatchMinScale) && opt.MatchPods < 1 {
+			return nil, fmt.Errorf("targets: function %s: rollout %s pre-scales to the old revision's pods: give their count (MatchPods)", f.Name, ro.Name)
+		}
+		set.Steps = route.ApplyRollout(f.Split, *ro, len(f.Revisions))
+		rolled = route.RolledOut(f.Split)
+	}
 	seen := map[string]string{set.Function: "the function's route"}
-	for _, rev := range f.Revisions {
+	for j, rev := range f.Revisions {
 		vals := maps.Clone(base)
 		if vals == nil {
 			vals = map[string]string{}
 		}
 		maps.Copy(vals, rev.Settings)
+		if rolled[j] {
+			vals, _, _ = route.VariantSettings(*opt.Rollout, vals, opt.MatchPods)
+		}
 		all, err := policySettings(opt.Policy, vals)
 		if err != nil {
 			return nil, fmt.Errorf("targets: function %s, revision %s: %w", f.Name, rev.Name, err)

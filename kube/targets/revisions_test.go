@@ -90,3 +90,40 @@ func TestRevisionsRejects(t *testing.T) {
 		})
 	}
 }
+
+// A rollout variant reaches the Kubernetes backend's Deployments as the
+// annotations the controller reads, on the rolled-out revision only, and
+// the route follows the variant's steps.
+func TestRevisionsRolloutVariant(t *testing.T) {
+	sc, err := scenarios.Load("../../scenarios/library/rollout-canary.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prescaled, canary *scenarios.Rollout
+	for i, r := range sc.Rollouts {
+		switch r.Name {
+		case "prescaled":
+			prescaled = &sc.Rollouts[i]
+		case "canary":
+			canary = &sc.Rollouts[i]
+		}
+	}
+	if _, err := Revisions(sc, 0, RevisionOptions{Policy: "knative", Rollout: prescaled}); err == nil {
+		t.Fatal("a match variant without MatchPods")
+	}
+	set, err := Revisions(sc, 0, RevisionOptions{Policy: "knative", Rollout: prescaled, MatchPods: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, v2 := set.Revisions[0].Deployment, set.Revisions[1].Deployment
+	if v2.Annotations["autoscaling.knative.dev/min-scale"] != "5" || *v2.Spec.Replicas != 5 || set.Revisions[1].InitialScale != 5 || v1.Annotations["autoscaling.knative.dev/min-scale"] != "" {
+		t.Fatalf("v1 %v, v2 %v (replicas %d)", v1.Annotations, v2.Annotations, *v2.Spec.Replicas)
+	}
+	set, err = Revisions(sc, 0, RevisionOptions{Policy: "knative", Rollout: canary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Steps) != 4 || set.Steps[1].Percent[1] != 10 || set.Steps[2].Percent[1] != 50 {
+		t.Fatalf("canary steps %+v", set.Steps)
+	}
+}

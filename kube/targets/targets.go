@@ -80,6 +80,13 @@ type Options struct {
 	// its queue-proxy runs beside a user's image in the HPA and scalebench
 	// targets, as Knative's does beside a Knative user container.
 	QueueProxyImage string
+	// Rollout, for a function with revisions, makes its rollout steps the
+	// variant's way (one of the scenario's rollouts:), as the simulator's
+	// policy/variant runs do.
+	Rollout *scenarios.Rollout
+	// MatchPods is the old revision's pods at the rollout, for a variant
+	// that pre-scales to match them (initialScale: match).
+	MatchPods int
 }
 
 // Function is a user's function image under the same runtime contract as
@@ -158,6 +165,16 @@ type Set struct {
 	// Notes say, per target, how the scenario's settings were given to it
 	// and which could not be.
 	Notes map[string][]string
+	// Stages, for a function with revisions, are the targets' objects
+	// over time (Objects then hold only what every target shares).
+	Stages []Stage
+	// Refused are the targets that do not run the function, and why.
+	Refused map[string]string
+	// Runs are the bench's runs of the staged targets: target and the
+	// scenario's policy label that runs it (runs.tsv); Rollouts the
+	// scenario's rollout variants (rollouts.txt), one manifest set each.
+	Runs     [][2]string
+	Rollouts []string
 }
 
 // Object is one manifest with the target it belongs to.
@@ -175,17 +192,21 @@ func Render(sc *scenarios.Scenario, fn int, opt Options) (*Set, error) {
 	if err := opt.Function.Check(); err != nil {
 		return nil, err
 	}
-	if len(f.Revisions) > 0 {
-		// Rendering the function alone would drop its split: a different
-		// experiment under the same name.
-		return nil, fmt.Errorf("targets: scenario %s: function %s has revisions, which the four kind targets do not run (the Kubernetes backend's per-revision Deployments do: targets.Revisions)", sc.Name, f.Name)
-	}
 	name := ObjectName(f.Name)
 	s := &Set{Notes: map[string][]string{}}
 	s.Objects = append(s.Objects, Object{"", &corev1.Namespace{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 		ObjectMeta: metav1.ObjectMeta{Name: opt.Namespace},
 	}})
+	if len(f.Revisions) > 0 {
+		if err := s.renderRevisions(sc, f, name, opt); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	if opt.Rollout != nil {
+		return nil, fmt.Errorf("targets: scenario %s: rollout %s: function %s has no revisions to roll out", sc.Name, opt.Rollout.Name, f.Name)
+	}
 	if err := s.knative(sc, f, name, opt); err != nil {
 		return nil, err
 	}
@@ -261,8 +282,44 @@ func (s *Set) knative(sc *scenarios.Scenario, f scenarios.Function, name string,
 		return err
 	}
 	notes := []string{fmt.Sprintf("Knative Service %s/%s, class kpa.autoscaling.knative.dev, from the scenario's %q settings", opt.Namespace, name, from)}
+	tmpl, cluster, more, err := knativeTemplate(set, f, opt)
+	if err != nil {
+		return err
+	}
+	notes = append(notes, more...)
+	svc := map[string]any{
+		"apiVersion": "serving.knative.dev/v1",
+		"kind":       "Service",
+		"metadata":   map[string]any{"name": name, "namespace": opt.Namespace},
+		"spec":       map[string]any{"template": tmpl},
+	}
+	s.Objects = append(s.Objects, Object{Knative, svc})
+	notes = append(notes, s.knativeCluster(cluster)...)
+	s.Notes[Knative] = notes
+	return nil
+}
+
+// knativeCluster adds config-autoscaler when the settings have cluster-wide
+// keys, and says so.
+func (s *Set) knativeCluster(cluster map[string]string) []string {
+	if len(cluster) == 0 {
+		return nil
+	}
+	s.Objects = append(s.Objects, Object{Knative, &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: "config-autoscaler", Namespace: "knative-serving"},
+		Data:       cluster,
+	}})
+	return []string{"cluster-wide in config-autoscaler (every Knative revision of the cluster): " + joinKV(cluster)}
+}
+
+// knativeTemplate is a Knative Service's revision template for function
+// (or revision) f under the knative settings set: its annotations,
+// containerConcurrency and container; cluster are the settings Knative has
+// only cluster-wide.
+func knativeTemplate(set map[string]string, f scenarios.Function, opt Options) (tmpl map[string]any, cluster map[string]string, notes []string, err error) {
 	ann := map[string]string{"autoscaling.knative.dev/class": "kpa.autoscaling.knative.dev"}
-	cluster := map[string]string{}
+	cluster = map[string]string{}
 	cc := int64(f.ContainerConcurrency)
 	for _, k := range sortedKeys(set) {
 		v := set[k]
@@ -270,7 +327,7 @@ func (s *Set) knative(sc *scenarios.Scenario, f scenarios.Function, name string,
 		case k == "container-concurrency":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return fmt.Errorf("targets: knative container-concurrency %q: want an integer", v)
+				return nil, nil, nil, fmt.Errorf("targets: knative container-concurrency %q: want an integer", v)
 			}
 			cc = n
 		case knativeAnnotations[k] != "":
@@ -318,32 +375,15 @@ func (s *Set) knative(sc *scenarios.Scenario, f scenarios.Function, name string,
 	if f.MemoryMB > 0 {
 		container["resources"] = map[string]any{"requests": map[string]any{"memory": fmt.Sprintf("%dMi", int(math.Ceil(f.MemoryMB)))}}
 	}
-	svc := map[string]any{
-		"apiVersion": "serving.knative.dev/v1",
-		"kind":       "Service",
-		"metadata":   map[string]any{"name": name, "namespace": opt.Namespace},
+	tmpl = map[string]any{
+		"metadata": map[string]any{"annotations": ann},
 		"spec": map[string]any{
-			"template": map[string]any{
-				"metadata": map[string]any{"annotations": ann},
-				"spec": map[string]any{
-					"containerConcurrency": cc,
-					"containers":           []any{container},
-				},
-			},
+			"containerConcurrency": cc,
+			"containers":           []any{container},
 		},
 	}
-	s.Objects = append(s.Objects, Object{Knative, svc})
-	if len(cluster) > 0 {
-		s.Objects = append(s.Objects, Object{Knative, &corev1.ConfigMap{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-			ObjectMeta: metav1.ObjectMeta{Name: "config-autoscaler", Namespace: "knative-serving"},
-			Data:       cluster,
-		}})
-		notes = append(notes, "cluster-wide in config-autoscaler (every Knative revision of the cluster): "+joinKV(cluster))
-	}
 	notes = append(notes, "annotations: "+joinKV(ann))
-	s.Notes[Knative] = notes
-	return nil
+	return tmpl, cluster, notes, nil
 }
 
 func (s *Set) openfaas(sc *scenarios.Scenario, f scenarios.Function, name string, opt Options) error {
@@ -689,9 +729,11 @@ func policySettings(policy string, set map[string]string) (map[string]string, er
 }
 
 // YAML is the objects as one stream, documents in order.
-func (s *Set) YAML() ([]byte, error) {
+func (s *Set) YAML() ([]byte, error) { return objectsYAML(s.Objects) }
+
+func objectsYAML(objs []Object) ([]byte, error) {
 	var b bytes.Buffer
-	for i, o := range s.Objects {
+	for i, o := range objs {
 		y, err := yaml.Marshal(o.Value)
 		if err != nil {
 			return nil, err
@@ -767,11 +809,14 @@ func (s *Set) WriteDir(dir string, opts ...results.OutOption) error {
 	if err == nil {
 		err = os.WriteFile(out.Path("targets.yaml"), y, 0o644)
 	}
-	if err == nil {
+	if err == nil && s.OpenFaaS != nil {
 		var j []byte
 		if j, err = s.OpenFaaSJSON(); err == nil {
 			err = os.WriteFile(out.Path("openfaas.json"), append(j, '\n'), 0o644)
 		}
+	}
+	if err == nil && len(s.Stages) > 0 {
+		err = s.writeStages(out.Path(""))
 	}
 	if err == nil {
 		err = os.WriteFile(out.Path("notes.md"), []byte(s.NotesMarkdown()), 0o644)
@@ -790,6 +835,9 @@ func (s *Set) NotesMarkdown() string {
 	var b strings.Builder
 	b.WriteString("# How each target was configured\n")
 	for _, t := range []string{Knative, OpenFaaS, HPA, Scalebench} {
+		if len(s.Notes[t]) == 0 {
+			continue
+		}
 		fmt.Fprintf(&b, "\n## %s\n\n", t)
 		for _, n := range s.Notes[t] {
 			fmt.Fprintf(&b, "- %s\n", n)
