@@ -11,11 +11,32 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/bench"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/scalebench/scalebench/kube/cluster"
 	"github.com/scalebench/scalebench/kube/node"
 )
+
+// exitStatus is a command's exit status that has been reported already:
+// the run in the network namespace printed its own errors.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// enterNamespace runs the command again in the kubernetes backend's
+// network namespace when it needs one (bench.Enter); the child's exit
+// status then ends this process.
+func enterNamespace(backend, kubeconfig string) error {
+	status, entered, err := bench.Enter(backend, kubeconfig)
+	switch {
+	case err != nil:
+		return err
+	case entered:
+		return exitStatus(status)
+	}
+	return nil
+}
 
 // newClusterCmd builds `scalebench cluster up|down`.
 func newClusterCmd() *cobra.Command {

@@ -63,6 +63,10 @@ type Config struct {
 	// the controller adopts it (a restart or a new leader must not reset
 	// running revisions). Default 30 s.
 	InitialScaleWindow time.Duration
+	// KeepTicks keeps every decision for Ticks, as the local platform's
+	// controller does: a bench run reads them afterwards. A long-running
+	// controller leaves it off and exports the gauges instead.
+	KeepTicks bool
 }
 
 // revision is what the controller knows of one opted-in Deployment.
@@ -159,7 +163,7 @@ func New(cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c.loop, err = loop.New(cfg.Clock, c, c, loop.Options{
-		Registerer: cfg.Registerer, DiscardTicks: true,
+		Registerer: cfg.Registerer, DiscardTicks: !cfg.KeepTicks,
 		OnError: func(rev string, err error) {
 			// API errors were reported by apiError, once per kind, not
 			// once per tick.
@@ -546,6 +550,15 @@ func (c *Controller) Poke(rev string, demand float64) bool {
 		c.loop.Poke(rev, demand)
 	}
 	return ok
+}
+
+// Ticks are the decisions so far, in order; empty unless Config.KeepTicks.
+func (c *Controller) Ticks() []loop.Tick { return c.loop.Ticks() }
+
+// Grid is the autoscaler loop's schedule of revision rev (NAMESPACE/NAME):
+// its first step, from which a tick follows every interval.
+func (c *Controller) Grid(rev string) (origin time.Time, interval time.Duration, ok bool) {
+	return c.loop.Grid(rev)
 }
 
 // Revisions lists the Deployments under control.
