@@ -351,7 +351,9 @@ func (c *Controller) sync(_ context.Context, key string) error {
 	c.mu.Lock()
 	delete(c.invalid, key)
 	c.mu.Unlock()
-	spec = c.adopt(spec, d)
+	// The annotations' own key: adopt adds the current replicas, which
+	// change with every scale and must not make a fresh policy each time.
+	key0 := spec.Key()
 	objs, err := c.pindex.ByIndex(byDeployment, key)
 	if err != nil {
 		return err
@@ -379,20 +381,21 @@ func (c *Controller) sync(_ context.Context, key string) error {
 
 	c.mu.Lock()
 	r := c.revs[key]
-	fresh := r == nil || r.specKey != spec.Key()
+	fresh := r == nil || r.specKey != key0
 	if r == nil {
 		r = &revision{reported: map[string]bool{}, lastWrite: -1}
 		c.revs[key] = r
 	}
 	r.ready, r.notReady, r.replicas = ready, notReady, replicas
 	if fresh {
-		r.specKey = spec.Key()
+		r.specKey = key0
 	}
 	n := len(c.revs)
 	c.mu.Unlock()
 	c.revisions.Set(float64(n))
 	c.scraper.SetTargets(key, targets)
 	if fresh {
+		spec = c.adopt(spec, d)
 		p, err := autoscaler.New(spec.Policy, spec.Settings)
 		if err != nil {
 			// ParseAnnotations built it already; only adopt's additions

@@ -226,7 +226,7 @@ func (n *Node) Processes() []int {
 // phases; Spawned when the exec returned), the function listened
 // (Listening) and the node saw it ready to serve (Ready).
 type PodStartup struct {
-	Namespace, Name                         string
+	Namespace, Name                          string
 	Created, Exec, Spawned, Listening, Ready time.Time
 }
 
