@@ -153,8 +153,11 @@ type Proc struct {
 
 // Processes lists the live processes whose environment carries
 // RunEnv=runID (zombies have no readable environment and are not counted).
-func Processes(runID string) []Proc {
-	mark := []byte(RunEnv + "=" + runID + "\x00")
+func Processes(runID string) []Proc { return ProcessesWith(RunEnv, runID) }
+
+// ProcessesWith lists the live processes whose environment has key=value.
+func ProcessesWith(key, value string) []Proc {
+	mark := []byte(key + "=" + value + "\x00")
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
