@@ -67,6 +67,13 @@ type Config struct {
 	// controller does: a bench run reads them afterwards. A long-running
 	// controller leaves it off and exports the gauges instead.
 	KeepTicks bool
+	// Stat, when set, is asked first for a revision's (NAMESPACE/NAME)
+	// per-second stat; ok false falls back to the queue-proxy scrape. An
+	// activator that every request passes sees the requests it buffers at
+	// zero or beyond the pods' containerConcurrency, which no queue-proxy
+	// does, as Knative's activator reports them to its autoscaler. The
+	// Kubernetes bench backend gives its in-process activators'.
+	Stat func(rev string, now time.Time) (autoscaler.Stat, bool)
 }
 
 // revision is what the controller knows of one opted-in Deployment.
@@ -486,8 +493,14 @@ func (c *Controller) drop(key, why string) {
 	c.log.Info("no longer autoscaling", "deployment", key, "why", why)
 }
 
-// Stat implements autoscaler.Metrics from the scraper.
+// Stat implements autoscaler.Metrics from the scraper, or from
+// Config.Stat when it knows the revision.
 func (c *Controller) Stat(rev string, now time.Time) (autoscaler.Stat, error) {
+	if c.cfg.Stat != nil {
+		if s, ok := c.cfg.Stat(rev, now); ok {
+			return s, nil
+		}
+	}
 	return c.scraper.Stat(rev, now)
 }
 

@@ -55,6 +55,9 @@ type Function struct {
 	Command *scenarios.Command
 	// Initial is how many ready pods the run waits for before traffic.
 	Initial int
+	// ContainerConcurrency is the pods' limit, which the function's
+	// activator balances by (0: unlimited).
+	ContainerConcurrency int
 }
 
 // Objects renders every function of sc under pol in namespace ns. fnArgs
@@ -120,6 +123,7 @@ func function(sc *scenarios.Scenario, f scenarios.Function, name string, pol sce
 	if cc > 0 {
 		podAnn[node.AnnotationContainerConcurrency] = strconv.Itoa(cc)
 	}
+	fn.ContainerConcurrency = cc
 	if f.MemoryMB > 0 {
 		c.Resources.Requests = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(fmt.Sprintf("%dMi", int(math.Ceil(f.MemoryMB))))}
 	}

@@ -74,7 +74,7 @@ func (r *run) probe(ctx context.Context, fns []Function, n int) (direct, proxied
 	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, f.Deployment, metav1.CreateOptions{}); err != nil {
 		return nil, nil, err
 	}
-	if err := r.waitDeployed(ctx, fns, act, nil); err != nil {
+	if err := r.waitDeployed(ctx, fns, map[string]*activator.Activator{f.Object: act}, nil); err != nil {
 		return nil, nil, err
 	}
 	pl, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.Set{FunctionLabel: f.Object}.String()})

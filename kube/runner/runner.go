@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 
+	"github.com/scalebench/scalebench/autoscaler"
 	loop "github.com/scalebench/scalebench/autoscaler/controller"
 	"github.com/scalebench/scalebench/kube/activator"
 	"github.com/scalebench/scalebench/kube/cluster"
@@ -152,8 +153,9 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 	// The autoscaling: scalebench's controller, or the real HPA on the
 	// metrics adapter.
 	var ctrl *controller.Controller
-	var err error
 	var pokes []string
+	var err error
+	acts := map[string]*activator.Activator{} // by object name
 	if r.pol.Name == "hpa" {
 		vals, _ := settings(r.pol)
 		if r.adapter, err = startAdapter(ctx, r.w, r.cfg.BinDir, r.ns, vals["metric-window"], r.log); err != nil {
@@ -161,13 +163,23 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 		}
 		fmt.Fprintf(r.progress, "kubernetes: metrics adapter registered; hpa is kube-controller-manager's own HPA on the adapter's %s metric\n", vals["metric"])
 	} else {
+		// Every request passes its function's activator, which sees the
+		// ones it buffers as well as those at the pods: the revision's
+		// stat comes from there, as on the local platform (and as
+		// Knative's activator reports to its autoscaler).
 		ctrl, err = controller.New(controller.Config{Client: cs, Namespace: r.ns, KeepTicks: true, Log: slogger,
-			Registerer: prometheus.NewRegistry()})
+			Registerer: prometheus.NewRegistry(), Stat: func(rev string, now time.Time) (autoscaler.Stat, bool) {
+				ns, name, _ := strings.Cut(rev, "/")
+				a := acts[name]
+				if a == nil || ns != r.ns {
+					return autoscaler.Stat{}, false
+				}
+				s, ok := a.Collect(name, now)
+				return autoscaler.Stat{Concurrency: s.Concurrency, MaxConcurrency: float64(s.MaxInFlight), RPS: float64(s.Arrivals)}, ok
+			}})
 		if err != nil {
 			return nil, err
 		}
-		r.wg.Add(1)
-		go func() { defer r.wg.Done(); ctrl.Run(wctx) }()
 		srv := controller.NewServer(prometheus.NewRegistry(), nil)
 		srv.Set(ctrl)
 		addr, err := r.serve(srv.Handler())
@@ -176,16 +188,25 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 		}
 		pokes = []string{"http://" + addr}
 	}
-	act, err := activator.New(activator.Config{Client: cs, Namespace: r.ns, Controllers: pokes,
-		QueueDepth: r.sc.Activator.QueueDepth, Timeout: r.sc.Activator.Timeout, Log: slogger, Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		return nil, err
+	// One activator per function: each balances by its function's
+	// containerConcurrency, holding what the pods have no room for.
+	actAddrs := map[string]string{}
+	for _, f := range fns {
+		act, err := activator.New(activator.Config{Client: cs, Namespace: r.ns, Controllers: pokes, ContainerConcurrency: f.ContainerConcurrency,
+			QueueDepth: r.sc.Activator.QueueDepth, Timeout: r.sc.Activator.Timeout, Log: slogger, Registerer: prometheus.NewRegistry()})
+		if err != nil {
+			return nil, err
+		}
+		acts[f.Object] = act
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); act.Run(wctx) }()
+		if actAddrs[f.Object], err = r.serve(act); err != nil {
+			return nil, err
+		}
 	}
-	r.wg.Add(1)
-	go func() { defer r.wg.Done(); act.Run(wctx) }()
-	actAddr, err := r.serve(act)
-	if err != nil {
-		return nil, err
+	if ctrl != nil {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); ctrl.Run(wctx) }()
 	}
 
 	for i := range fns {
@@ -206,7 +227,7 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 	}
 	started := time.Now()
 	fmt.Fprintf(r.progress, "kubernetes: %d Deployment(s) in namespace %s under %s; waiting for the initial pods\n", len(fns), r.ns, policyName(r.pol))
-	if err := r.waitDeployed(ctx, fns, act, ctrl); err != nil {
+	if err := r.waitDeployed(ctx, fns, acts, ctrl); err != nil {
 		return nil, err
 	}
 	if r.opts.Deployed && ctrl != nil {
@@ -217,14 +238,14 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 
 	urls := make([]string, len(fns))
 	for i, f := range fns {
-		urls[i] = "http://" + actAddr + "/" + r.ns + "/" + f.Object + "/"
+		urls[i] = "http://" + actAddrs[f.Object] + "/" + r.ns + "/" + f.Object + "/"
 	}
 	began := time.Now()
 	sum, err := loadgen.Run(ctx, loadgen.Config{
 		URLs: urls, Pattern: r.sc.Traffic, Duration: r.sc.Duration, Seed: r.sc.Seed,
 		Requests: r.opts.Requests, Progress: r.opts.Progress, Log: r.log,
 		Scenario: r.sc.Name, Backend: BackendName,
-		// The activator shares this process: each request in flight holds
+		// The activators share this process: each request in flight holds
 		// the generator's connection, the activator's and the one to the
 		// pod's queue-proxy (in the node, also this process for the own
 		// control plane), and that one's to the function.
@@ -307,12 +328,12 @@ func (r *run) serve(h http.Handler) (string, error) {
 // waitDeployed waits until every function's initial pods are ready and
 // the activator routes to them (and, under the controller, the revision
 // has had its first decision), as after `kubectl apply` and a wait.
-func (r *run) waitDeployed(ctx context.Context, fns []Function, act *activator.Activator, ctrl *controller.Controller) error {
+func (r *run) waitDeployed(ctx context.Context, fns []Function, acts map[string]*activator.Activator, ctrl *controller.Controller) error {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		var missing []string
 		for _, f := range fns {
-			if n := len(act.Endpoints(f.Object)); n < f.Initial {
+			if n := len(acts[f.Object].Endpoints(f.Object)); n < f.Initial {
 				missing = append(missing, fmt.Sprintf("%s (%d of %d pods routed)", f.Object, n, f.Initial))
 				continue
 			}
