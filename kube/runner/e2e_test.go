@@ -95,13 +95,8 @@ func TestRunOnKubernetes(t *testing.T) {
 		t.Errorf("%d cold starts, cold p50 %.0f ms; want the second burst to wait for a pod from zero (300 ms init)", s.ColdStarts, s.ColdLatency.P50)
 	case s.PodStarts < 1 || s.MaxPods < 1:
 		t.Errorf("%d pod starts, max %d pods; want the scale from zero's pod counted", s.PodStarts, s.MaxPods)
-	case s.PodSeconds <= 0 || s.PodSeconds > 36*float64(s.MaxPods)+1:
+	case s.PodSeconds <= 0 || s.PodSeconds > 36*float64(s.MaxPods):
 		t.Errorf("%.1f pod-seconds with at most %d pods over 36 s", s.PodSeconds, s.MaxPods)
-	}
-	// The pod-seconds are below the whole run's: the revision was at zero
-	// between the bursts.
-	if s.PodSeconds >= 36 {
-		t.Errorf("%.1f pod-seconds over 36 s: the revision never went to zero", s.PodSeconds)
 	}
 	// timeseries.csv holds the controller's ticks, down to zero and back.
 	f, err := os.Open(filepath.Join(out, "timeseries.csv"))
@@ -119,12 +114,12 @@ func TestRunOnKubernetes(t *testing.T) {
 	}
 	sawZero := false
 	for _, r := range rows[1:] {
-		if r[col["desired"]] == "0" {
+		if r[col["desired"]] == "0" && r[col["ready"]] == "0" && r[col["not_ready"]] == "0" {
 			sawZero = true
 		}
 	}
 	if !sawZero {
-		t.Errorf("no tick decided zero pods between the bursts")
+		t.Errorf("no tick saw the revision at zero pods between the bursts")
 	}
 }
 
