@@ -17,6 +17,7 @@ import (
 	"github.com/scalebench/scalebench/kube/netns"
 	"github.com/scalebench/scalebench/kube/podwatch"
 	"github.com/scalebench/scalebench/kube/runner"
+	"github.com/scalebench/scalebench/platform"
 )
 
 // Kubernetes runs scenarios on Kubernetes (kube/runner): by default on the
@@ -157,6 +158,14 @@ func (k Kubernetes) Run(ctx context.Context, r Run) (*Result, error) {
 		for _, s := range sts {
 			out.Startups[name] = append(out.Startups[name], PodStartup{Pod: s.Pod, Created: s.Created, Exec: s.Exec, Ready: s.Ready})
 		}
+	}
+	// A run that ended but must not pass is written with its figures and
+	// fails the command, as on the local platform.
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return out, &platform.RunFailure{Interrupted: true}
+	case err == nil && res.Summary.Requests > 0 && res.Summary.Completed == 0:
+		return out, &platform.RunFailure{NoneCompleted: true, Requests: res.Summary.Requests}
 	}
 	return out, err
 }
