@@ -332,15 +332,28 @@ func (r *run) waitDeployed(ctx context.Context, fns []Function, acts map[string]
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		var missing []string
-		for _, f := range fns {
-			if n := len(acts[f.Object].Endpoints(f.Object)); n < f.Initial {
-				missing = append(missing, fmt.Sprintf("%s (%d of %d pods routed)", f.Object, n, f.Initial))
-				continue
-			}
-			if ctrl != nil {
-				if _, _, ok := ctrl.Grid(r.ns + "/" + f.Object); !ok {
-					missing = append(missing, f.Object+" (no decision yet)")
+		// Under the controller the initial pods are those of the policy's
+		// first decision (keepalive's is none), as on the local platform.
+		first := map[string]int{}
+		if ctrl != nil {
+			for _, t := range ctrl.Ticks() {
+				if _, seen := first[t.Revision]; !seen {
+					first[t.Revision] = t.Decision.Desired
 				}
+			}
+		}
+		for _, f := range fns {
+			want := f.Initial
+			if ctrl != nil {
+				d, ok := first[r.ns+"/"+f.Object]
+				if !ok {
+					missing = append(missing, f.Object+" (no decision yet)")
+					continue
+				}
+				want = d
+			}
+			if n := len(acts[f.Object].Endpoints(f.Object)); n < want {
+				missing = append(missing, fmt.Sprintf("%s (%d of %d pods routed)", f.Object, n, want))
 			}
 		}
 		switch {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -100,10 +101,20 @@ var klogOnce sync.Once
 // beside the control plane's logs rather than onto the terminal.
 func quietKlog(path string) {
 	klogOnce.Do(func() {
-		if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
-			klog.LogToStderr(false)
-			klog.SetOutput(f)
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return
 		}
+		// Errors too: klog copies them to stderr below its
+		// stderrthreshold, and the event broadcasters' retries while the
+		// control plane stops are errors.
+		fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+		klog.InitFlags(fs)
+		for k, v := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL",
+			"legacy_stderr_threshold_behavior": "false"} {
+			fs.Set(k, v)
+		}
+		klog.SetOutput(f)
 	})
 }
 
