@@ -63,6 +63,9 @@ func Start(args, env []string, stdin io.Reader, stdout, stderr io.Writer) (*Chil
 	rand.Read(id)
 	c := &Child{ID: hex.EncodeToString(id)}
 	c.cmd = exec.Command("/proc/self/exe", args...)
+	// The child sees the name it was started by, not /proc/self/exe (a
+	// report prints its command line).
+	c.cmd.Args[0] = os.Args[0]
 	c.cmd.Env = append(append(os.Environ(), insideEnv+"=1", RunEnv+"="+c.ID), env...)
 	c.cmd.Stdin, c.cmd.Stdout, c.cmd.Stderr = stdin, stdout, stderr
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
