@@ -40,8 +40,12 @@ func ProbePath(ctx context.Context, cfg Config, n int, progress io.Writer) (dire
 		r.log = cfg.Log
 	}
 	defer func() {
-		if derr := r.tearDown(err != nil); derr != nil && err == nil {
+		failed := err != nil && ctx.Err() == nil
+		if derr := r.tearDown(failed); derr != nil && err == nil {
 			err = derr
+		}
+		if failed && w.own {
+			err = fmt.Errorf("%w (control-plane logs and pods.log kept in %s)", err, w.dir)
 		}
 	}()
 	direct, proxied, err = r.probe(ctx, fns, n)

@@ -114,8 +114,12 @@ func Run(ctx context.Context, cfg Config, sc *scenarios.Scenario, pol scenarios.
 	}
 	r := &run{cfg: cfg, w: w, sc: sc, pol: pol, opts: opts, progress: progress, log: logw}
 	res, err := r.run(ctx, fns)
-	if derr := r.tearDown(err != nil); derr != nil && err == nil {
+	failed := err != nil && ctx.Err() == nil
+	if derr := r.tearDown(failed); derr != nil && err == nil {
 		err = fmt.Errorf("kubernetes: tear down: %w", derr)
+	}
+	if failed && w.own {
+		err = fmt.Errorf("%w (control-plane logs and pods.log kept in %s)", err, w.dir)
 	}
 	return res, err
 }
@@ -470,9 +474,6 @@ func (r *run) tearDown(keep bool) error {
 	cancel()
 	r.wg.Wait()
 	errs = append(errs, r.w.down(keep))
-	if keep && r.w.own {
-		fmt.Fprintf(r.log, "kubernetes: control-plane logs and pods.log kept in %s\n", r.w.dir)
-	}
 	return errors.Join(errs...)
 }
 
