@@ -100,8 +100,10 @@ e2e: build controlplane deps-e2e
 	$(GO) test -tags e2e -count=1 -p 1 -timeout 20m ./kube/...
 
 # The main job: every library scenario in simulation under every policy, and
-# some for real on $(BACKEND); prints where the report is.
-bench: build
+# some for real on $(BACKEND); prints where the report is. BACKEND=kubernetes
+# brings up the project's own control plane per real run: it builds (or
+# reuses) the control-plane binaries and installs etcd and iproute2 first.
+bench: build $(if $(filter kubernetes,$(BACKEND)),controlplane deps-e2e)
 	./bin/scalebench bench --suite $(SUITE) --backend $(BACKEND) --out $(OUT)
 
 # docs/results.md: the library suite and the held-out suite, simulated

@@ -148,6 +148,7 @@ var backends = []struct {
 	{"sim", false, func(Config) (Backend, error) { return Simulator{}, nil }},
 	{"local", true, newLocal},
 	{"kind", true, newKind},
+	{"kubernetes", true, newKubernetes},
 }
 
 // Backends lists the registered backend names.

@@ -1,5 +1,6 @@
 // Package bench runs scenarios on backends: the simulator, the embedded
-// local platform and, next, Kubernetes, all behind one small interface,
+// local platform, a kind cluster and Kubernetes (the project's own control
+// plane with pods as processes, or any cluster), all behind one small interface,
 // Backend. A backend gets a scenario (its functions, traffic, seed and
 // duration, already cut to what should run) and one policy with its
 // settings, and returns the run's results.Summary, the summary.json every

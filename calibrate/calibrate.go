@@ -77,8 +77,11 @@ type Row struct {
 
 // Result is calibration.json.
 type Result struct {
-	Scenario        string           `json:"scenario"`
-	Policy          string           `json:"policy"`
+	Scenario string `json:"scenario"`
+	Policy   string `json:"policy"`
+	// Backend is the real platform's name; the rows' "local" column is
+	// its figure whichever it is.
+	Backend         string           `json:"backend"`
 	DurationSeconds float64          `json:"duration_seconds"`
 	Measured        Measured         `json:"measured"`
 	Rows            []Row            `json:"rows"`
@@ -157,7 +160,7 @@ func Run(ctx context.Context, real bench.Backend, sc *scenarios.Scenario, pol sc
 	if err != nil {
 		return nil, fmt.Errorf("simulate: %w", err)
 	}
-	res := &Result{Scenario: sc.Name, Policy: loc.Summary.Policy, DurationSeconds: sc.Duration.Seconds(),
+	res := &Result{Scenario: sc.Name, Policy: loc.Summary.Policy, Backend: real.Name(), DurationSeconds: sc.Duration.Seconds(),
 		Measured: m, Local: &loc.Summary, Simulated: &sim.Summary, local: loc, simulSec: secs}
 	l, s := &loc.Summary, &sim.Summary
 	res.Rows = []Row{
@@ -211,7 +214,11 @@ func (r *Result) WriteDir(dir string) error {
 // WriteTable prints the comparison.
 func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "metric\tlocal\tsimulated\tdiff %%\ttarget\t\n")
+	name := r.Backend
+	if name == "" {
+		name = "local"
+	}
+	fmt.Fprintf(tw, "metric\t%s\tsimulated\tdiff %%\ttarget\t\n", name)
 	for _, row := range r.Rows {
 		diff := "n/a"
 		if row.DiffPercent != nil {

@@ -55,6 +55,9 @@ The output directory appears only when the whole report is written.`,
 				OutOptions: outOptions(cmd, force),
 			}
 			if real > 0 {
+				if err := enterNamespace(backend, kubeconfig); err != nil {
+					return err
+				}
 				b, err := bench.NewReal(backend, bench.Config{FnBinary: fnBesideExecutable(), Kubeconfig: kubeconfig, Namespace: kindNS})
 				if err != nil {
 					return badinput.Wrap(fmt.Errorf("bench: %w", err))
@@ -82,7 +85,7 @@ The output directory appears only when the whole report is written.`,
 	addForce(cmd, &force)
 	f.StringVar(&backend, "backend", "local", "backend for the real runs: "+strings.Join(bench.RealBackends(), ", "))
 	f.IntVar(&real, "real", 2, "how many scenarios also run for real on --backend")
-	f.StringVar(&kubeconfig, "kubeconfig", "", "cluster backends: kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "cluster backends: kubeconfig file (default $KUBECONFIG; kind: then ~/.kube/config; kubernetes: else the project's own control plane, brought up per run)")
 	f.StringVar(&kindNS, "kind-namespace", "", "kind backend: namespace of the targets kind manifests deployed (default scalebench-bench)")
 	f.StringVar(&realScenarios, "real-scenarios", "onoff,spike", "which scenarios run for real, in order of preference")
 	f.StringVar(&realPolicies, "real-policies", "kpa,keepalive", "policies the real runs use (real time is the bench's budget)")

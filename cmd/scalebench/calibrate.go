@@ -23,6 +23,7 @@ import (
 func newCalibrateCmd() *cobra.Command {
 	var fl struct {
 		scenario, policy, out, binary, backend string
+		kubeconfig                             string
 		set                                    []string
 		duration                               time.Duration
 		probe                                  int
@@ -40,8 +41,9 @@ request path added to every service time, and prints cold starts, p95
 latency and pod-seconds: local, simulated and the difference in percent
 (target: within 15%). --out DIR receives calibration.json, written
 atomically.`,
-		Example: `  scalebench calibrate --scenario scenarios/library/spike.yaml --policy kpa --duration 90s --out out/cal-spike`,
-		Args:    noArgs,
+		Example: `  scalebench calibrate --scenario scenarios/library/spike.yaml --policy kpa --duration 90s --out out/cal-spike
+  scalebench calibrate --scenario scenarios/library/onoff.yaml --policy kpa --duration 2m --backend kubernetes`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fl.scenario == "" {
 				return badinput.Wrap(errors.New("calibrate: --scenario FILE is required"))
@@ -71,7 +73,10 @@ atomically.`,
 			if err != nil {
 				return badinput.Wrap(fmt.Errorf("calibrate: %w", err))
 			}
-			real, err := bench.NewReal(fl.backend, bench.Config{FnBinary: bin})
+			if err := enterNamespace(fl.backend, fl.kubeconfig); err != nil {
+				return err
+			}
+			real, err := bench.NewReal(fl.backend, bench.Config{FnBinary: bin, Kubeconfig: fl.kubeconfig})
 			if err != nil {
 				return badinput.Wrap(fmt.Errorf("calibrate: %w", err))
 			}
@@ -113,6 +118,7 @@ atomically.`,
 	f.StringVar(&fl.out, "out", "", "output directory for calibration.json and the two worlds' time series (written atomically)")
 	addForce(cmd, &fl.force)
 	f.StringVar(&fl.backend, "backend", "local", "real platform to compare the simulator with: "+strings.Join(bench.RealBackends(), ", "))
+	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubernetes backend: an existing cluster's kubeconfig (default $KUBECONFIG; neither: the project's own control plane)")
 	f.StringVar(&fl.binary, "fn-binary", "", "cmd/fn executable (default: fn beside this binary, else bin/fn)")
 	f.IntVar(&fl.probe, "probe-requests", 400, "requests each way in the overhead probe")
 	return cmd

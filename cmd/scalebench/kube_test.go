@@ -15,6 +15,9 @@ func TestKubeCommandsBadInput(t *testing.T) {
 		err  string
 	}{
 		{name: "node without a kubeconfig file", args: []string{"node", "--kubeconfig", missing}, code: 2, err: "kubeconfig"},
+		{name: "node with a bad image command", args: []string{"node", "--image-command", "no-equals-sign"}, code: 2, err: "want IMAGE=COMMAND"},
+		{name: "node with an unbalanced image command", args: []string{"node", "--image-command", "img=./server 'oops"}, code: 2, err: "--image-command"},
+		{name: "run on a cluster without a kubeconfig file", args: []string{"run", "--backend", "kubernetes", "--kubeconfig", missing, "--function-cmd", "true", "--pattern", "constant:rate=1", "--duration", "1s", "--policy", "kpa", "--out", filepath.Join(t.TempDir(), "o")}, code: 2, err: "kubeconfig"},
 		{name: "cluster up without binaries", args: []string{"cluster", "up", "--dir", t.TempDir(), "--bin-dir", t.TempDir()}, code: 1, err: "make controlplane"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

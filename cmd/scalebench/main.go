@@ -8,6 +8,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -72,6 +73,10 @@ func main() {
 	err := newRootCmd().Execute()
 	if err == nil {
 		return
+	}
+	var st exitStatus
+	if errors.As(err, &st) {
+		os.Exit(int(st))
 	}
 	fmt.Fprintln(os.Stderr, "scalebench:", err)
 	os.Exit(exitCode(err))

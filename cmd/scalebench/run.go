@@ -28,6 +28,7 @@ type runFlags struct {
 	seed                            int64
 	requests, force                 bool
 	functionCmd, functionReadiness  string
+	kubeconfig                      string
 }
 
 func newRunCmd() *cobra.Command {
@@ -42,12 +43,20 @@ simulator's keys plus measured pod starts, pod-seconds and max pods) and
 DIR/timeseries.csv (one row per autoscaler tick), and with --requests
 DIR/requests.csv. DIR is written atomically.
 
+--backend kubernetes runs the same on Kubernetes: by default it brings up the
+project's own control plane and a scalebench node (pods as processes) in a
+network namespace of its own (root), creates a Deployment per function,
+autoscales it with scalebench's controller (kpa, knative, ...) or the real
+HorizontalPodAutoscaler on the metrics adapter's concurrency (hpa), and tears
+it all down afterwards; --kubeconfig or KUBECONFIG runs on that cluster.
+
 Each pod waits a draw of the scenario function's schedule, image-pull and
 container-start phases before fn starts, and gets a draw of its app-init
 phase as fn's init time; the service mean is fn's default work. Without
 --scenario, --pattern and --duration describe one function whose init and
 work come from the flags.`,
 		Example: `  scalebench run --scenario scenarios/library/spike.yaml --backend local --policy kpa --out out/spike-local
+  scalebench run --scenario scenarios/library/spike.yaml --backend kubernetes --policy knative --duration 2m --out out/spike-k8s
   scalebench run --pattern constant:rate=50 --duration 30s --init 200ms --work 20ms --policy kpa --out out/c50`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, &fl) },
@@ -55,6 +64,7 @@ work come from the flags.`,
 	f := cmd.Flags()
 	f.StringVar(&fl.scenario, "scenario", "", "scenario YAML file")
 	f.StringVar(&fl.backend, "backend", "local", "platform to run on: "+strings.Join(bench.RealBackends(), ", "))
+	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubernetes backend: an existing cluster's kubeconfig (default $KUBECONFIG; neither: the project's own control plane, brought up for the run)")
 	f.StringVar(&fl.out, "out", "", "output directory (written atomically)")
 	addForce(cmd, &fl.force)
 	f.StringVar(&fl.pattern, "pattern", "", "traffic pattern when there is no scenario, e.g. constant:rate=100")
@@ -86,7 +96,10 @@ func runRun(cmd *cobra.Command, fl *runFlags) error {
 	if err != nil && needsFn(sc, cmdFn) {
 		return badinput.Wrap(fmt.Errorf("run: %w", err))
 	}
-	cfg := bench.Config{FnBinary: bin, Command: cmdFn}
+	if err := enterNamespace(fl.backend, fl.kubeconfig); err != nil {
+		return err
+	}
+	cfg := bench.Config{FnBinary: bin, Command: cmdFn, Kubeconfig: fl.kubeconfig}
 	if fl.pattern != "" {
 		fn, _ := fl.function()
 		cfg.FnArgs = fn.Args

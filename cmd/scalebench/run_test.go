@@ -54,7 +54,7 @@ func TestRunCommandRejectsBadInput(t *testing.T) {
 		{"no out", []string{"--pattern", "constant:rate=1", "--duration", "1s"}},
 		{"unknown flag", []string{"--rate", "5", "--out", out}},
 		{"stray argument", []string{"now", "--pattern", "constant:rate=1", "--duration", "1s", "--out", out}},
-		{"bad backend", []string{"--backend", "kubernetes", "--pattern", "constant:rate=1", "--duration", "1s", "--out", out}},
+		{"bad backend", []string{"--backend", "kubernetes-someday", "--pattern", "constant:rate=1", "--duration", "1s", "--out", out}},
 		{"bad pattern", []string{"--pattern", "zigzag:rate=1", "--duration", "1s", "--out", out}},
 		{"pattern without duration", []string{"--pattern", "constant:rate=1", "--out", out}},
 		{"missing scenario", []string{"--scenario", filepath.Join(tmp, "none.yaml"), "--out", out}},

@@ -392,3 +392,19 @@ func (p *poker) send(ctx context.Context, base, rev string, demand float64) {
 		p.log.Warn("poke", "controller", base, "revision", rev, "status", resp.Status)
 	}
 }
+
+// Collect closes revision svc's one-second interval at now and returns what
+// the activator saw in it: the exact time-average of its requests in flight
+// plus those it buffers, their peak and the arrivals. With the activator
+// always in the path (no kube-proxy), that is every request of the
+// revision, as Knative's activator reports its own to the autoscaler; ok
+// is false for a revision it has not seen.
+func (a *Activator) Collect(svc string, now time.Time) (s platformactivator.Sample, ok bool) {
+	a.mu.Lock()
+	r := a.revs[svc]
+	a.mu.Unlock()
+	if r == nil {
+		return s, false
+	}
+	return r.act.Collect(now), true
+}

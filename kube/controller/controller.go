@@ -63,6 +63,17 @@ type Config struct {
 	// the controller adopts it (a restart or a new leader must not reset
 	// running revisions). Default 30 s.
 	InitialScaleWindow time.Duration
+	// KeepTicks keeps every decision for Ticks, as the local platform's
+	// controller does: a bench run reads them afterwards. A long-running
+	// controller leaves it off and exports the gauges instead.
+	KeepTicks bool
+	// Stat, when set, is asked first for a revision's (NAMESPACE/NAME)
+	// per-second stat; ok false falls back to the queue-proxy scrape. An
+	// activator that every request passes sees the requests it buffers at
+	// zero or beyond the pods' containerConcurrency, which no queue-proxy
+	// does, as Knative's activator reports them to its autoscaler. The
+	// Kubernetes bench backend gives its in-process activators'.
+	Stat func(rev string, now time.Time) (autoscaler.Stat, bool)
 }
 
 // revision is what the controller knows of one opted-in Deployment.
@@ -159,7 +170,7 @@ func New(cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c.loop, err = loop.New(cfg.Clock, c, c, loop.Options{
-		Registerer: cfg.Registerer, DiscardTicks: true,
+		Registerer: cfg.Registerer, DiscardTicks: !cfg.KeepTicks,
 		OnError: func(rev string, err error) {
 			// API errors were reported by apiError, once per kind, not
 			// once per tick.
@@ -347,7 +358,9 @@ func (c *Controller) sync(_ context.Context, key string) error {
 	c.mu.Lock()
 	delete(c.invalid, key)
 	c.mu.Unlock()
-	spec = c.adopt(spec, d)
+	// The annotations' own key: adopt adds the current replicas, which
+	// change with every scale and must not make a fresh policy each time.
+	key0 := spec.Key()
 	objs, err := c.pindex.ByIndex(byDeployment, key)
 	if err != nil {
 		return err
@@ -375,20 +388,21 @@ func (c *Controller) sync(_ context.Context, key string) error {
 
 	c.mu.Lock()
 	r := c.revs[key]
-	fresh := r == nil || r.specKey != spec.Key()
+	fresh := r == nil || r.specKey != key0
 	if r == nil {
 		r = &revision{reported: map[string]bool{}, lastWrite: -1}
 		c.revs[key] = r
 	}
 	r.ready, r.notReady, r.replicas = ready, notReady, replicas
 	if fresh {
-		r.specKey = spec.Key()
+		r.specKey = key0
 	}
 	n := len(c.revs)
 	c.mu.Unlock()
 	c.revisions.Set(float64(n))
 	c.scraper.SetTargets(key, targets)
 	if fresh {
+		spec = c.adopt(spec, d)
 		p, err := autoscaler.New(spec.Policy, spec.Settings)
 		if err != nil {
 			// ParseAnnotations built it already; only adopt's additions
@@ -479,8 +493,14 @@ func (c *Controller) drop(key, why string) {
 	c.log.Info("no longer autoscaling", "deployment", key, "why", why)
 }
 
-// Stat implements autoscaler.Metrics from the scraper.
+// Stat implements autoscaler.Metrics from the scraper, or from
+// Config.Stat when it knows the revision.
 func (c *Controller) Stat(rev string, now time.Time) (autoscaler.Stat, error) {
+	if c.cfg.Stat != nil {
+		if s, ok := c.cfg.Stat(rev, now); ok {
+			return s, nil
+		}
+	}
 	return c.scraper.Stat(rev, now)
 }
 
@@ -546,6 +566,15 @@ func (c *Controller) Poke(rev string, demand float64) bool {
 		c.loop.Poke(rev, demand)
 	}
 	return ok
+}
+
+// Ticks are the decisions so far, in order; empty unless Config.KeepTicks.
+func (c *Controller) Ticks() []loop.Tick { return c.loop.Ticks() }
+
+// Grid is the autoscaler loop's schedule of revision rev (NAMESPACE/NAME):
+// its first step, from which a tick follows every interval.
+func (c *Controller) Grid(rev string) (origin time.Time, interval time.Duration, ok bool) {
+	return c.loop.Grid(rev)
 }
 
 // Revisions lists the Deployments under control.

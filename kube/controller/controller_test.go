@@ -397,3 +397,36 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// TestScalingKeepsThePolicy: a Deployment adopted at its current replicas
+// keeps its policy (and the policy's windows) when its replicas change; only
+// a change of its annotations makes a fresh one.
+func TestScalingKeepsThePolicy(t *testing.T) {
+	r := newRig(t, deployment("fn", 1, map[string]string{ClassAnnotation: "kpa"}), pod("fn", 0, true))
+	r.settle(t)
+	gvr := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	obj, err := r.client.Tracker().Get(gvr, "fns", "fn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := obj.(*appsv1.Deployment).DeepCopy()
+	three := int32(3)
+	d.Spec.Replicas = &three
+	if err := r.client.Tracker().Update(gvr, d, "fns"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { got, _ := r.c.dlister.Deployments("fns").Get("fn"); return *got.Spec.Replicas == 3 })
+	r.settle(t)
+	if strings.Contains(r.log.String(), "replaced=true") {
+		t.Fatalf("the policy was replaced when the replicas changed:\n%s", r.log.String())
+	}
+	d.Annotations = map[string]string{ClassAnnotation: "kpa", ScalebenchPrefix + "stable-window": "20s"}
+	if err := r.client.Tracker().Update(gvr, d, "fns"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { got, _ := r.c.dlister.Deployments("fns").Get("fn"); return len(got.Annotations) == 2 })
+	r.settle(t)
+	if !strings.Contains(r.log.String(), "replaced=true") {
+		t.Fatalf("new annotations did not make a fresh policy:\n%s", r.log.String())
+	}
+}

@@ -8,6 +8,8 @@
 // server accepts in EndpointSlices (it refuses loopback addresses), and no
 // packet of the tests can leave the machine: the namespace has no interface
 // but its loopback. Creating it needs root (CI and make e2e run as root).
+// The namespace and the process accounting below are kube/netns's, which
+// the kubernetes bench backend uses too.
 //
 // Every process the run starts carries SCALEBENCH_E2E_RUN=<id> in its
 // environment; after the tests, and again outside the namespace after the

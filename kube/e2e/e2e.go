@@ -3,17 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,11 +17,12 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/scalebench/scalebench/kube/cluster"
+	"github.com/scalebench/scalebench/kube/netns"
 	"github.com/scalebench/scalebench/kube/node"
 )
 
 // LocalRange is made local inside the tests' network namespace.
-const LocalRange = "198.18.0.0/16"
+const LocalRange = netns.LocalRange
 
 // PodCIDR is the shared node's pod range, the lower half of LocalRange; a
 // test that starts a node of its own gives it SparePodCIDR.
@@ -38,11 +32,7 @@ const (
 )
 
 // RunEnv marks every process of one run; its value is the run's id.
-const RunEnv = "SCALEBENCH_E2E_RUN"
-
-// inNamespaceEnv tells the re-executed test binary it is inside the
-// namespace already.
-const inNamespaceEnv = "SCALEBENCH_E2E_NETNS"
+const RunEnv = netns.RunEnv
 
 // Options tune the control plane a package's tests share.
 type Options struct {
@@ -87,7 +77,7 @@ func Main(m *testing.M) { MainWith(m, Options{}) }
 
 // MainWith is Main with options.
 func MainWith(m *testing.M, opts Options) {
-	if os.Getenv(inNamespaceEnv) == "" {
+	if !netns.Inside() {
 		os.Exit(outside())
 	}
 	os.Exit(inside(m, opts))
@@ -96,43 +86,31 @@ func MainWith(m *testing.M, opts Options) {
 // outside re-runs the test binary in a new network namespace and then
 // checks that none of the run's processes outlived it.
 func outside() int {
-	id := make([]byte, 8)
-	rand.Read(id)
-	runID := hex.EncodeToString(id)
-	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
-	cmd.Env = append(os.Environ(), inNamespaceEnv+"=1", RunEnv+"="+runID)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
+	c, err := netns.Start(os.Args[1:], nil, nil, os.Stdout, os.Stderr)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: cannot start the tests in a network namespace of their own (%v); they need root, as make e2e and CI run them\n", err)
 		return 1
 	}
-	if left := Processes(runID); len(left) > 0 {
-		fmt.Fprintf(os.Stderr, "e2e: FAIL: %d processes of run %s outlived the test binary: %s\n", len(left), runID, describe(left))
-		for _, p := range left {
-			syscall.Kill(p.PID, syscall.SIGKILL)
-		}
+	code, err := c.Wait()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	fmt.Printf("e2e: no process of run %s left after the suite (0 found)\n", runID)
+	if left := c.Leftovers(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: %d processes of run %s outlived the test binary: %s\n", len(left), c.ID, describe(left))
+		return 1
+	}
+	fmt.Printf("e2e: no process of run %s left after the suite (0 found)\n", c.ID)
 	return code
 }
 
 // inside sets up the namespace's network, the control plane and the node,
 // runs the tests and tears everything down.
 func inside(m *testing.M, opts Options) int {
-	runID := os.Getenv(RunEnv)
-	for _, args := range [][]string{{"link", "set", "lo", "up"}, {"route", "add", "local", LocalRange, "dev", "lo"}} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: ip %s: %v: %s\n", strings.Join(args, " "), err, out)
-			return 1
-		}
+	runID := netns.RunID()
+	if err := netns.Setup(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
 	}
 	env, err := setUp(opts, runID)
 	if err != nil {
@@ -230,54 +208,15 @@ func repoRoot() (string, error) {
 }
 
 // Proc is a live process of a run.
-type Proc struct {
-	PID int
-	Exe string
-}
+type Proc = netns.Proc
 
 // Processes lists the live processes whose environment carries RunEnv=runID
 // (zombies have no readable environment and are not counted).
-func Processes(runID string) []Proc {
-	mark := []byte(RunEnv + "=" + runID + "\x00")
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []Proc
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !bytes.Contains(append(env, 0), mark) {
-			continue
-		}
-		exe, _ := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		out = append(out, Proc{PID: pid, Exe: exe})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
-	return out
-}
+func Processes(runID string) []Proc { return netns.Processes(runID) }
 
-// others leaves this process out.
-func others(ps []Proc) []Proc {
-	var out []Proc
-	for _, p := range ps {
-		if p.PID != os.Getpid() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func others(ps []Proc) []Proc { return netns.Others(ps) }
 
-func describe(ps []Proc) string {
-	var parts []string
-	for _, p := range ps {
-		parts = append(parts, fmt.Sprintf("%d (%s)", p.PID, filepath.Base(p.Exe)))
-	}
-	return strings.Join(parts, ", ")
-}
+func describe(ps []Proc) string { return netns.Describe(ps) }
 
 // Namespace creates a namespace for one test, waits until pods can be
 // created in it, and deletes it when the test ends.

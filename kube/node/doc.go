@@ -5,8 +5,13 @@
 //
 // What a pod is here:
 //   - Its one container's image names a binary: scalebench.dev/NAME[:tag]
-//     runs BinDir/NAME (scalebench.dev/fn is bin/fn). Any other image fails
-//     the pod with reason ErrImageNeverPull: nothing is ever pulled.
+//     runs BinDir/NAME (scalebench.dev/fn is bin/fn). An image in
+//     Config.Commands (with any tag or digest) runs the user's command it
+//     maps to instead, under the runtime contract (its port in $PORT on
+//     127.0.0.1, a TCP or HTTP readiness probe): that is how a user's
+//     image runs here, where there is no container runtime. Any other
+//     image fails the pod with reason ErrImageNeverPull: nothing is ever
+//     pulled.
 //   - Its IP is allocated from the node's pod CIDR. The queue-proxy serves the
 //     function on POD_IP:PORT (the container's first port, 8080 if none) and
 //     its Prometheus metrics on POD_IP:9091/metrics; fn itself listens on
@@ -26,6 +31,7 @@
 //
 // The API server rejects loopback addresses in EndpointSlices, so a pod CIDR
 // on 127.0.0.0/8 gives pods IPs but Services no endpoints; the end-to-end
-// harness (kube/e2e) runs the node in a network namespace of its own where
-// 198.18.0.0/16 (the RFC 2544 benchmarking range) is local.
+// harness (kube/e2e) and the kubernetes bench backend (kube/runner) run the
+// node in a network namespace of their own (kube/netns) where 198.18.0.0/16
+// (the RFC 2544 benchmarking range) is local.
 package node

@@ -23,6 +23,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/scalebench/scalebench/platform/pods"
 	"github.com/scalebench/scalebench/platform/queueproxy"
 )
 
@@ -35,6 +36,13 @@ type Config struct {
 	// BinDir is where scalebench.dev/NAME images are found; empty means
 	// the directory of the running executable (bin/, beside bin/fn).
 	BinDir string
+	// Commands map container images to users' functions under the
+	// runtime contract (docs/readme-platform.md): a pod whose image is a
+	// key, with or without a tag or digest, runs that command on
+	// 127.0.0.1:$PORT behind its queue-proxy instead of a binary of
+	// BinDir. The Kubernetes bench backend fills it from the scenario's
+	// function: blocks.
+	Commands map[string]*pods.Command
 	// PodCIDR is the range pod IPs come from; it must be local on this
 	// machine (127.0.0.0/8 always is). Empty means DefaultPodCIDR.
 	PodCIDR string
@@ -64,6 +72,9 @@ type Node struct {
 	notifier func(*corev1.Pod)
 	queue    []*corev1.Pod // status updates for notifier, in order
 	wake     chan struct{}
+	// startups are the first start-up of every pod the node ran, kept
+	// after the pod is gone, by namespace/name.
+	startups map[string]PodStartup
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -103,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n := &Node{cfg: cfg, ipam: ipam, hostIP: ipam.gateway(), transport: queueproxy.DefaultTransport(),
-		pods: map[string]*instance{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		pods: map[string]*instance{}, startups: map[string]PodStartup{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 
 	n.events = record.NewBroadcaster()
 	n.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})
@@ -208,6 +219,37 @@ func (n *Node) Processes() []int {
 	}
 	sort.Ints(pids)
 	return pids
+}
+
+// PodStartup is one pod's first way to readiness on this node's clock: the
+// node got it (Created), started its process (Exec, after the start-up
+// phases; Spawned when the exec returned), the function listened
+// (Listening) and the node saw it ready to serve (Ready).
+type PodStartup struct {
+	Namespace, Name                          string
+	Created, Exec, Spawned, Listening, Ready time.Time
+}
+
+// Startups lists the first start-up of every pod that became ready on
+// this node, including pods since deleted.
+func (n *Node) Startups() []PodStartup {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]PodStartup, 0, len(n.startups))
+	for _, s := range n.startups {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ready.Before(out[j].Ready) })
+	return out
+}
+
+func (n *Node) recordStartup(s PodStartup) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := key(s.Namespace, s.Name)
+	if _, seen := n.startups[k]; !seen {
+		n.startups[k] = s
+	}
 }
 
 // PodProcesses lists the pids of one pod's running fn processes.

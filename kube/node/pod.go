@@ -26,6 +26,8 @@ type instance struct {
 	n    *Node
 	spec podSpec
 	ip   string
+	// created is when the node was given the pod.
+	created time.Time
 
 	mgr     *pods.Manager
 	serve   *http.Server // the queue-proxy on POD_IP:port
@@ -48,16 +50,16 @@ type instance struct {
 // start claims the pod's IP and ports and starts its fn; a spec error makes
 // the pod wait forever with the reason, as a kubelet does with a bad image.
 func (n *Node) start(pod *corev1.Pod) (*instance, error) {
-	in := &instance{n: n, pod: pod.DeepCopy(), quit: make(chan struct{}),
+	in := &instance{n: n, pod: pod.DeepCopy(), quit: make(chan struct{}), created: time.Now(),
 		waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
 	if in.pod.Status.StartTime == nil {
 		now := metav1.Now()
 		in.pod.Status.StartTime = &now
 	}
-	spec, err := parsePod(n.cfg.BinDir, pod)
+	spec, err := parsePod(n.cfg.BinDir, n.cfg.Commands, pod)
 	if err != nil {
 		reason := "CreateContainerConfigError"
-		if _, ierr := binaryFor(n.cfg.BinDir, firstImage(pod)); ierr != nil {
+		if _, ierr := binaryFor(n.cfg.BinDir, firstImage(pod)); ierr != nil && commandFor(n.cfg.Commands, firstImage(pod)) == nil {
 			reason = "ErrImageNeverPull"
 		}
 		in.waiting = &corev1.ContainerStateWaiting{Reason: reason, Message: err.Error()}
@@ -85,16 +87,23 @@ func (n *Node) start(pod *corev1.Pod) (*instance, error) {
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.GathererFunc(in.gather), promhttp.HandlerOpts{}))
 	in.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	rng := podRand(string(pod.UID))
+	prepare := func() pods.Launch { return spec.startup.launch(rng) }
+	if spec.command != nil {
+		prepare = func() pods.Launch { return spec.startup.launchCommand(rng) }
+	}
 	in.mgr, err = pods.New(pods.Config{
 		Revision:    pod.Name,
 		Binary:      spec.binary,
+		Command:     spec.command,
+		Transport:   n.transport,
 		Args:        spec.args,
 		StopTimeout: spec.grace,
 		Output:      n.cfg.Output,
 		// The reconcile loop calls Prepare serially, so rng needs no lock.
-		Prepare:    func() pods.Launch { return spec.startup.launch(rng) },
+		Prepare:    prepare,
 		OnReady:    in.onReady,
 		OnStopping: in.onStopping,
+		OnRouted:   in.onRouted,
 		OnGone:     in.onGone,
 	})
 	if err != nil {
@@ -169,15 +178,33 @@ func (in *instance) onReady(p *pods.Pod) {
 	}
 	in.qp.Store(qp)
 	started := p.Started
+	st := PodStartup{Namespace: in.pod.Namespace, Name: in.pod.Name, Created: in.created, Exec: p.Started, Ready: time.Now()}
 	for _, s := range in.mgr.Startups() {
 		if s.Pod == p.Name {
 			started = s.Exec
+			st.Exec, st.Spawned, st.Listening, st.Ready = s.Exec, s.Spawned, s.Listening, s.Ready
 		}
 	}
+	in.n.recordStartup(st)
 	in.mu.Lock()
 	in.ready, in.started, in.waiting = true, started, nil
 	in.mu.Unlock()
 	in.n.notify(in)
+}
+
+// onRouted follows a user's command failing its readiness probes after it
+// was ready (routed false) and passing again: the pod leaves Ready and
+// comes back, as a kubelet's readiness probe does.
+func (in *instance) onRouted(_ *pods.Pod, routed bool) {
+	in.mu.Lock()
+	changed := in.ready != routed && !in.deleting
+	if changed {
+		in.ready = routed
+	}
+	in.mu.Unlock()
+	if changed {
+		in.n.notify(in)
+	}
 }
 
 // onStopping takes the pod out of Ready and drains its queue-proxy before

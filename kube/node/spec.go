@@ -47,6 +47,28 @@ const DefaultPort = 8080
 // imageName is NAME in scalebench.dev/NAME[:tag][@digest].
 var imageName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 
+// imageRepo is an image reference without its tag or digest, the key of a
+// node's Commands.
+func imageRepo(image string) string {
+	if i := strings.Index(image, "@"); i >= 0 {
+		image = image[:i]
+	}
+	// A colon after the last slash starts the tag (one before it is a
+	// registry's port).
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		image = image[:i]
+	}
+	return image
+}
+
+// commandFor is the user's command an image maps to, if any.
+func commandFor(commands map[string]*pods.Command, image string) *pods.Command {
+	if c := commands[image]; c != nil {
+		return c
+	}
+	return commands[imageRepo(image)]
+}
+
 // binaryFor maps a container image to the binary it names.
 func binaryFor(binDir, image string) (string, error) {
 	rest, ok := strings.CutPrefix(image, ImageRegistry)
@@ -64,7 +86,10 @@ func binaryFor(binDir, image string) (string, error) {
 
 // podSpec is what the node takes from a Pod.
 type podSpec struct {
-	binary     string
+	binary string
+	// command, when set, is the user's function the image maps to (the
+	// node's Commands), run under the runtime contract instead of binary.
+	command    *pods.Command
 	args       []string
 	port       int
 	startup    startup
@@ -81,8 +106,9 @@ type startup struct {
 // startupPhases are the annotation names after AnnotationStartupPrefix.
 var startupPhases = []string{"schedule", "image-pull", "container-start", "app-init"}
 
-// parsePod checks a pod the node is asked to run.
-func parsePod(binDir string, pod *corev1.Pod) (podSpec, error) {
+// parsePod checks a pod the node is asked to run; commands maps images to
+// users' commands (Config.Commands).
+func parsePod(binDir string, commands map[string]*pods.Command, pod *corev1.Pod) (podSpec, error) {
 	var s podSpec
 	if n := len(pod.Spec.Containers); n != 1 {
 		return s, fmt.Errorf("pod has %d containers; this node runs pods of one function container (it adds the queue-proxy itself)", n)
@@ -91,17 +117,25 @@ func parsePod(binDir string, pod *corev1.Pod) (podSpec, error) {
 		return s, errors.New("pod has init containers, which this node does not run")
 	}
 	c := pod.Spec.Containers[0]
-	bin, err := binaryFor(binDir, c.Image)
-	if err != nil {
+	var err error
+	if cmd := commandFor(commands, c.Image); cmd != nil {
+		// The image is the user's command; its args follow the
+		// command's own, as a container's args follow its entrypoint.
+		cc := *cmd
+		cc.Argv = append(append([]string(nil), cmd.Argv...), c.Args...)
+		cc.Env = append([]string(nil), cmd.Env...)
+		s.command = &cc
+	} else if s.binary, err = binaryFor(binDir, c.Image); err != nil {
 		return s, err
 	}
-	s.binary = bin
 	if len(c.Command) > 0 {
 		// The image is the entrypoint; overriding it would name a
 		// second binary.
 		return s, fmt.Errorf("container %s sets command %q; this node runs the image's binary, give its flags as args", c.Name, c.Command)
 	}
-	s.args = append([]string(nil), c.Args...)
+	if s.command == nil {
+		s.args = append([]string(nil), c.Args...)
+	}
 	s.port = DefaultPort
 	if len(c.Ports) > 0 {
 		s.port = int(c.Ports[0].ContainerPort)
@@ -155,6 +189,18 @@ func (s startup) launch(rng *rand.Rand) pods.Launch {
 	}
 	if s.appInit != nil {
 		l.Args = []string{"--init=" + max(0, s.appInit.Sample(rng)).String()}
+	}
+	return l
+}
+
+// launchCommand is launch for a user's command, whose init is its own: the
+// app-init phase is not passed, as on the local platform.
+func (s startup) launchCommand(rng *rand.Rand) pods.Launch {
+	var l pods.Launch
+	for _, d := range []dist.Dist{s.schedule, s.imagePull, s.containerStart} {
+		if d != nil {
+			l.Delay += max(0, d.Sample(rng))
+		}
 	}
 	return l
 }

@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/scalebench/scalebench/platform/pods"
 )
 
 func TestBinaryFor(t *testing.T) {
@@ -92,9 +94,30 @@ func TestParsePod(t *testing.T) {
 		{name: "command", pod: fnPod(nil, func(s *corev1.PodSpec) { s.Containers[0].Command = []string{"/bin/sh"} }), err: "sets command"},
 		{name: "metrics port", pod: fnPod(nil, func(s *corev1.PodSpec) { s.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: MetricsPort}} }), err: "metrics port"},
 		{name: "init containers", pod: fnPod(nil, func(s *corev1.PodSpec) { s.InitContainers = s.Containers }), err: "init containers"},
+		{name: "user's image", pod: fnPod(map[string]string{AnnotationStartupPrefix + "container-start": "300ms", AnnotationStartupPrefix + "app-init": "400ms"},
+			func(s *corev1.PodSpec) { s.Containers[0].Image = "registry.example:5000/team/myserver:v2" }),
+			check: func(t *testing.T, s podSpec) {
+				if s.binary != "" || s.command == nil || strings.Join(s.command.Argv, " ") != "/srv/myserver --flag --work=5ms" || s.args != nil {
+					t.Errorf("spec %+v, command %+v: want the mapped command with the container's args after its own", s, s.command)
+				}
+				if s.command.PortEnv != "PORT" || len(s.command.Env) != 1 {
+					t.Errorf("command %+v", s.command)
+				}
+				// The user's init is its own: app-init is not passed.
+				if l := s.startup.launchCommand(podRand("uid")); l.Delay != 300*time.Millisecond || l.Args != nil {
+					t.Errorf("launch %+v", l)
+				}
+			}},
+		{name: "user's image by digest", pod: fnPod(nil, func(s *corev1.PodSpec) { s.Containers[0].Image = "registry.example:5000/team/myserver@sha256:abc" }),
+			check: func(t *testing.T, s podSpec) {
+				if s.command == nil {
+					t.Errorf("spec %+v: want the mapped command", s)
+				}
+			}},
+		{name: "unmapped image", pod: fnPod(nil, func(s *corev1.PodSpec) { s.Containers[0].Image = "registry.example:5000/team/other" }), err: "runs only scalebench.dev/NAME"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := parsePod("/b", tc.pod)
+			s, err := parsePod("/b", userCommands, tc.pod)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err %v, want one containing %q", err, tc.err)
@@ -105,6 +128,27 @@ func TestParsePod(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, s)
+		})
+	}
+}
+
+var userCommands = map[string]*pods.Command{
+	"registry.example:5000/team/myserver": {Argv: []string{"/srv/myserver", "--flag"}, Env: []string{"A=1"}, PortEnv: "PORT"},
+}
+
+func TestImageRepo(t *testing.T) {
+	for _, tc := range []struct{ image, want string }{
+		{"myserver", "myserver"},
+		{"myserver:v1", "myserver"},
+		{"registry:5000/myserver", "registry:5000/myserver"},
+		{"registry:5000/myserver:v1", "registry:5000/myserver"},
+		{"registry:5000/myserver@sha256:abc", "registry:5000/myserver"},
+		{"myserver:v1@sha256:abc", "myserver"},
+	} {
+		t.Run(tc.image, func(t *testing.T) {
+			if got := imageRepo(tc.image); got != tc.want {
+				t.Fatalf("imageRepo(%q) = %q, want %q", tc.image, got, tc.want)
+			}
 		})
 	}
 }

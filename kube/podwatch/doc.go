@@ -5,4 +5,9 @@
 // from what the API server says existed, not from a platform's own
 // bookkeeping, so Knative, OpenFaaS, the HPA and scalebench's controller are
 // measured the same way.
+//
+// Tracker follows the same pods event by event instead, timing each pod's
+// first sight, readiness and end on this process's clock: the kubernetes
+// bench backend (kube/runner) takes its pod-seconds, pod starts and
+// calibration start-ups from it (Span, At).
 package podwatch

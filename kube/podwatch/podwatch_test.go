@@ -2,6 +2,7 @@ package podwatch
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -69,4 +70,49 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("the informer never caught up")
+}
+
+func TestSpan(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	lives := []Life{
+		{Name: "base", Seen: at(-5), Ready: at(-4), Baseline: true},  // alive throughout
+		{Name: "before", Seen: at(-3), Ready: at(-2), Gone: at(2)},   // started before the span
+		{Name: "burst", Seen: at(10), Ready: at(10.5), Gone: at(20)}, // inside
+		{Name: "burst2", Seen: at(11), Ready: at(12), Unready: at(18), Gone: at(19)},
+		{Name: "late", Seen: at(35), Ready: at(36)}, // after the span
+		{Name: "open", Seen: at(25)},                // never ready, still there at the end
+	}
+	for _, tc := range []struct {
+		name     string
+		from, to float64
+		want     Figures
+	}{
+		{name: "whole", from: 0, to: 30, want: Figures{PodStarts: 3, PodSeconds: 30 + 2 + 10 + 8 + 5, MaxPods: 3}},
+		{name: "burst only", from: 10, to: 20, want: Figures{PodStarts: 1, PodSeconds: 10 + 10 + 8, MaxPods: 3}},
+		{name: "empty", from: 30, to: 30, want: Figures{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Span(lives, at(tc.from), at(tc.to))
+			if got.PodStarts != tc.want.PodStarts || got.MaxPods != tc.want.MaxPods || math.Abs(got.PodSeconds-tc.want.PodSeconds) > 1e-9 {
+				t.Fatalf("Span = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name        string
+		at          float64
+		pods, ready int
+	}{
+		{name: "start", at: 0, pods: 2, ready: 2},
+		{name: "burst", at: 12.5, pods: 3, ready: 3},
+		{name: "one leaving", at: 18.5, pods: 3, ready: 2},
+		{name: "end", at: 30, pods: 2, ready: 1},
+	} {
+		t.Run("at "+tc.name, func(t *testing.T) {
+			if p, r := At(lives, at(tc.at)); p != tc.pods || r != tc.ready {
+				t.Fatalf("At(%v) = %d pods, %d ready; want %d, %d", tc.at, p, r, tc.pods, tc.ready)
+			}
+		})
+	}
 }

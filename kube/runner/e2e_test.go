@@ -1,0 +1,142 @@
+//go:build e2e
+
+package runner_test
+
+import (
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scalebench/scalebench/kube/netns"
+	"github.com/scalebench/scalebench/results"
+)
+
+// markEnv marks every process one scalebench run of these tests starts.
+const markEnv = "SCALEBENCH_RUNNER_TEST"
+
+// runScalebench runs `bin/scalebench run --backend kubernetes` the way a
+// user does (it enters its network namespace and brings up its own control
+// plane) and returns the summary; no process of it may outlive it.
+func runScalebench(t *testing.T, args ...string) (*results.Summary, string) {
+	t.Helper()
+	bin, err := filepath.Abs(filepath.Join("..", "..", "bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"scalebench", "fn", "goserver"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			t.Fatalf("no %s: make build writes it (make e2e does)", filepath.Join(bin, b))
+		}
+	}
+	id := make([]byte, 8)
+	rand.Read(id)
+	mark := hex.EncodeToString(id)
+	out := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(filepath.Join(bin, "scalebench"), append([]string{"run", "--backend", "kubernetes", "--requests", "--out", out}, args...)...)
+	cmd.Env = append(os.Environ(), markEnv+"="+mark)
+	start := time.Now()
+	output, err := cmd.CombinedOutput()
+	t.Logf("scalebench run %s (%.1fs):\n%s", strings.Join(args, " "), time.Since(start).Seconds(), lastLines(string(output), 12))
+	if err != nil {
+		t.Fatalf("scalebench run: %v", err)
+	}
+	if left := netns.ProcessesWith(markEnv, mark); len(left) > 0 {
+		t.Errorf("%d processes outlived scalebench run: %s", len(left), netns.Describe(left))
+		for _, p := range left {
+			if proc, err := os.FindProcess(p.PID); err == nil {
+				proc.Kill()
+			}
+		}
+	} else {
+		t.Logf("no process of the run left behind (0 found with %s=%s)", markEnv, mark)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s results.Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s, out
+}
+
+func lastLines(s string, n int) string {
+	s = strings.ReplaceAll(s, "\r", "\n")
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" && !strings.Contains(l, "req/s") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep[max(0, len(keep)-n):], "\n")
+}
+
+// TestRunOnKubernetes: two bursts with a gap that takes the revision to
+// zero, under scalebench's controller: every request answered, the second
+// burst a scale from zero (cold starts), pods counted from the API.
+func TestRunOnKubernetes(t *testing.T) {
+	s, out := runScalebench(t, "--scenario", filepath.Join("testdata", "burst.yaml"), "--policy", "kpa")
+	t.Logf("summary: %d requests, %d completed, %d cold starts (cold p50 %.0f ms), %d pod starts, %.1f pod-seconds, max %d pods",
+		s.Requests, s.Completed, s.ColdStarts, s.ColdLatency.P50, s.PodStarts, s.PodSeconds, s.MaxPods)
+	switch {
+	case s.Backend != "kubernetes" || s.Kind != "run" || s.Policy != "kpa":
+		t.Errorf("summary names backend %q, kind %q, policy %q; want kubernetes, run, kpa", s.Backend, s.Kind, s.Policy)
+	case s.Requests < 500 || s.Completed != s.Requests:
+		t.Errorf("%d of %d requests completed; want all of the two 8 s bursts at 40/s (about 640)", s.Completed, s.Requests)
+	case s.ColdStarts < 1 || s.ColdLatency.P50 < 300:
+		t.Errorf("%d cold starts, cold p50 %.0f ms; want the second burst to wait for a pod from zero (300 ms init)", s.ColdStarts, s.ColdLatency.P50)
+	case s.PodStarts < 1 || s.MaxPods < 1:
+		t.Errorf("%d pod starts, max %d pods; want the scale from zero's pod counted", s.PodStarts, s.MaxPods)
+	case s.PodSeconds <= 0 || s.PodSeconds > 36*float64(s.MaxPods):
+		t.Errorf("%.1f pod-seconds with at most %d pods over 36 s", s.PodSeconds, s.MaxPods)
+	}
+	// timeseries.csv holds the controller's ticks, down to zero and back.
+	f, err := os.Open(filepath.Join(out, "timeseries.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 10 {
+		t.Fatalf("timeseries.csv: %d rows, %v", len(rows), err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	sawZero := false
+	for _, r := range rows[1:] {
+		if r[col["desired"]] == "0" && r[col["ready"]] == "0" && r[col["not_ready"]] == "0" {
+			sawZero = true
+		}
+	}
+	if !sawZero {
+		t.Errorf("no tick saw the revision at zero pods between the bursts")
+	}
+}
+
+// TestUserCommandOnKubernetes: a scenario's function: block runs on the
+// node through the image mapping: the Go example server serves every
+// request, and the pod is the instance that answered.
+func TestUserCommandOnKubernetes(t *testing.T) {
+	s, out := runScalebench(t, "--scenario", filepath.Join("testdata", "goserver.yaml"))
+	t.Logf("summary: %d requests, %d completed, %d pod starts, max %d pods", s.Requests, s.Completed, s.PodStarts, s.MaxPods)
+	if s.Requests < 40 || s.Completed != s.Requests || s.MaxPods < 1 {
+		t.Fatalf("%d of %d requests completed, max %d pods; want every request of 12 s at 4/s served by the user's server", s.Completed, s.Requests, s.MaxPods)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "requests.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), ",goserver-") {
+		t.Errorf("requests.csv names no goserver pod as the instance:\n%s", lastLines(string(data), 3))
+	}
+}

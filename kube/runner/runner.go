@@ -1,0 +1,499 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+
+	"github.com/scalebench/scalebench/autoscaler"
+	loop "github.com/scalebench/scalebench/autoscaler/controller"
+	"github.com/scalebench/scalebench/kube/activator"
+	"github.com/scalebench/scalebench/kube/cluster"
+	"github.com/scalebench/scalebench/kube/controller"
+	"github.com/scalebench/scalebench/kube/podwatch"
+	"github.com/scalebench/scalebench/loadgen"
+	"github.com/scalebench/scalebench/results"
+	"github.com/scalebench/scalebench/scenarios"
+)
+
+// BackendName is the name summaries and reports give this world.
+const BackendName = "kubernetes"
+
+// Config is where runs happen.
+type Config struct {
+	// Cluster, when set, is an existing cluster to run on (Kubeconfig is
+	// its file, which the metrics adapter is given); nil brings up the
+	// own control plane and node for each run.
+	Cluster    *rest.Config
+	Kubeconfig string
+	// BinDir holds the node's images (bin/fn) and scalebench itself (the
+	// metrics adapter); ControlPlaneBin the control plane's binaries
+	// (empty: cluster.DefaultBinDir()).
+	BinDir, ControlPlaneBin string
+	// FnArgs are extra cmd/fn flags for every function.
+	FnArgs []string
+	// Command, when set, is the user's function for every function.
+	Command *scenarios.Command
+	// Log receives warnings; nil discards them.
+	Log io.Writer
+}
+
+// Options are one run's outputs and mode.
+type Options struct {
+	// Requests receives requests.csv; Progress the progress lines.
+	Requests, Progress io.Writer
+	// Deployed starts the traffic on the autoscaler's tick grid and keeps
+	// the run for the scenario's whole duration, as the simulator's run
+	// (bench.Run.Deployed). Traffic always waits for the initial pods.
+	Deployed bool
+}
+
+// Startup is one pod's way to readiness: the decision that asked for it
+// (Created), its process's start (Exec, after the start-up phases) and the
+// API's Ready as the run's watch saw it.
+type Startup struct {
+	Pod                  string
+	Created, Exec, Ready time.Time
+}
+
+// Result is one finished run.
+type Result struct {
+	Summary results.Summary
+	// Ticks are scalebench's controller's decisions (none under hpa).
+	Ticks []loop.Tick
+	// Started is when the run's world was up, Began the traffic's start.
+	Started, Began time.Time
+	// Startups are the pods that became ready, by function name.
+	Startups map[string][]Startup
+	// Lives are every pod of the run as the watch saw it.
+	Lives []podwatch.Life
+	// Functions are the objects the run created.
+	Functions []Function
+}
+
+// Run runs sc under pol (see the package doc). A run that was interrupted
+// returns its result and an error.
+func Run(ctx context.Context, cfg Config, sc *scenarios.Scenario, pol scenarios.Policy, opts Options) (*Result, error) {
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	logw := cfg.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	fns, err := Objects(sc, pol, "", cfg.FnArgs, cfg.Command)
+	if err != nil {
+		return nil, err
+	}
+	cmFlags, err := ControllerManagerFlags(pol)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Cluster != nil && len(Commands(fns)) > 0 {
+		fmt.Fprintf(logw, "kubernetes: the cluster's node must map image %s to the function's command (scalebench node --image-command)\n", fns[0].Image)
+	}
+	w, err := up(ctx, cfg, Commands(fns), cmFlags, progress)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, w: w, sc: sc, pol: pol, opts: opts, progress: progress, log: logw}
+	res, err := r.run(ctx, fns)
+	failed := err != nil && ctx.Err() == nil
+	if derr := r.tearDown(failed); derr != nil && err == nil {
+		err = fmt.Errorf("kubernetes: tear down: %w", derr)
+	}
+	if failed && w.own {
+		err = fmt.Errorf("%w (control-plane logs and pods.log kept in %s)", err, w.dir)
+	}
+	return res, err
+}
+
+// run is one run's state.
+type run struct {
+	cfg      Config
+	w        *world
+	sc       *scenarios.Scenario
+	pol      scenarios.Policy
+	opts     Options
+	progress io.Writer
+	log      io.Writer
+
+	ns      string
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	servers []*http.Server
+	adapter *adapterProc
+}
+
+func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
+	cs := r.w.client
+	if _, err := r.namespace(ctx); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	tracker := podwatch.NewTracker(cs, r.ns, labels.SelectorFromSet(labels.Set{RunLabel: "true"}))
+	if err := tracker.Run(wctx); err != nil {
+		return nil, err
+	}
+	slogger := slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	// The autoscaling: scalebench's controller, or the real HPA on the
+	// metrics adapter.
+	var ctrl *controller.Controller
+	var pokes []string
+	var err error
+	acts := map[string]*activator.Activator{} // by object name
+	if r.pol.Name == "hpa" {
+		vals, _ := settings(r.pol)
+		if r.adapter, err = startAdapter(ctx, r.w, r.cfg.BinDir, r.ns, vals["metric-window"], r.log); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(r.progress, "kubernetes: metrics adapter registered; hpa is kube-controller-manager's own HPA on the adapter's %s metric\n", vals["metric"])
+	} else {
+		// Every request passes its function's activator, which sees the
+		// ones it buffers as well as those at the pods: the revision's
+		// stat comes from there, as on the local platform (and as
+		// Knative's activator reports to its autoscaler).
+		ctrl, err = controller.New(controller.Config{Client: cs, Namespace: r.ns, KeepTicks: true, Log: slogger,
+			Registerer: prometheus.NewRegistry(), Stat: func(rev string, now time.Time) (autoscaler.Stat, bool) {
+				ns, name, _ := strings.Cut(rev, "/")
+				a := acts[name]
+				if a == nil || ns != r.ns {
+					return autoscaler.Stat{}, false
+				}
+				s, ok := a.Collect(name, now)
+				return autoscaler.Stat{Concurrency: s.Concurrency, MaxConcurrency: float64(s.MaxInFlight), RPS: float64(s.Arrivals)}, ok
+			}})
+		if err != nil {
+			return nil, err
+		}
+		srv := controller.NewServer(prometheus.NewRegistry(), nil)
+		srv.Set(ctrl)
+		addr, err := r.serve(srv.Handler())
+		if err != nil {
+			return nil, err
+		}
+		pokes = []string{"http://" + addr}
+	}
+	// One activator per function: each balances by its function's
+	// containerConcurrency, holding what the pods have no room for.
+	actAddrs := map[string]string{}
+	for _, f := range fns {
+		act, err := activator.New(activator.Config{Client: cs, Namespace: r.ns, Controllers: pokes, ContainerConcurrency: f.ContainerConcurrency,
+			QueueDepth: r.sc.Activator.QueueDepth, Timeout: r.sc.Activator.Timeout, Log: slogger, Registerer: prometheus.NewRegistry()})
+		if err != nil {
+			return nil, err
+		}
+		acts[f.Object] = act
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); act.Run(wctx) }()
+		if actAddrs[f.Object], err = r.serve(act); err != nil {
+			return nil, err
+		}
+	}
+	if ctrl != nil {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); ctrl.Run(wctx) }()
+	}
+
+	for i := range fns {
+		f := &fns[i]
+		f.Deployment.Namespace, f.Service.Namespace = r.ns, r.ns
+		if _, err := cs.CoreV1().Services(r.ns).Create(ctx, f.Service, metav1.CreateOptions{}); err != nil {
+			return nil, fmt.Errorf("kubernetes: create Service %s: %w", f.Object, err)
+		}
+		if _, err := cs.AppsV1().Deployments(r.ns).Create(ctx, f.Deployment, metav1.CreateOptions{}); err != nil {
+			return nil, fmt.Errorf("kubernetes: create Deployment %s: %w", f.Object, err)
+		}
+		if f.HPA != nil {
+			f.HPA.Namespace = r.ns
+			if _, err := cs.AutoscalingV2().HorizontalPodAutoscalers(r.ns).Create(ctx, f.HPA, metav1.CreateOptions{}); err != nil {
+				return nil, fmt.Errorf("kubernetes: create HorizontalPodAutoscaler %s: %w", f.Object, err)
+			}
+		}
+	}
+	started := time.Now()
+	fmt.Fprintf(r.progress, "kubernetes: %d Deployment(s) in namespace %s under %s; waiting for the initial pods\n", len(fns), r.ns, policyName(r.pol))
+	if err := r.waitDeployed(ctx, fns, acts, ctrl); err != nil {
+		return nil, err
+	}
+	if r.opts.Deployed && ctrl != nil {
+		if err := waitGrid(ctx, ctrl, r.ns+"/"+fns[0].Object); err != nil {
+			return nil, err
+		}
+	}
+
+	urls := make([]string, len(fns))
+	for i, f := range fns {
+		urls[i] = "http://" + actAddrs[f.Object] + "/" + r.ns + "/" + f.Object + "/"
+	}
+	began := time.Now()
+	sum, err := loadgen.Run(ctx, loadgen.Config{
+		URLs: urls, Pattern: r.sc.Traffic, Duration: r.sc.Duration, Seed: r.sc.Seed,
+		Requests: r.opts.Requests, Progress: r.opts.Progress, Log: r.log,
+		Scenario: r.sc.Name, Backend: BackendName,
+		// The activators share this process: each request in flight holds
+		// the generator's connection, the activator's and the one to the
+		// pod's queue-proxy (in the node, also this process for the own
+		// control plane), and that one's to the function.
+		FilesPerRequest: 5,
+		Drain:           loadgen.DefaultTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	interrupted := ctx.Err() != nil
+	if left := r.sc.Duration - time.Since(began); r.opts.Deployed && left > 0 {
+		select {
+		case <-time.After(left):
+		case <-ctx.Done():
+		}
+	}
+	end := time.Now()
+	res := &Result{Started: started, Began: began, Startups: map[string][]Startup{}, Lives: tracker.Lives(), Functions: fns}
+	if ctrl != nil {
+		res.Ticks = ctrl.Ticks()
+	}
+	f := podwatch.Span(res.Lives, began, end)
+	sum.Kind, sum.Policy = "run", policyName(r.pol)
+	sum.PodStarts, sum.PodSeconds, sum.MaxPods = f.PodStarts, f.PodSeconds, f.MaxPods
+	res.Startups = startups(res.Lives, fns, res.Ticks, r.ns, r.w)
+	// The process's phases as the node measured them (the own node only;
+	// an existing cluster's kubelet does not say).
+	var times []results.StartupTimes
+	if r.w.node != nil {
+		for _, s := range r.w.node.Startups() {
+			if s.Namespace == r.ns {
+				times = append(times, results.StartupTimes{Spawned: s.Spawned, Listening: s.Listening, Ready: s.Ready})
+			}
+		}
+	}
+	if len(times) > 0 {
+		sum.PodStartup = results.NewPodStartup(times)
+	}
+	res.Summary = *sum
+	if interrupted {
+		return res, errors.New("kubernetes: interrupted (summary written)")
+	}
+	return res, nil
+}
+
+// namespace creates the run's namespace and waits until pods can be
+// created in it.
+func (r *run) namespace(ctx context.Context) (string, error) {
+	nsObj, err := r.w.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: "scalebench-run-", Labels: map[string]string{RunLabel: "true"}}}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("kubernetes: create the run's namespace: %w", err)
+	}
+	r.ns = nsObj.Name
+	nctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return r.ns, cluster.NamespaceReady(nctx, r.w.client, r.ns)
+}
+
+func policyName(p scenarios.Policy) string {
+	if p.Label != "" {
+		return p.Label
+	}
+	return p.Name
+}
+
+// serve serves h on a free loopback port until the run ends.
+func (r *run) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	r.servers = append(r.servers, srv)
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); srv.Serve(ln) }()
+	return ln.Addr().String(), nil
+}
+
+// waitDeployed waits until every function's initial pods are ready and
+// the activator routes to them (and, under the controller, the revision
+// has had its first decision), as after `kubectl apply` and a wait.
+func (r *run) waitDeployed(ctx context.Context, fns []Function, acts map[string]*activator.Activator, ctrl *controller.Controller) error {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var missing []string
+		// Under the controller the initial pods are those of the policy's
+		// first decision (keepalive's is none), as on the local platform.
+		first := map[string]int{}
+		if ctrl != nil {
+			for _, t := range ctrl.Ticks() {
+				if _, seen := first[t.Revision]; !seen {
+					first[t.Revision] = t.Decision.Desired
+				}
+			}
+		}
+		for _, f := range fns {
+			want := f.Initial
+			if ctrl != nil {
+				d, ok := first[r.ns+"/"+f.Object]
+				if !ok {
+					missing = append(missing, f.Object+" (no decision yet)")
+					continue
+				}
+				want = d
+			}
+			if n := len(acts[f.Object].Endpoints(f.Object)); n < want {
+				missing = append(missing, fmt.Sprintf("%s (%d of %d pods routed)", f.Object, n, want))
+			}
+		}
+		switch {
+		case len(missing) == 0:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case time.Now().After(deadline):
+			return fmt.Errorf("kubernetes: initial pods not ready after 3m: %s%s", strings.Join(missing, ", "), r.podHint(ctx))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// podHint is why the run's pods are not ready, from their status.
+func (r *run) podHint(ctx context.Context) string {
+	pl, err := r.w.client.CoreV1().Pods(r.ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(pl.Items) == 0 {
+		return "; no pods (is a node registered and schedulable?)"
+	}
+	for _, p := range pl.Items {
+		for _, c := range p.Status.ContainerStatuses {
+			if c.State.Waiting != nil && c.State.Waiting.Message != "" {
+				return fmt.Sprintf("; pod %s waits: %s: %s", p.Name, c.State.Waiting.Reason, c.State.Waiting.Message)
+			}
+		}
+	}
+	return fmt.Sprintf("; %d pod(s), first %s in phase %s", len(pl.Items), pl.Items[0].Name, pl.Items[0].Status.Phase)
+}
+
+// waitGrid sleeps until the revision's next scheduled tick, so the traffic
+// starts on the autoscaler's grid as the simulator's does (see
+// platform.RunOptions.Deployed).
+func waitGrid(ctx context.Context, ctrl *controller.Controller, rev string) error {
+	origin, interval, ok := ctrl.Grid(rev)
+	if !ok || interval <= 0 {
+		return nil
+	}
+	k := time.Since(origin)/interval + 1
+	select {
+	case <-time.After(time.Until(origin.Add(k * interval))):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// startups joins the watch's lives with the node's exec times (own
+// cluster) and the controller's decisions: a pod was asked for by the last
+// tick of its revision, at or before the pod appeared, that wanted more
+// pods than there were.
+func startups(lives []podwatch.Life, fns []Function, ticks []loop.Tick, ns string, w *world) map[string][]Startup {
+	byObject := map[string]string{}
+	for _, f := range fns {
+		byObject[f.Object] = f.Name
+	}
+	exec := map[string]time.Time{}
+	if w.node != nil {
+		for _, s := range w.node.Startups() {
+			if s.Namespace == ns {
+				exec[s.Name] = s.Exec
+			}
+		}
+	}
+	out := map[string][]Startup{}
+	for _, l := range lives {
+		if l.Ready.IsZero() {
+			continue
+		}
+		obj := l.Labels[FunctionLabel]
+		name, ok := byObject[obj]
+		if !ok {
+			continue
+		}
+		s := Startup{Pod: l.Name, Created: l.Seen, Exec: l.Seen, Ready: l.Ready}
+		if t, ok := exec[l.Name]; ok && !t.IsZero() {
+			s.Exec = t
+		}
+		rev := ns + "/" + obj
+		for _, t := range ticks {
+			if t.Time.After(l.Seen) {
+				break
+			}
+			if t.Revision == rev && t.Decision.Valid && t.Decision.Desired > t.Pods.Ready+t.Pods.NotReady {
+				s.Created = t.Time
+			}
+		}
+		out[name] = append(out[name], s)
+	}
+	for _, sts := range out {
+		sort.Slice(sts, func(i, j int) bool { return sts[i].Ready.Before(sts[j].Ready) })
+	}
+	return out
+}
+
+// tearDown stops everything the run started; the run's namespace goes
+// with the own control plane, or is deleted (and waited for) on an existing
+// cluster. keep leaves the own control plane's logs for a failed run.
+func (r *run) tearDown(keep bool) error {
+	var errs []error
+	if r.ns != "" && !r.w.own {
+		errs = append(errs, deleteNamespace(r.w, r.ns))
+	}
+	if r.adapter != nil {
+		errs = append(errs, r.adapter.stop())
+	}
+	if r.cancel != nil {
+		r.cancel()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	for _, s := range r.servers {
+		s.Shutdown(sctx)
+	}
+	cancel()
+	r.wg.Wait()
+	errs = append(errs, r.w.down(keep))
+	return errors.Join(errs...)
+}
+
+// deleteNamespace deletes ns and waits for it to go, so the run's pods
+// have drained and stopped.
+func deleteNamespace(w *world, ns string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := w.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	for {
+		_, err := w.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("namespace %s still there after 2m", ns)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
