@@ -84,11 +84,31 @@ atomically.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res, err := calibrate.Run(ctx, real, sc, pol, calibrate.Options{ProbeRequests: fl.probe,
-				Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()})
+			copts := calibrate.Options{ProbeRequests: fl.probe, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}
+			var logs []*os.File
+			if od != nil {
+				lr, sr, err := calibrate.CreateRequestLogs(od.Path(""))
+				if err != nil {
+					return err
+				}
+				logs = []*os.File{lr, sr}
+				defer func() {
+					for _, f := range logs {
+						f.Close()
+					}
+				}()
+				copts.LocalRequests, copts.SimRequests = lr, sr
+			}
+			res, err := calibrate.Run(ctx, real, sc, pol, copts)
 			if err != nil {
 				return fmt.Errorf("calibrate: %w", err)
 			}
+			for _, f := range logs {
+				if err := f.Close(); err != nil {
+					return fmt.Errorf("calibrate: %w", err)
+				}
+			}
+			logs = nil
 			out := cmd.OutOrStdout()
 			if err := res.WriteText(out); err != nil {
 				return err
