@@ -35,11 +35,13 @@ func newCalibrateCmd() *cobra.Command {
 platform by default), measures each pod's
 start-up (scale-up decision to readiness) and the request path's overhead
 (a direct-vs-proxied probe with zero work), simulates the same scenario with
-the measured start-up in place of the scenario's phases and the measured
-request path added to every service time, and prints cold starts, p95
-latency and pod-seconds: local, simulated and the difference in percent
-(target: within 15%). --out DIR receives calibration.json, written
-atomically.`,
+the measured start-ups in place of the scenario's phases (the simulator's
+n-th new pod gets the real run's n-th, further pods a draw from their
+distribution) and the measured request path added to every service time,
+and prints cold starts, p95 latency and pod-seconds: local, simulated and
+the difference in percent (target: within 15%). --out DIR receives
+calibration.json, the two worlds' time series and their request logs
+(local-requests.csv, sim-requests.csv), written atomically.`,
 		Example: `  scalebench calibrate --scenario scenarios/library/spike.yaml --policy kpa --duration 90s --out out/cal-spike`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
