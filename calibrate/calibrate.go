@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,6 +28,10 @@ type Options struct {
 	ProbeRequests int
 	// Progress and Log receive the real run's progress line and warnings.
 	Progress, Log io.Writer
+	// LocalRequests and SimRequests, when set, receive the two worlds'
+	// requests.csv (one row per request), to compare request by request
+	// where the latency tails part.
+	LocalRequests, SimRequests io.Writer
 }
 
 // Quantiles of a measured duration, in milliseconds.
@@ -61,6 +67,10 @@ type Measured struct {
 	// every service time.
 	StartupDist string `json:"startup_dist"`
 	PathDist    string `json:"path_dist"`
+	// Replayed are the start-ups, in ms, of the pods the real run created
+	// after the traffic began, in creation order, by function: the
+	// simulator's pod n gets the n-th (see replay).
+	Replayed map[string][]float64 `json:"startup_replayed_ms"`
 }
 
 // Row compares one figure between the worlds.
@@ -111,18 +121,22 @@ func Run(ctx context.Context, real bench.Backend, sc *scenarios.Scenario, pol sc
 	if err != nil {
 		return nil, fmt.Errorf("overhead probe: %w", err)
 	}
-	loc, err := real.Run(ctx, bench.Run{Scenario: sc, Policy: pol, Progress: opts.Progress, Log: opts.Log, Deployed: true})
+	loc, err := real.Run(ctx, bench.Run{Scenario: sc, Policy: pol, Progress: opts.Progress, Log: opts.Log, Deployed: true, Requests: opts.LocalRequests})
 	if err != nil {
 		return nil, err
 	}
 	var all, delays, procs []time.Duration
 	perFn := map[string][]time.Duration{}
+	replayed := map[string][]time.Duration{}
 	for name, sts := range loc.Startups {
-		for _, s := range sts {
+		for _, s := range inCreationOrder(sts) {
 			all = append(all, s.Ready.Sub(s.Created))
 			delays = append(delays, s.Exec.Sub(s.Created))
 			procs = append(procs, s.Ready.Sub(s.Exec))
 			perFn[name] = append(perFn[name], s.Ready.Sub(s.Created))
+			if !s.Created.Before(loc.Began) {
+				replayed[name] = append(replayed[name], s.Ready.Sub(s.Created))
+			}
 		}
 	}
 	if len(all) == 0 {
@@ -139,6 +153,12 @@ func Run(ctx context.Context, real bench.Backend, sc *scenarios.Scenario, pol sc
 		return nil, err
 	}
 	m.StartupDist, m.PathDist = pooled.String(), path.String()
+	m.Replayed = map[string][]float64{}
+	for name, ds := range replayed {
+		for _, d := range ds {
+			m.Replayed[name] = append(m.Replayed[name], ms(d))
+		}
+	}
 
 	simSc := *sc
 	simSc.Functions = make([]scenarios.Function, len(sc.Functions))
@@ -151,12 +171,12 @@ func Run(ctx context.Context, real bench.Backend, sc *scenarios.Scenario, pol sc
 		}
 		// The measured start-up already contains the readiness probing, so
 		// the simulator adds no probe period of its own.
-		f.Startup = scenarios.Startup{AppInit: su}
+		f.Startup = scenarios.Startup{AppInit: &replay{seq: replayed[f.Name], rest: su}}
 		f.Service = sum{f.Service, path}
 		simSc.Functions[i] = f
 	}
 	var secs []simulator.Second
-	sim, err := simulator.Run(ctx, &simSc, pol, simulator.Options{Series: func(s simulator.Second) { secs = append(secs, s) }})
+	sim, err := simulator.Run(ctx, &simSc, pol, simulator.Options{Requests: opts.SimRequests, Series: func(s simulator.Second) { secs = append(secs, s) }})
 	if err != nil {
 		return nil, fmt.Errorf("simulate: %w", err)
 	}
@@ -319,4 +339,49 @@ func overhead(direct, proxied []time.Duration) Quantiles {
 	d, p := quantiles(direct), quantiles(proxied)
 	return Quantiles{N: min(d.N, p.N), P0: round(p.P0 - d.P0), P10: round(p.P10 - d.P10), P25: round(p.P25 - d.P25),
 		P50: round(p.P50 - d.P50), P75: round(p.P75 - d.P75), P90: round(p.P90 - d.P90), P99: round(p.P99 - d.P99), Max: round(p.Max - d.Max)}
+}
+
+// replay gives the simulator's pods the real run's start-ups one by one, in
+// the order the real pods were created, then draws from rest. A real pod's
+// start-up is mostly the scenario's phase draws (seeded per pod, so the
+// same in every local run); an empirical distribution of the few pods a
+// short run starts would hand the simulator other draws, and a burst served
+// by two new pods has its p95 set by how long those two took. Replaying
+// them compares the worlds' queueing and scaling, not their dice. The
+// simulator draws a start-up only for pods it creates after time 0, and
+// its run is deterministic, so the pairing is too.
+type replay struct {
+	seq  []time.Duration
+	next int
+	rest dist.Dist
+}
+
+func (r *replay) Sample(rng *rand.Rand) time.Duration {
+	if r.next < len(r.seq) {
+		r.next++
+		return r.seq[r.next-1]
+	}
+	return r.rest.Sample(rng)
+}
+
+func (r *replay) Mean() time.Duration { return r.rest.Mean() }
+
+// String is rest's spec: the replayed values are in Measured.Replayed.
+func (r *replay) String() string { return r.rest.String() }
+
+// inCreationOrder sorts a function's pods by creation, then by the number
+// in their name (pods created by one decision share the instant).
+func inCreationOrder(sts []bench.PodStartup) []bench.PodStartup {
+	s := append([]bench.PodStartup(nil), sts...)
+	num := func(name string) int {
+		n, _ := strconv.Atoi(name[strings.LastIndexByte(name, '-')+1:])
+		return n
+	}
+	sort.SliceStable(s, func(i, j int) bool {
+		if !s[i].Created.Equal(s[j].Created) {
+			return s[i].Created.Before(s[j].Created)
+		}
+		return num(s[i].Pod) < num(s[j].Pod)
+	})
+	return s
 }

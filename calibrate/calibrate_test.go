@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,4 +178,48 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return rows
+}
+
+// TestReplayGivesPodsTheMeasuredStartups: the simulator's pods created
+// after time 0 get the real run's start-ups in creation order, then draws
+// from the fallback; pods created by one decision are ordered by name.
+func TestReplayGivesPodsTheMeasuredStartups(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	sts := []bench.PodStartup{
+		{Pod: "api-10", Created: at(32), Ready: at(33.3)},
+		{Pod: "api-3", Created: at(32), Ready: at(32.9)},
+		{Pod: "api-1", Created: at(-2), Ready: at(-1.2)},
+	}
+	got := inCreationOrder(sts)
+	if got[0].Pod != "api-1" || got[1].Pod != "api-3" || got[2].Pod != "api-10" {
+		t.Fatalf("order %s %s %s, want api-1 api-3 api-10", got[0].Pod, got[1].Pod, got[2].Pod)
+	}
+	rest, err := empirical([]time.Duration{5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		seq  []time.Duration
+		want []time.Duration
+	}{
+		{"replayed then fallback", []time.Duration{900 * time.Millisecond, 1300 * time.Millisecond},
+			[]time.Duration{900 * time.Millisecond, 1300 * time.Millisecond, 5 * time.Second}},
+		{"nothing measured", nil, []time.Duration{5 * time.Second, 5 * time.Second}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &replay{seq: tc.seq, rest: rest}
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i, w := range tc.want {
+				if d := r.Sample(rng); d != w {
+					t.Fatalf("draw %d = %v, want %v", i, d, w)
+				}
+			}
+			if r.String() != rest.String() || r.Mean() != rest.Mean() {
+				t.Fatalf("String/Mean %q %v, want the fallback's %q %v", r.String(), r.Mean(), rest.String(), rest.Mean())
+			}
+		})
+	}
 }

@@ -75,3 +75,17 @@ func writeFile(path string, fill func(*os.File) error) error {
 	}
 	return f.Close()
 }
+
+// CreateRequestLogs creates local-requests.csv (the load generator's rows,
+// latency from the intended send) and sim-requests.csv (the simulator's)
+// in dir, for Options.LocalRequests and SimRequests.
+func CreateRequestLogs(dir string) (local, sim *os.File, err error) {
+	if local, err = os.Create(filepath.Join(dir, "local-requests.csv")); err != nil {
+		return nil, nil, err
+	}
+	if sim, err = os.Create(filepath.Join(dir, "sim-requests.csv")); err != nil {
+		local.Close()
+		return nil, nil, err
+	}
+	return local, sim, nil
+}

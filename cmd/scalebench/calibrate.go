@@ -36,11 +36,13 @@ func newCalibrateCmd() *cobra.Command {
 platform by default), measures each pod's
 start-up (scale-up decision to readiness) and the request path's overhead
 (a direct-vs-proxied probe with zero work), simulates the same scenario with
-the measured start-up in place of the scenario's phases and the measured
-request path added to every service time, and prints cold starts, p95
-latency and pod-seconds: local, simulated and the difference in percent
-(target: within 15%). --out DIR receives calibration.json, written
-atomically.`,
+the measured start-ups in place of the scenario's phases (the simulator's
+n-th new pod gets the real run's n-th, further pods a draw from their
+distribution) and the measured request path added to every service time,
+and prints cold starts, p95 latency and pod-seconds: real, simulated and
+the difference in percent (target: within 15%). --out DIR receives
+calibration.json, the two worlds' time series and their request logs
+(local-requests.csv, sim-requests.csv), written atomically.`,
 		Example: `  scalebench calibrate --scenario scenarios/library/spike.yaml --policy kpa --duration 90s --out out/cal-spike
   scalebench calibrate --scenario scenarios/library/onoff.yaml --policy kpa --duration 2m --backend kubernetes`,
 		Args: noArgs,
@@ -89,11 +91,31 @@ atomically.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res, err := calibrate.Run(ctx, real, sc, pol, calibrate.Options{ProbeRequests: fl.probe,
-				Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()})
+			copts := calibrate.Options{ProbeRequests: fl.probe, Progress: cmd.ErrOrStderr(), Log: cmd.ErrOrStderr()}
+			var logs []*os.File
+			if od != nil {
+				lr, sr, err := calibrate.CreateRequestLogs(od.Path(""))
+				if err != nil {
+					return err
+				}
+				logs = []*os.File{lr, sr}
+				defer func() {
+					for _, f := range logs {
+						f.Close()
+					}
+				}()
+				copts.LocalRequests, copts.SimRequests = lr, sr
+			}
+			res, err := calibrate.Run(ctx, real, sc, pol, copts)
 			if err != nil {
 				return fmt.Errorf("calibrate: %w", err)
 			}
+			for _, f := range logs {
+				if err := f.Close(); err != nil {
+					return fmt.Errorf("calibrate: %w", err)
+				}
+			}
+			logs = nil
 			out := cmd.OutOrStdout()
 			if err := res.WriteText(out); err != nil {
 				return err
