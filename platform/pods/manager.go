@@ -50,6 +50,11 @@ type Config struct {
 	Output io.Writer
 	// OnReady is called when a pod becomes ready to serve.
 	OnReady func(*Pod)
+	// OnSpawned, when set, is called once a cmd/fn pod's process has
+	// started, with Addr set, before it is ready: its listening socket
+	// was bound before the exec, so a connection made now is accepted
+	// once fn serves.
+	OnSpawned func(*Pod)
 	// OnStopping is called, and waited for, before a ready pod is sent
 	// SIGTERM: take it out of routing and drain it there.
 	OnStopping func(*Pod)
@@ -536,6 +541,9 @@ func (m *Manager) launch(p *Pod, l Launch) {
 			defer m.wg.Done()
 			m.await(p, pr)
 		}()
+		if m.cfg.OnSpawned != nil {
+			m.cfg.OnSpawned(p)
+		}
 	}
 	go func() {
 		defer m.wg.Done()
