@@ -120,3 +120,114 @@ func TestKPANotSettled(t *testing.T) {
 		t.Error("not settled after minutes at zero")
 	}
 }
+
+// TestIdlerSkipIdle is TestKPASkipIdle for the other policies that
+// implement Idler: through bursts and idle gaps, one copy lives through
+// every gap second by second, the other skips it; every decision after
+// must be identical.
+func TestIdlerSkipIdle(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy string
+		set    map[string]string
+	}{
+		{"keepalive", "keepalive", nil},
+		{"keepalive short", "keepalive", map[string]string{"keep-alive": "1s"}},
+		{"keepalive first-free, max", "keepalive", map[string]string{"keep-alive": "30s", "routing": "first-free", "max": "3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pa, err := New(tt.policy, tt.set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb, _ := New(tt.policy, tt.set)
+			a, aok := pa.(Idler)
+			b, _ := pb.(Idler)
+			if !aok {
+				t.Fatalf("%s does not implement Idler", tt.policy)
+			}
+			every := int(pa.Interval() / time.Second)
+			r := rand.New(rand.NewPCG(1, 2))
+			ready := 0
+			step := func(s int, v float64, skipB bool) {
+				st := Stat{Concurrency: v, MaxConcurrency: v, RPS: v}
+				ra := pa.Record(at(float64(s)), st)
+				if !skipB {
+					if rb := pb.Record(at(float64(s)), st); ra != rb {
+						t.Fatalf("second %d: Record poke %v vs %v", s, ra, rb)
+					}
+				}
+				if ra || s%every == 0 {
+					da := pa.Tick(at(float64(s)), Pods{Ready: ready})
+					if !skipB {
+						if db := pb.Tick(at(float64(s)), Pods{Ready: ready}); da != db {
+							t.Fatalf("second %d: decision %+v vs %+v", s, da, db)
+						}
+					}
+					if da.Valid {
+						ready = max(0, da.Desired)
+					}
+				}
+			}
+			s, skips := 1, 0
+			for cycle := 0; cycle < 40; cycle++ {
+				for end := s + 5 + r.IntN(30); s < end; s++ {
+					step(s, r.Float64()*float64(r.IntN(6)), false)
+				}
+				for ; !(a.Settled() && b.Settled()) && s < 1e6; s++ {
+					step(s, 0, false)
+				}
+				if a.Settled() != b.Settled() {
+					t.Fatalf("second %d: settled %v vs %v", s, a.Settled(), b.Settled())
+				}
+				gap := 1 + r.IntN(4000)
+				lastTick := time.Time{}
+				for end := s + gap; s < end; s++ {
+					step(s, 0, true)
+					if s%every == 0 {
+						lastTick = at(float64(s))
+					}
+				}
+				b.SkipIdle(at(float64(s-1)), lastTick)
+				skips++
+				if !a.Settled() || !b.Settled() {
+					t.Fatalf("second %d: no longer settled after the gap", s)
+				}
+				if ra, rb := pa.Poke(at(float64(s)-0.5), 1), pb.Poke(at(float64(s)-0.5), 1); ra != rb {
+					t.Fatalf("second %d: poke %v vs %v", s, ra, rb)
+				}
+			}
+			if skips < 40 {
+				t.Fatalf("only %d gaps skipped", skips)
+			}
+		})
+	}
+}
+
+// TestKeepaliveNotSettled: demand still in the window, or instances
+// wanted, is not settled.
+func TestKeepaliveNotSettled(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  map[string]string
+		v    float64
+	}{
+		{"demand within the keep-alive", nil, 2},
+		{"provisioned instances", map[string]string{"min": "1"}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := New("keepalive", c.set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Record(at(1), Stat{MaxConcurrency: c.v})
+			p.Tick(at(1), Pods{})
+			p.Record(at(2), Stat{})
+			p.Tick(at(2), Pods{})
+			if p.(Idler).Settled() {
+				t.Errorf("settled with %+v", p.Tick(at(2), Pods{}))
+			}
+		})
+	}
+}

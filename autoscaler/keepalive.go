@@ -204,3 +204,33 @@ func (a *keepalive) Tick(now time.Time, _ Pods) Decision {
 		ActivatorInPath: a.spec == 0,
 	}
 }
+
+var _ Idler = (*keepalive)(nil)
+
+// Settled: no instance is wanted (so min is 0) and the window holds no
+// demand. A zero Record then only replaces the window's one zero entry by
+// its own (push drops the trailing entries it does not exceed), a Tick
+// only expires that entry, and each Tick recommends 0 again.
+func (a *keepalive) Settled() bool {
+	if a.spec != 0 || a.last != 0 {
+		return false
+	}
+	for _, e := range a.q[a.head:] {
+		if e.v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// SkipIdle leaves the window as the last zero Record, at lastRecord, left
+// it: that one entry, which no later Tick of the gap can have expired (the
+// ticks come every second, and the keep-alive is at least one). With no
+// Record in the gap the Ticks could only have expired zero entries, which
+// change no decision.
+func (a *keepalive) SkipIdle(lastRecord, _ time.Time) {
+	if !lastRecord.IsZero() {
+		a.q = append(a.q[:0], keepaliveEntry{at: lastRecord.UnixNano()})
+		a.head = 0
+	}
+}

@@ -94,13 +94,21 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 
 // wait blocks in slices until at is near, so a stop ends long idle gaps,
 // and returns the remainder for vegeta to sleep (negative when behind: the
-// hit goes out at once, open loop).
+// hit goes out at once, open loop). An arrival after an idle gap (a wait
+// longer than longestSleep) is instead waited for here to the end, on time
+// (see sleepUntil), and 0 returned.
 func (p *Pacer) wait(at time.Duration) (time.Duration, bool) {
+	idle := false
 	for {
 		remaining := at - time.Since(p.began)
 		if remaining <= longestSleep {
+			if idle {
+				sleepUntil(p.began.Add(at))
+				return 0, false
+			}
 			return remaining, false
 		}
+		idle = true
 		t := time.NewTimer(remaining - longestSleep/2)
 		select {
 		case <-p.stop:

@@ -79,18 +79,23 @@ func BenchmarkWarmPathOverhead(b *testing.B) {
 }
 
 // BenchmarkScaleFromZeroOverhead measures what `scalebench run` adds to a
-// scale from zero, on the path the command takes: RunScenario with the
-// knative policy at short windows and the load generator sending
-// onoff:rate=20,on=5s,off=25s, so every burst finds the revision at zero
-// (scaled there by the policy, as in the command) and its first request
-// pokes the autoscaler, which ticks, scales, and the pod manager spawns fn;
+// scale from zero, on the path the command takes: RunScenario, which the
+// command's local backend calls, on the scenario the command builds from
+// its flags (issue 14's `--pattern 'onoff:rate=20,on=5s,off=25s' --init
+// 100ms --policy knative --set stable-window=6s --set
+// scale-to-zero-grace-period=6s`, fn with the same flags, 30 s per burst),
+// so every burst but the first finds the revision at zero (scaled there by
+// the policy, as in the command) and its first request pokes the
+// autoscaler, which ticks at once, scales, and the pod manager spawns fn;
 // fn's readiness line makes the pod ready and the activator releases the
-// request. One iteration is one burst; run with -benchtime=10x.
+// request. One iteration is one burst; run with -benchtime=10x (the
+// command's 5 minutes).
 //
 // Reported, over the first request of each burst: its latency from the
 // intended send time minus the init time the instance reports (X-Init-Ms,
 // fn's measured 100 ms sleep), as the README's figure reads it from
-// requests.csv; and the platform's own breakdown of those cold starts.
+// requests.csv; how late the load generator sent it; and the platform's
+// own breakdown of the scales from zero.
 func BenchmarkScaleFromZeroOverhead(b *testing.B) {
 	const (
 		initTime = 100 * time.Millisecond
@@ -100,20 +105,20 @@ func BenchmarkScaleFromZeroOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sc := &scenarios.Scenario{Name: "scale-from-zero", Seed: scenarios.DefaultSeed, Traffic: pat,
-		// The last burst ends after its 5 s on; its off time is not needed.
-		Duration:  time.Duration(b.N)*period - 20*time.Second,
+	sc := &scenarios.Scenario{Name: "pattern " + pat.String(), Seed: scenarios.DefaultSeed, Traffic: pat,
+		Duration:  time.Duration(b.N) * period,
 		Functions: []scenarios.Function{{Name: "fn", MemoryMB: scenarios.DefaultMemoryMB}}}
 	pol := scenarios.Policy{Name: "knative", Settings: map[string]string{"stable-window": "6s", "scale-to-zero-grace-period": "6s"}}
+	// The fn flags `scalebench run --init 100ms` passes.
+	args := []string{"--init=" + initTime.String(), "--init-mode=sleep", "--work=0s", "--spin=0s", "--alloc=0"}
 	var csv bytes.Buffer
 	b.ResetTimer()
-	res, err := RunScenario(context.Background(), sc, pol, RunOptions{FnBinary: fnBinary,
-		FnArgs: []string{"--init=" + initTime.String()}, Requests: &csv})
+	res, err := RunScenario(context.Background(), sc, pol, RunOptions{FnBinary: fnBinary, FnArgs: args, Requests: &csv})
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
 	}
-	over, err := firstOfBurstOverhead(&csv, 5*time.Second)
+	over, late, err := firstOfBurstOverhead(&csv, 5*time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -123,6 +128,7 @@ func BenchmarkScaleFromZeroOverhead(b *testing.B) {
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(ms(quantile(over, 0.5)), "overhead-p50-ms")
 	b.ReportMetric(ms(quantile(over, 0.95)), "overhead-p95-ms")
+	b.ReportMetric(ms(quantile(late, 0.5)), "send-late-p50-ms")
 	if st := res.Summary.PodStartup; st != nil {
 		b.ReportMetric(st.PokeToSpawn.P50, "poke-to-spawn-p50-ms")
 		b.ReportMetric(st.SpawnToListening.P50-ms(initTime), "spawn-to-listening-minus-init-p50-ms")
@@ -133,44 +139,46 @@ func BenchmarkScaleFromZeroOverhead(b *testing.B) {
 
 // firstOfBurstOverhead reads requests.csv and returns, for the first request
 // of each burst (a request intended at least gap after the one before it,
-// and the very first), its latency minus the instance's reported init time.
-func firstOfBurstOverhead(r io.Reader, gap time.Duration) ([]time.Duration, error) {
+// and the very first), its latency minus the instance's reported init time,
+// and how long after its intended time it was sent.
+func firstOfBurstOverhead(r io.Reader, gap time.Duration) (over, late []time.Duration, err error) {
 	rows, err := csv.NewReader(r).ReadAll()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(rows) < 2 {
-		return nil, fmt.Errorf("requests.csv: no requests")
+		return nil, nil, fmt.Errorf("requests.csv: no requests")
 	}
 	col := map[string]int{}
 	for i, name := range rows[0] {
 		col[name] = i
 	}
-	type req struct{ intended, latency, init float64 }
+	type req struct{ intended, sent, latency, init float64 }
 	var reqs []req
 	for _, row := range rows[1:] {
 		var q req
 		for _, f := range []struct {
 			name string
 			dst  *float64
-		}{{"intended_ms", &q.intended}, {"latency_ms", &q.latency}, {"init_ms", &q.init}} {
+		}{{"intended_ms", &q.intended}, {"sent_ms", &q.sent}, {"latency_ms", &q.latency}, {"init_ms", &q.init}} {
 			v, err := strconv.ParseFloat(row[col[f.name]], 64)
 			if err != nil {
-				return nil, fmt.Errorf("requests.csv: %s %q: %v", f.name, row[col[f.name]], err)
+				return nil, nil, fmt.Errorf("requests.csv: %s %q: %v", f.name, row[col[f.name]], err)
 			}
 			*f.dst = v
 		}
 		reqs = append(reqs, q)
 	}
 	sort.Slice(reqs, func(i, j int) bool { return reqs[i].intended < reqs[j].intended })
-	var out []time.Duration
 	gapMs := float64(gap) / float64(time.Millisecond)
+	d := func(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
 	for i, q := range reqs {
 		if i == 0 || q.intended-reqs[i-1].intended >= gapMs {
-			out = append(out, time.Duration((q.latency-q.init)*float64(time.Millisecond)))
+			over = append(over, d(q.latency-q.init))
+			late = append(late, d(q.sent-q.intended))
 		}
 	}
-	return out, nil
+	return over, late, nil
 }
 
 func fetch(c *http.Client, url string) error {

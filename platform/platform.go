@@ -213,6 +213,7 @@ type Platform struct {
 	ctrl      *controller.Controller
 	registry  *prometheus.Registry
 	transport *http.Transport
+	predial   predialer
 	ln        net.Listener
 	srv       *http.Server
 	started   time.Time
@@ -257,6 +258,14 @@ func Start(cfg Config) (*Platform, error) {
 	}
 	p := &Platform{cfg: cfg, revs: map[string]*revision{}, routes: map[string]*fnRoute{}, tags: map[string]*revision{}, registry: prometheus.NewRegistry(),
 		transport: queueproxy.DefaultTransport(), ctrlDone: make(chan struct{}), srvDone: make(chan struct{})}
+	p.predial.conns = map[string]predialed{}
+	dial := p.transport.DialContext
+	p.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if c := p.predial.take(addr); c != nil {
+			return c, nil
+		}
+		return dial(ctx, network, addr)
+	}
 	p.crashes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "scalebench", Subsystem: "pods", Name: "crashes_total",
 		Help: "Pod processes that exited without being asked to, by phase: starting (before ready) or serving.",
@@ -381,6 +390,7 @@ func (p *Platform) newRevision(fn Function, deferred bool) (*revision, error) {
 		Output:     p.cfg.PodOutput,
 		Prepare:    r.launch,
 		OnReady:    func(pod *pods.Pod) { p.podReady(r, pod) },
+		OnSpawned:  func(pod *pods.Pod) { p.predial.open(pod.Addr) },
 		OnStopping: func(pod *pods.Pod) { p.podStopping(r, pod, stopTimeout) },
 		OnGone:     func(pod *pods.Pod) { p.podGone(r, pod) },
 		OnCrash:    func(pod *pods.Pod, c pods.Crash) { p.podCrashed(r, pod, c) },
@@ -593,6 +603,7 @@ func (p *Platform) Crashes(name string) []CrashReport {
 }
 
 func (p *Platform) podGone(r *revision, pod *pods.Pod) {
+	p.predial.drop(pod.Addr)
 	r.mu.Lock()
 	qp := r.qps[pod]
 	delete(r.qps, pod)
@@ -827,6 +838,7 @@ func (p *Platform) Close(ctx context.Context) error {
 		}
 		<-p.srvDone
 		errs = append(errs, p.closeManagers())
+		p.predial.closeAll()
 		p.transport.CloseIdleConnections()
 		p.closeErr = errors.Join(errs...)
 	})
@@ -845,4 +857,77 @@ func (p *Platform) closeManagers() error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// predialFresh bounds the age of a connection opened to a pod before it was
+// ready that may still carry its first request: fn's server drops a
+// connection that brings no request header within 10 s of accepting it
+// (ReadHeaderTimeout), and accepts it at the latest when it serves.
+const predialFresh = 5 * time.Second
+
+// predialer opens a connection to each new fn pod as soon as its process
+// has started, while it initialises: the kernel completes the handshake on
+// the listening socket the pod manager bound, and fn accepts it as it
+// starts serving. The pod's first request — on a scale from zero, the
+// request that waited for it — then takes that connection instead of
+// dialling and waiting for fn to accept after the readiness line, as
+// Knative's activator reuses the connection its probe opened.
+type predialer struct {
+	mu    sync.Mutex
+	conns map[string]predialed
+}
+
+type predialed struct {
+	conn net.Conn
+	at   time.Time
+}
+
+// open connects to a spawned pod's address; a failure only means the first
+// request dials as any other.
+func (d *predialer) open(addr string) {
+	if addr == "" {
+		return
+	}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return
+	}
+	d.mu.Lock()
+	if old, ok := d.conns[addr]; ok {
+		old.conn.Close()
+	}
+	d.conns[addr] = predialed{conn: c, at: time.Now()}
+	d.mu.Unlock()
+}
+
+// take hands over the connection opened to addr, if it is still fresh.
+func (d *predialer) take(addr string) net.Conn {
+	d.mu.Lock()
+	pc, ok := d.conns[addr]
+	delete(d.conns, addr)
+	d.mu.Unlock()
+	switch {
+	case !ok:
+		return nil
+	case time.Since(pc.at) > predialFresh:
+		pc.conn.Close()
+		return nil
+	}
+	return pc.conn
+}
+
+// drop closes the connection to a pod that is gone.
+func (d *predialer) drop(addr string) {
+	if c := d.take(addr); c != nil {
+		c.Close()
+	}
+}
+
+func (d *predialer) closeAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for addr, pc := range d.conns {
+		pc.conn.Close()
+		delete(d.conns, addr)
+	}
 }

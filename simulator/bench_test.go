@@ -52,12 +52,17 @@ func BenchmarkSteady1000rpsKPA(b *testing.B) {
 // under knative, with the fleet-wide time series written, on GOMAXPROCS
 // workers: compare -cpu 1,2 in one run. Each iteration takes about a
 // minute of CPU per core available; -benchtime 1x.
-func BenchmarkFleetDay(b *testing.B) { benchFleet(b, 24*time.Hour) }
+func BenchmarkFleetDay(b *testing.B) { benchFleet(b, 24*time.Hour, "knative") }
 
 // BenchmarkFleetHour is the first hour of the same fleet.
-func BenchmarkFleetHour(b *testing.B) { benchFleet(b, time.Hour) }
+func BenchmarkFleetHour(b *testing.B) { benchFleet(b, time.Hour, "knative") }
 
-func benchFleet(b *testing.B, d time.Duration) {
+// BenchmarkFleetDayKeepalive is the same day under keepalive (Lambda's
+// request path, 10 min keep-alive), whose idle functions skip their seconds
+// too.
+func BenchmarkFleetDayKeepalive(b *testing.B) { benchFleet(b, 24*time.Hour, "keepalive") }
+
+func benchFleet(b *testing.B, d time.Duration, policy string) {
 	sc, err := scenarios.Load("../scenarios/fleet/fleet-day.yaml")
 	if err != nil {
 		b.Fatal(err)
@@ -67,7 +72,7 @@ func benchFleet(b *testing.B, d time.Duration) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		res, err := Run(context.Background(), sc, scenarios.Policy{Name: "knative"}, Options{FleetTimeseries: io.Discard, Workers: runtime.GOMAXPROCS(0)})
+		res, err := Run(context.Background(), sc, scenarios.Policy{Name: policy}, Options{FleetTimeseries: io.Discard, Workers: runtime.GOMAXPROCS(0)})
 		if err != nil {
 			b.Fatal(err)
 		}

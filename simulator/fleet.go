@@ -44,9 +44,10 @@ import (
 // engine, where the capacity binds as it should.
 //
 // A function settled at zero (no pods, no requests, its policy an
-// autoscaler.Idler that reports Settled) skips the seconds until its next
-// arrival in O(1) instead of a Record each second and a Tick each
-// interval; most of a fleet's functions spend most of the day there.
+// autoscaler.Idler that reports Settled, or on the Lambda path, where no
+// policy is recorded or ticked) skips the seconds until its next arrival
+// in O(1) instead of a Record each second and a Tick each interval; most
+// of a fleet's functions spend most of the day there.
 
 // fleetChunk is how far in simulated time the engines go between merges
 // when nothing is written per function: long enough that merging costs
@@ -418,29 +419,40 @@ func (x *fleetFn) runUntil(ctx context.Context, limit int64) error {
 
 // skipIdle jumps a function settled at zero to the last whole second before
 // its next arrival (or to limit): the Records and Ticks in between would
-// change nothing, and their time-series rows are all zeros.
+// change nothing, and their time-series rows are all zeros. On the Lambda
+// path the policy is neither recorded nor ticked (the platform sizes the
+// revision per request), so a function there with no instance and nothing
+// pending but its second is settled whatever its policy.
 func (x *fleetFn) skipIdle(limit int64) {
 	e, f := x.e, x.f
-	if x.idler == nil || f.nPods() != 0 || f.inflight != 0 || f.waiting() != 0 || f.desired != 0 ||
-		f.panic || f.tickNowPending || e.h.len() != 2 {
+	pending := 2 // the second and the tick
+	if f.lambda {
+		pending = 1 // the second
+	}
+	if x.idler == nil && !f.lambda || f.nPods() != 0 || f.inflight != 0 || f.waiting() != 0 || f.desired != 0 ||
+		f.panic || f.tickNowPending || e.h.len() != pending {
 		return
 	}
-	// Only the second and the tick are pending.
-	sec, tick := &e.h.ev[0], &e.h.ev[1]
-	if sec.kind != evSecond {
-		sec, tick = tick, sec
+	sec, tick := &e.h.ev[0], (*event)(nil)
+	if pending == 2 {
+		tick = &e.h.ev[1]
+		if sec.kind != evSecond {
+			sec, tick = tick, sec
+		}
+		if tick.kind != evTick {
+			return
+		}
 	}
-	if sec.kind != evSecond || tick.kind != evTick {
+	if sec.kind != evSecond {
 		return
 	}
 	to := limit
 	if x.more {
 		to = min(to, int64(x.next.At)/second*second)
 	}
-	if sec.at >= to || !x.idler.Settled() {
+	if sec.at >= to || !f.lambda && !x.idler.Settled() {
 		return
 	}
-	var lastRecord, lastTick time.Time
 	for t := sec.at; t < to; t += second {
 		if e.tsW != nil || e.series != nil {
 			row := Second{T: t/second - 1, Name: f.name, Desired: f.desired, Panic: f.panic}
@@ -452,7 +464,14 @@ func (x *fleetFn) skipIdle(limit int64) {
 			}
 		}
 	}
-	lastRecord = epoch.Add(time.Duration(to - second))
+	f.last = to - second
+	if tick == nil {
+		e.h.ev = e.h.ev[:0]
+		e.h.push(event{at: to, kind: evSecond})
+		return
+	}
+	var lastTick time.Time
+	lastRecord := epoch.Add(time.Duration(to - second))
 	interval := int64(f.pol.Interval())
 	nextTick := tick.at
 	if tick.at < to {
@@ -461,7 +480,7 @@ func (x *fleetFn) skipIdle(limit int64) {
 		lastTick = epoch.Add(time.Duration(nextTick - interval))
 	}
 	x.idler.SkipIdle(lastRecord, lastTick)
-	f.last = to - second
+	// sec and tick point into the heap: rebuilt only now.
 	e.h.ev = e.h.ev[:0]
 	e.h.push(event{at: to, kind: evSecond})
 	e.h.push(event{at: nextTick, kind: evTick, fn: f.idx})

@@ -114,6 +114,8 @@ func TestFleetMatchesOneEngine(t *testing.T) {
 		{"hpa", scenarios.Policy{Name: "hpa"}, 20, 1, 10 * time.Minute},
 		{"openfaas-ce", scenarios.Policy{Name: "openfaas-ce"}, 20, 1, 10 * time.Minute},
 		{"keepalive", scenarios.Policy{Name: "keepalive"}, 20, 1, 10 * time.Minute},
+		{"keepalive, instances retired", scenarios.Policy{Name: "keepalive", Settings: map[string]string{"keep-alive": "1m"}}, 20, 1, 30 * time.Minute},
+		{"keepalive first-free", scenarios.Policy{Name: "keepalive", Settings: map[string]string{"keep-alive": "1m", "routing": "first-free"}}, 20, 1, 30 * time.Minute},
 		{"odd duration", scenarios.Policy{Name: "knative"}, 30, 1, 7*time.Minute + 300*time.Millisecond},
 	}
 	for _, tt := range tests {
