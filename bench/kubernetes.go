@@ -141,6 +141,11 @@ func (k Kubernetes) Run(ctx context.Context, r Run) (*Result, error) {
 			}
 		}
 	}
+	if r.Revision != nil && len(res.Routes) > 0 {
+		runner.RevisionSeconds(res.Began, r.Scenario.Duration, res.Lives, res.Routes, func(t int64, name string, ready, percent int) {
+			r.Revision(RevisionSecond{T: t, Name: name, Ready: ready, Percent: percent})
+		})
+	}
 	if r.Second != nil {
 		n := int64(r.Scenario.Duration / time.Second)
 		desired := podsPerSecond(res.Ticks, res.Began, r.Scenario.Duration)

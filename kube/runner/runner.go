@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -87,6 +88,59 @@ type Result struct {
 	Lives []podwatch.Life
 	// Functions are the objects the run created.
 	Functions []Function
+	// Routes are the functions with revisions, with the splits their
+	// activators put in force.
+	Routes []RouteStatus
+}
+
+// RouteStatus is one function's revisions and its route's splits.
+type RouteStatus struct {
+	Function  string
+	Revisions []RevisionStatus
+	// Splits are the splits in force from At on (since the traffic's
+	// start), Percent indexed as Revisions, as the run saw them change.
+	Splits []SplitChange
+}
+
+// RevisionStatus names one revision: the scenario's name and its objects'.
+type RevisionStatus struct {
+	Name, Object string
+}
+
+// SplitChange is a route's split from At on.
+type SplitChange struct {
+	At      time.Duration
+	Percent []int
+}
+
+// RevisionSeconds gives each route revision's ready pods (from the pod
+// watch, by the revision's selector) and share at the end of every second
+// of a run of duration d, for the report's pods-per-revision chart.
+func RevisionSeconds(began time.Time, d time.Duration, lives []podwatch.Life, routes []RouteStatus, each func(t int64, name string, ready, percent int)) {
+	byRev := map[string][]podwatch.Life{}
+	for _, l := range lives {
+		byRev[l.Labels[RevisionLabel]] = append(byRev[l.Labels[RevisionLabel]], l)
+	}
+	for sec := int64(0); sec < int64(math.Ceil(d.Seconds())); sec++ {
+		end := time.Duration(sec+1) * time.Second
+		for _, rt := range routes {
+			for i, rev := range rt.Revisions {
+				name := rev.Name
+				if len(routes) > 1 {
+					name = rt.Function + "/" + rev.Name
+				}
+				_, ready := podwatch.At(byRev[rev.Object], began.Add(end))
+				p := 0
+				for _, sp := range rt.Splits {
+					if sp.At > end {
+						break
+					}
+					p = sp.Percent[i]
+				}
+				each(sec, name, ready, p)
+			}
+		}
+	}
 }
 
 // Run runs sc under pol (see the package doc). A run that was interrupted
@@ -330,7 +384,7 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 		sum.PodStartup = results.NewPodStartup(times)
 	}
 	if len(firsts) > 0 {
-		revisionSummaries(sum, fns, firsts, res.Lives, began, end)
+		res.Routes = revisionSummaries(sum, fns, firsts, res.Lives, began, end)
 	}
 	res.Summary = *sum
 	if interrupted {
@@ -605,6 +659,7 @@ type firstTraffic struct {
 	mu       sync.Mutex
 	deployed map[string]time.Duration
 	first    map[string]time.Duration
+	splits   []SplitChange
 	errs     []error
 }
 
@@ -644,11 +699,18 @@ func (r *run) followRoute(ctx context.Context, act *activator.Activator, f Funct
 		for {
 			now := time.Now()
 			split := act.Split(f.Object)
+			pct := make([]int, len(f.Revisions.Revisions))
+			for i, rev := range f.Revisions.Revisions {
+				pct[i] = split[rev.Service.Name]
+			}
 			ft.mu.Lock()
 			for svc, p := range split {
 				if _, seen := ft.first[svc]; !seen && p > 0 {
 					ft.first[svc] = now.Sub(began)
 				}
+			}
+			if n := len(ft.splits); n == 0 || !slices.Equal(ft.splits[n-1].Percent, pct) {
+				ft.splits = append(ft.splits, SplitChange{At: now.Sub(began), Percent: pct})
 			}
 			ft.mu.Unlock()
 			select {
@@ -667,7 +729,8 @@ func (r *run) followRoute(ctx context.Context, act *activator.Activator, f Funct
 // revision in the scenario's order, its creation, first traffic and pods
 // from the watch, and the rollout's cold starts (those of the revisions
 // created after the start), as the local platform reports them.
-func revisionSummaries(sum *results.Summary, fns []Function, firsts []*firstTraffic, lives []podwatch.Life, began, end time.Time) {
+func revisionSummaries(sum *results.Summary, fns []Function, firsts []*firstTraffic, lives []podwatch.Life, began, end time.Time) []RouteStatus {
+	var routes []RouteStatus
 	byKey := map[[2]string]results.RevisionSummary{}
 	for _, rs := range sum.Revisions {
 		byKey[[2]string{rs.Function, rs.Revision}] = rs
@@ -682,8 +745,10 @@ func revisionSummaries(sum *results.Summary, fns []Function, firsts []*firstTraf
 		ft := firsts[k]
 		k++
 		ft.mu.Lock()
+		rt := RouteStatus{Function: f.Name, Splits: slices.Clone(ft.splits)}
 		for _, rev := range f.Revisions.Revisions {
 			svc := rev.Service.Name
+			rt.Revisions = append(rt.Revisions, RevisionStatus{Name: rev.Name, Object: svc})
 			rs, seen := byKey[[2]string{f.Name, svc}]
 			if !seen {
 				rs = results.RevisionSummary{Function: f.Name}
@@ -713,9 +778,11 @@ func revisionSummaries(sum *results.Summary, fns []Function, firsts []*firstTraf
 			sum.Warnings = append(sum.Warnings, err.Error())
 		}
 		ft.mu.Unlock()
+		routes = append(routes, rt)
 	}
 	sum.Revisions = out
 	sum.RolloutColdStarts = &rollout
+	return routes
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
