@@ -147,8 +147,29 @@ func TestUserCommandOnKubernetes(t *testing.T) {
 // each revision's requests, read from the revision each response names,
 // follow the split, and both revisions get pods of their own.
 func TestCanaryOnKubernetes(t *testing.T) {
-	s, _ := runScalebench(t, "--scenario", filepath.Join("testdata", "canary.yaml"), "--policy", "kpa")
+	s, out := runScalebench(t, "--scenario", filepath.Join("testdata", "canary.yaml"), "--policy", "kpa")
 	t.Logf("summary: %d requests, %d completed", s.Requests, s.Completed)
+	// timeseries.csv has the local platform's columns for revisions: each
+	// revision's ticks with its share of the route beside them.
+	f, err := os.Open(filepath.Join(out, "timeseries.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 10 || strings.Join(rows[0][:4], ",") != "t_seconds,function,revision,percent" {
+		t.Fatalf("timeseries.csv: %d rows, header %v, %v; want t_seconds,function,revision,percent first", len(rows), rows[0], err)
+	}
+	shares := map[string]map[string]bool{}
+	for _, r := range rows[1:] {
+		if shares[r[2]] == nil {
+			shares[r[2]] = map[string]bool{}
+		}
+		shares[r[2]][r[3]] = true
+	}
+	if !shares["blue"]["100"] || !shares["blue"]["70"] || !shares["green"]["30"] || !shares["green"]["100"] {
+		t.Errorf("timeseries.csv shares by revision %v; want blue at 100 and 70, green at 30 and 100", shares)
+	}
 	if s.Requests < 700 || s.Completed != s.Requests {
 		t.Fatalf("%d of %d requests completed; want all of 40 s at 20/s (800)", s.Completed, s.Requests)
 	}

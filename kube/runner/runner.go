@@ -102,9 +102,10 @@ type RouteStatus struct {
 	Splits []SplitChange
 }
 
-// RevisionStatus names one revision: the scenario's name and its objects'.
+// RevisionStatus names one revision: the scenario's name, its objects'
+// and the controller's (NAMESPACE/OBJECT, its ticks' Revision).
 type RevisionStatus struct {
-	Name, Object string
+	Name, Object, Key string
 }
 
 // SplitChange is a route's split from At on.
@@ -748,7 +749,7 @@ func revisionSummaries(sum *results.Summary, fns []Function, firsts []*firstTraf
 		rt := RouteStatus{Function: f.Name, Splits: slices.Clone(ft.splits)}
 		for _, rev := range f.Revisions.Revisions {
 			svc := rev.Service.Name
-			rt.Revisions = append(rt.Revisions, RevisionStatus{Name: rev.Name, Object: svc})
+			rt.Revisions = append(rt.Revisions, RevisionStatus{Name: rev.Name, Object: svc, Key: rev.Deployment.Namespace + "/" + svc})
 			rs, seen := byKey[[2]string{f.Name, svc}]
 			if !seen {
 				rs = results.RevisionSummary{Function: f.Name}
