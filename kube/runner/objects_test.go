@@ -28,11 +28,12 @@ func TestObjects(t *testing.T) {
 		{Function: scenarios.Function{Name: "green", ContainerConcurrency: 4, Service: dist.Fixed{D: 20 * time.Millisecond}}, DeployAt: 10 * time.Second},
 	}, Split: []scenarios.SplitStep{{Percent: []int{100, 0}, Rollout: -1}, {At: 20 * time.Second, Percent: []int{0, 100}, Rollout: -1}}}
 	for _, tc := range []struct {
-		name  string
-		sc    *scenarios.Scenario
-		pol   scenarios.Policy
-		err   string
-		check func(t *testing.T, fns []Function)
+		name    string
+		sc      *scenarios.Scenario
+		pol     scenarios.Policy
+		command *scenarios.Command
+		err     string
+		check   func(t *testing.T, fns []Function)
 	}{
 		{name: "fn under kpa", sc: scenario(api), pol: scenarios.Policy{Name: "kpa", Settings: map[string]string{"stable-window": "6s", "initial-scale": "2"}},
 			check: func(t *testing.T, fns []Function) {
@@ -130,11 +131,13 @@ func TestObjects(t *testing.T) {
 				}
 			}},
 		{name: "revisions under hpa", sc: scenario(bg), pol: scenarios.Policy{Name: "hpa"}, err: "hpa is kube-controller-manager's own HPA"},
+		{name: "revisions pre-scaled to match", sc: scenario(bg), pol: scenarios.Policy{Name: "kpa", Rollout: &scenarios.Rollout{Name: "prescaled", MatchInitialScale: true}}, err: "pre-scales to match"},
+		{name: "revisions with a user's command", sc: scenario(bg), pol: scenarios.Policy{Name: "kpa"}, command: mine.Command, err: "user's command"},
 		{name: "names collide", sc: scenario(scenarios.Function{Name: "a_b"}, scenarios.Function{Name: "a-b"}), pol: scenarios.Policy{Name: "kpa"}, err: "same Kubernetes name"},
 		{name: "no functions", sc: scenario(), pol: scenarios.Policy{Name: "kpa"}, err: "no functions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fns, err := Objects(tc.sc, tc.pol, "ns", []string{"--init=1s"}, nil)
+			fns, err := Objects(tc.sc, tc.pol, "ns", []string{"--init=1s"}, tc.command)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err %v, want one containing %q", err, tc.err)
