@@ -11,7 +11,6 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/scalebench/scalebench/autoscaler/controller"
 	"github.com/scalebench/scalebench/badinput"
 	"github.com/scalebench/scalebench/kube/cluster"
 	"github.com/scalebench/scalebench/kube/netns"
@@ -128,7 +127,9 @@ func (k Kubernetes) Run(ctx context.Context, r Run) (*Result, error) {
 	}
 	if r.Timeseries != nil {
 		if len(res.Ticks) > 0 {
-			if werr := controller.WriteCSV(r.Timeseries, res.Began, res.Ticks); werr != nil {
+			// A function with revisions has the local platform's columns:
+			// function, revision and the revision's share of the route.
+			if werr := platform.WriteTimeseries(r.Timeseries, res.Began, res.Began, res.Ticks, platformRoutes(res.Routes)); werr != nil {
 				return nil, werr
 			}
 		} else {
@@ -140,6 +141,11 @@ func (k Kubernetes) Run(ctx context.Context, r Run) (*Result, error) {
 				fmt.Fprintf(r.Timeseries, "%d,%d,%d\n", sec, p, ready)
 			}
 		}
+	}
+	if r.Revision != nil && len(res.Routes) > 0 {
+		runner.RevisionSeconds(res.Began, r.Scenario.Duration, res.Lives, res.Routes, func(t int64, name string, ready, percent int) {
+			r.Revision(RevisionSecond{T: t, Name: name, Ready: ready, Percent: percent})
+		})
 	}
 	if r.Second != nil {
 		n := int64(r.Scenario.Duration / time.Second)
@@ -174,4 +180,21 @@ func (k Kubernetes) Run(ctx context.Context, r Run) (*Result, error) {
 // (runner.ProbePath).
 func (k Kubernetes) ProbePath(ctx context.Context, n int) (direct, proxied []time.Duration, err error) {
 	return runner.ProbePath(ctx, k.Config, n, os.Stderr)
+}
+
+// platformRoutes are the run's routes as the local platform's timeseries
+// writer reads them.
+func platformRoutes(routes []runner.RouteStatus) []platform.RouteStatus {
+	var out []platform.RouteStatus
+	for _, rt := range routes {
+		ps := platform.RouteStatus{Function: rt.Function}
+		for _, rev := range rt.Revisions {
+			ps.Revisions = append(ps.Revisions, platform.RevisionStatus{Name: rev.Name, Key: rev.Key})
+		}
+		for _, sp := range rt.Splits {
+			ps.Splits = append(ps.Splits, platform.SplitChange{At: sp.At, Percent: sp.Percent})
+		}
+		out = append(out, ps)
+	}
+	return out
 }

@@ -75,11 +75,10 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	}
 	s := &Scenario{File: file, Seed: DefaultSeed}
 	var (
-		fnNodes      []*yaml.Node
-		trafficNode  *yaml.Node
-		durNode      *yaml.Node
-		rolloutNode  *yaml.Node
-		backendsNode *yaml.Node
+		fnNodes     []*yaml.Node
+		trafficNode *yaml.Node
+		durNode     *yaml.Node
+		rolloutNode *yaml.Node
 		// defaultCmd is the top-level function: block, the command of
 		// every function without one of its own.
 		defaultCmd *Command
@@ -96,11 +95,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		{"functions", func(k string, v *yaml.Node) (err error) { fnNodes, err = w.list(v, k); return }},
 		{"traffic", func(k string, v *yaml.Node) error { trafficNode = v; return nil }},
 		{"policies", func(k string, v *yaml.Node) (err error) { s.Policies, err = w.policies(v, k); return }},
-		{"backends", func(k string, v *yaml.Node) (err error) {
-			backendsNode = v
-			s.Backends, err = w.backends(v, k)
-			return
-		}},
+		{"backends", func(k string, v *yaml.Node) (err error) { s.Backends, err = w.backends(v, k); return }},
 		{"activator", func(k string, v *yaml.Node) error { return w.activator(v, k, &s.Activator) }},
 		{"slos", func(k string, v *yaml.Node) (err error) { s.SLOs, err = w.slos(v, k); return }},
 		{"rollouts", func(k string, v *yaml.Node) (err error) {
@@ -177,9 +172,6 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	}
 	if err := w.checkRevisions(s, fnNodes); err != nil {
 		return nil, err
-	}
-	if err := simOnly(s); err != nil {
-		return nil, w.errf(backendsNode, "backends", "%v", err)
 	}
 	if err := applyRollouts(s, s.Rollouts); err != nil {
 		at := rolloutNode

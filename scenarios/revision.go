@@ -432,23 +432,6 @@ func (w *walker) podsOrMatch(v *yaml.Node, k string) (int, bool, error) {
 	return n, false, nil
 }
 
-// simOnly refuses backends that cannot run a scenario with revisions: the
-// simulator and the local platform route by the split; the Kubernetes
-// backends do not yet.
-func simOnly(s *Scenario) error {
-	for _, f := range s.Functions {
-		if len(f.Revisions) == 0 {
-			continue
-		}
-		for _, b := range s.Backends {
-			if b != "sim" && b != "local" {
-				return fmt.Errorf("function %q has revisions, which only the sim and local backends run so far; want backends: [sim] or [sim, local]", f.Name)
-			}
-		}
-	}
-	return nil
-}
-
 // applyRollouts expands the policies by the rollout variants: knative
 // under instant, gradual and pre-scaled rollouts become three runs
 // labelled knative/instant and so on, compared like any other policies.

@@ -82,6 +82,21 @@ func TestParseRevisions(t *testing.T) {
 	}
 }
 
+// TestParseRevisionsOnEveryBackend: the simulator, the local platform and
+// the kubernetes backend all route by the split.
+func TestParseRevisionsOnEveryBackend(t *testing.T) {
+	src := "duration: 10m\ntraffic: constant:rate=1\npolicies: [knative]\nfunctions:\n  - name: api\n" +
+		"    revisions:\n      - name: v1\n      - name: v2\n    split:\n      - {at: 0s, percent: {v1: 100}}\n      - {at: 1m, percent: {v2: 100}}\n" +
+		"backends: [sim, local, kubernetes]\n"
+	sc, err := Parse("ok.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Backends) != 3 || len(sc.Functions[0].Revisions) != 2 {
+		t.Errorf("backends %v, revisions %d", sc.Backends, len(sc.Functions[0].Revisions))
+	}
+}
+
 func TestParseRevisionErrors(t *testing.T) {
 	base := func(fn string) string {
 		return "duration: 10m\ntraffic: constant:rate=1\npolicies: [knative]\nfunctions:\n  - name: api\n" + fn
@@ -106,7 +121,6 @@ func TestParseRevisionErrors(t *testing.T) {
 		{"tag traffic without tag", base("    revisions:\n      - name: v1\n        tagTraffic: constant:rate=1\n"), 8, "needs a tag"},
 		{"bad revision setting", base("    revisions:\n      - name: v1\n        settings: {target: nope}\n"), 5, "under policy knative"},
 		{"rollouts without a rollout step", base(revs+"    split:\n      - {at: 1m, percent: {v2: 100}}\n") + "rollouts:\n  - name: a\n", 12, "no function's split has one"},
-		{"revisions on kubernetes", base(revs) + "backends: [sim, kubernetes]\n", 9, "only the sim and local backends"},
 		{"rollout bad scale", base(revs+"    split:\n      - {at: 1m, rollout: v2}\n") + "rollouts:\n  - name: a\n    initialScale: lots\n", 13, "pod count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scalebench/scalebench/internal/wire"
 	"log/slog"
 	"net"
 	"net/http"
@@ -288,6 +289,9 @@ func (a *Activator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		svc = rt.cfg.Revisions[i]
+		// The load generator breaks its figures down by the revision each
+		// response names, as the local platform's route answers.
+		w.Header().Set(wire.HeaderRevision, svc)
 	}
 	r := a.revs[svc]
 	a.mu.Unlock()

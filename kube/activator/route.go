@@ -17,6 +17,8 @@ import (
 // Knative's Route. Each revision is a Deployment and a Service of its own,
 // autoscaled on its own; /NAMESPACE/NAME/... is sent to one of them, and
 // /NAMESPACE/REVISION/... still addresses a revision directly (a tag).
+// A routed response names the revision's Service in X-Revision
+// (internal/wire), as the local platform's route does.
 type Route struct {
 	// Name is the function's name in the path; not one of Revisions.
 	Name string

@@ -2,6 +2,7 @@ package activator
 
 import (
 	"context"
+	"github.com/scalebench/scalebench/internal/wire"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -119,6 +120,7 @@ func TestServeHTTPSplitsARoute(t *testing.T) {
 	}
 	front := httptest.NewServer(a)
 	defer front.Close()
+	var named string // the last response's X-Revision
 	get := func(path string) string {
 		resp, err := http.Get(front.URL + path)
 		if err != nil {
@@ -126,12 +128,18 @@ func TestServeHTTPSplitsARoute(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		named = resp.Header.Get(wire.HeaderRevision)
 		return string(b)
 	}
 	counts := map[string]int{}
 	const n = 1000
 	for range n {
-		counts[get("/fns/fn/")]++
+		got := get("/fns/fn/")
+		counts[got]++
+		// The load generator's per-revision figures read this header.
+		if named != got {
+			t.Fatalf("a response from %s names revision %q", got, named)
+		}
 	}
 	// Binomial(1000, 0.1): sd 9.5; the seeded draw is fixed, the bound
 	// is 4 sd either way.

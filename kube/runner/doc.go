@@ -12,7 +12,9 @@
 //     was found but for the run's namespace (deleted at the end);
 //  2. creates a fresh namespace and, per scenario function, a Deployment of
 //     the function (Objects: cmd/fn, or the user's command through the node's
-//     image mapping) and its Service;
+//     image mapping) and its Service; a function with revisions is one
+//     Deployment and Service per revision (targets.Revisions), the later
+//     ones created at their deployAt;
 //  3. starts the autoscaling: for kpa, knative and the other scalebench
 //     policies, scalebench's controller (kube/controller) in this process,
 //     the Deployments opted in by annotation; for hpa, the real thing, an
@@ -24,9 +26,12 @@
 //     there are none and pokes the controller: there is no kube-proxy, and
 //     every policy's requests take this one path;
 //  5. waits until every Deployment's initial pods are ready and routed,
-//     drives the scenario's traffic with the load generator (loadgen), and
-//     reads pods, pod-seconds and start-ups from the API (kube/podwatch's
-//     Tracker), cold starts and latency from the requests.
+//     puts each function's split in force on its activator (SetRoute, the
+//     schedule's time 0 the traffic's start), drives the scenario's traffic
+//     with the load generator (loadgen), and reads pods, pod-seconds and
+//     start-ups from the API (kube/podwatch's Tracker), cold starts and
+//     latency from the requests, per revision by the X-Revision each
+//     response names.
 //
 // The own control plane needs pod IPs the API server accepts in
 // EndpointSlices, so it must run inside a network namespace where

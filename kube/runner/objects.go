@@ -58,6 +58,60 @@ type Function struct {
 	// ContainerConcurrency is the pods' limit, which the function's
 	// activator balances by (0: unlimited).
 	ContainerConcurrency int
+	// Revisions, for a function with revisions, are its revisions'
+	// Deployments and Services (targets.Revisions) and the split the
+	// function's activator routes by; Deployment and Service are then nil.
+	Revisions *targets.RevisionSet
+}
+
+// revisionFunction renders function i of sc, which has revisions, as one
+// Deployment and Service per revision (targets.Revisions), each pod
+// labelled as the run's and running fn with its revision's service time.
+func revisionFunction(sc *scenarios.Scenario, i int, name string, pol scenarios.Policy, ns string, fnArgs []string, command *scenarios.Command) (Function, error) {
+	f := sc.Functions[i]
+	if pol.Name == "hpa" {
+		return Function{}, fmt.Errorf("%s: function %q has revisions, which run under scalebench's controller; hpa is kube-controller-manager's own HPA and does not split traffic: choose kpa, knative or another scalebench policy", sc.Name, f.Name)
+	}
+	if command != nil || f.Command != nil {
+		return Function{}, fmt.Errorf("%s: function %q has revisions and a user's command; the kubernetes backend runs revisions on cmd/fn only", sc.Name, f.Name)
+	}
+	for _, rev := range f.Revisions {
+		if rev.TagTraffic != nil {
+			return Function{}, fmt.Errorf("%s: function %q, revision %q: tagTraffic is not sent on the kubernetes backend (its activator serves the tag as /NAMESPACE/%s/)", sc.Name, f.Name, rev.Name, name+"-"+targets.ObjectName(rev.Name))
+		}
+	}
+	if ro := pol.Rollout; ro != nil && (ro.MatchInitialScale || ro.MatchMinScale) {
+		// The old revision's size at the switch is known only then (the
+		// local platform reads it from its pods); this backend creates a
+		// revision's objects with their scales fixed.
+		return Function{}, fmt.Errorf("%s: function %q: rollout %s pre-scales to match the old revision, which the kubernetes backend does not run yet; give initialScale a pod count", sc.Name, f.Name, ro.Name)
+	}
+	set, err := targets.Revisions(sc, i, targets.RevisionOptions{Namespace: ns, Policy: pol.Name, Image: FnImage, Rollout: pol.Rollout})
+	if err != nil {
+		return Function{}, fmt.Errorf("%s: %w", sc.Name, err)
+	}
+	fn := Function{Name: f.Name, Object: set.Function, Revisions: set}
+	for j := range set.Revisions {
+		rt := &set.Revisions[j]
+		rev := f.Revisions[j]
+		if j == 0 || rev.ContainerConcurrency > fn.ContainerConcurrency {
+			// One activator balances all of the function's revisions.
+			fn.ContainerConcurrency = rev.ContainerConcurrency
+		}
+		for _, o := range []*metav1.ObjectMeta{&rt.Deployment.ObjectMeta, &rt.Service.ObjectMeta, &rt.Deployment.Spec.Template.ObjectMeta} {
+			o.Labels[RunLabel] = "true"
+			o.Labels[FunctionLabel] = set.Function
+		}
+		c := &rt.Deployment.Spec.Template.Spec.Containers[0]
+		if rev.Service != nil {
+			c.Args = append(c.Args, "--work="+rev.Service.Mean().String())
+		}
+		c.Args = append(c.Args, fnArgs...)
+		if rev.MemoryMB > 0 {
+			c.Resources.Requests = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(fmt.Sprintf("%dMi", int(math.Ceil(rev.MemoryMB))))}
+		}
+	}
+	return fn, nil
 }
 
 // Objects renders every function of sc under pol in namespace ns. fnArgs
@@ -66,15 +120,20 @@ type Function struct {
 func Objects(sc *scenarios.Scenario, pol scenarios.Policy, ns string, fnArgs []string, command *scenarios.Command) ([]Function, error) {
 	var out []Function
 	seen := map[string]string{}
-	for _, f := range sc.Functions {
-		if len(f.Revisions) > 0 {
-			return nil, fmt.Errorf("%s: function %q has revisions, which only the simulator (sim) runs so far", sc.Name, f.Name)
-		}
+	for i, f := range sc.Functions {
 		name := targets.ObjectName(f.Name)
 		if prev, dup := seen[name]; dup {
 			return nil, fmt.Errorf("%s: functions %q and %q have the same Kubernetes name %q", sc.Name, prev, f.Name, name)
 		}
 		seen[name] = f.Name
+		if len(f.Revisions) > 0 {
+			fn, err := revisionFunction(sc, i, name, pol, ns, fnArgs, command)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, fn)
+			continue
+		}
 		fn, err := function(sc, f, name, pol, ns, fnArgs, command)
 		if err != nil {
 			return nil, err

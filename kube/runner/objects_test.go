@@ -23,12 +23,17 @@ func TestObjects(t *testing.T) {
 	mine := api
 	mine.Name = "mine"
 	mine.Command = &scenarios.Command{Argv: []string{"/srv/server", "--x"}, PortEnv: "PORT", ReadinessPath: "/healthz"}
+	bg := scenarios.Function{Name: "web", Revisions: []scenarios.Revision{
+		{Function: scenarios.Function{Name: "blue", ContainerConcurrency: 2, Service: dist.Fixed{D: 50 * time.Millisecond}}},
+		{Function: scenarios.Function{Name: "green", ContainerConcurrency: 4, Service: dist.Fixed{D: 20 * time.Millisecond}}, DeployAt: 10 * time.Second},
+	}, Split: []scenarios.SplitStep{{Percent: []int{100, 0}, Rollout: -1}, {At: 20 * time.Second, Percent: []int{0, 100}, Rollout: -1}}}
 	for _, tc := range []struct {
-		name  string
-		sc    *scenarios.Scenario
-		pol   scenarios.Policy
-		err   string
-		check func(t *testing.T, fns []Function)
+		name    string
+		sc      *scenarios.Scenario
+		pol     scenarios.Policy
+		command *scenarios.Command
+		err     string
+		check   func(t *testing.T, fns []Function)
 	}{
 		{name: "fn under kpa", sc: scenario(api), pol: scenarios.Policy{Name: "kpa", Settings: map[string]string{"stable-window": "6s", "initial-scale": "2"}},
 			check: func(t *testing.T, fns []Function) {
@@ -101,12 +106,38 @@ func TestObjects(t *testing.T) {
 		{name: "hpa on cpu", sc: scenario(api), pol: scenarios.Policy{Name: "hpa"}, err: "metric=cpu needs metrics-server"},
 		{name: "hpa at zero", sc: scenario(api), pol: scenarios.Policy{Name: "hpa", Settings: map[string]string{"metric": "rps", "min-replicas": "0", "scale-to-zero-alpha": "true"}}, err: "min-replicas=0"},
 		{name: "bad setting", sc: scenario(api), pol: scenarios.Policy{Name: "kpa", Settings: map[string]string{"nope": "1"}}, err: "nope"},
-		{name: "revisions", sc: scenario(scenarios.Function{Name: "r", Revisions: []scenarios.Revision{{}}}), pol: scenarios.Policy{Name: "kpa"}, err: "has revisions"},
+		{name: "revisions under kpa", sc: scenario(bg), pol: scenarios.Policy{Name: "kpa"},
+			check: func(t *testing.T, fns []Function) {
+				f := fns[0]
+				if f.Deployment != nil || f.Revisions == nil || len(f.Revisions.Revisions) != 2 || f.ContainerConcurrency != 4 {
+					t.Fatalf("function %+v, want two revisions and the larger containerConcurrency", f)
+				}
+				for i, want := range []string{"--work=50ms --init=1s", "--work=20ms --init=1s"} {
+					rev := f.Revisions.Revisions[i]
+					d := rev.Deployment
+					l := d.Spec.Template.Labels
+					if l[RunLabel] != "true" || l[FunctionLabel] != "web" || l[RevisionLabel] != rev.Service.Name {
+						t.Errorf("revision %s pod labels %v, want the run's, the function's and its own", rev.Name, l)
+					}
+					if args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " "); args != want {
+						t.Errorf("revision %s args %q, want %q", rev.Name, args, want)
+					}
+					if _, ok, err := controller.ParseAnnotations(d.Annotations); !ok || err != nil {
+						t.Errorf("revision %s: the controller does not take %v: %v", rev.Name, d.Annotations, err)
+					}
+				}
+				if f.Revisions.Revisions[1].DeployAt != 10*time.Second {
+					t.Errorf("green deployed at %v, want 10s", f.Revisions.Revisions[1].DeployAt)
+				}
+			}},
+		{name: "revisions under hpa", sc: scenario(bg), pol: scenarios.Policy{Name: "hpa"}, err: "hpa is kube-controller-manager's own HPA"},
+		{name: "revisions pre-scaled to match", sc: scenario(bg), pol: scenarios.Policy{Name: "kpa", Rollout: &scenarios.Rollout{Name: "prescaled", MatchInitialScale: true}}, err: "pre-scales to match"},
+		{name: "revisions with a user's command", sc: scenario(bg), pol: scenarios.Policy{Name: "kpa"}, command: mine.Command, err: "user's command"},
 		{name: "names collide", sc: scenario(scenarios.Function{Name: "a_b"}, scenarios.Function{Name: "a-b"}), pol: scenarios.Policy{Name: "kpa"}, err: "same Kubernetes name"},
 		{name: "no functions", sc: scenario(), pol: scenarios.Policy{Name: "kpa"}, err: "no functions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fns, err := Objects(tc.sc, tc.pol, "ns", []string{"--init=1s"}, nil)
+			fns, err := Objects(tc.sc, tc.pol, "ns", []string{"--init=1s"}, tc.command)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err %v, want one containing %q", err, tc.err)

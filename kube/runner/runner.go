@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +29,7 @@ import (
 	"github.com/scalebench/scalebench/kube/cluster"
 	"github.com/scalebench/scalebench/kube/controller"
 	"github.com/scalebench/scalebench/kube/podwatch"
+	"github.com/scalebench/scalebench/kube/targets"
 	"github.com/scalebench/scalebench/loadgen"
 	"github.com/scalebench/scalebench/results"
 	"github.com/scalebench/scalebench/scenarios"
@@ -84,6 +88,60 @@ type Result struct {
 	Lives []podwatch.Life
 	// Functions are the objects the run created.
 	Functions []Function
+	// Routes are the functions with revisions, with the splits their
+	// activators put in force.
+	Routes []RouteStatus
+}
+
+// RouteStatus is one function's revisions and its route's splits.
+type RouteStatus struct {
+	Function  string
+	Revisions []RevisionStatus
+	// Splits are the splits in force from At on (since the traffic's
+	// start), Percent indexed as Revisions, as the run saw them change.
+	Splits []SplitChange
+}
+
+// RevisionStatus names one revision: the scenario's name, its objects'
+// and the controller's (NAMESPACE/OBJECT, its ticks' Revision).
+type RevisionStatus struct {
+	Name, Object, Key string
+}
+
+// SplitChange is a route's split from At on.
+type SplitChange struct {
+	At      time.Duration
+	Percent []int
+}
+
+// RevisionSeconds gives each route revision's ready pods (from the pod
+// watch, by the revision's selector) and share at the end of every second
+// of a run of duration d, for the report's pods-per-revision chart.
+func RevisionSeconds(began time.Time, d time.Duration, lives []podwatch.Life, routes []RouteStatus, each func(t int64, name string, ready, percent int)) {
+	byRev := map[string][]podwatch.Life{}
+	for _, l := range lives {
+		byRev[l.Labels[RevisionLabel]] = append(byRev[l.Labels[RevisionLabel]], l)
+	}
+	for sec := int64(0); sec < int64(math.Ceil(d.Seconds())); sec++ {
+		end := time.Duration(sec+1) * time.Second
+		for _, rt := range routes {
+			for i, rev := range rt.Revisions {
+				name := rev.Name
+				if len(routes) > 1 {
+					name = rt.Function + "/" + rev.Name
+				}
+				_, ready := podwatch.At(byRev[rev.Object], began.Add(end))
+				p := 0
+				for _, sp := range rt.Splits {
+					if sp.At > end {
+						break
+					}
+					p = sp.Percent[i]
+				}
+				each(sec, name, ready, p)
+			}
+		}
+	}
 }
 
 // Run runs sc under pol (see the package doc). A run that was interrupted
@@ -202,6 +260,13 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 			return nil, err
 		}
 		acts[f.Object] = act
+		if f.Revisions != nil {
+			// The controller asks for each revision's stat by its own
+			// name; the function's activator sees them all.
+			for _, rev := range f.Revisions.Revisions {
+				acts[rev.Service.Name] = act
+			}
+		}
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); act.Run(wctx) }()
 		if actAddrs[f.Object], err = r.serve(act); err != nil {
@@ -213,14 +278,27 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 		go func() { defer r.wg.Done(); ctrl.Run(wctx) }()
 	}
 
+	nDeps := 0
 	for i := range fns {
 		f := &fns[i]
-		f.Deployment.Namespace, f.Service.Namespace = r.ns, r.ns
-		if _, err := cs.CoreV1().Services(r.ns).Create(ctx, f.Service, metav1.CreateOptions{}); err != nil {
-			return nil, fmt.Errorf("kubernetes: create Service %s: %w", f.Object, err)
+		if f.Revisions != nil {
+			for j := range f.Revisions.Revisions {
+				rev := &f.Revisions.Revisions[j]
+				rev.Deployment.Namespace, rev.Service.Namespace = r.ns, r.ns
+				if rev.DeployAt > 0 {
+					continue // created at its time, after the traffic's start
+				}
+				if err := r.createRevision(ctx, rev); err != nil {
+					return nil, err
+				}
+				nDeps++
+			}
+			continue
 		}
-		if _, err := cs.AppsV1().Deployments(r.ns).Create(ctx, f.Deployment, metav1.CreateOptions{}); err != nil {
-			return nil, fmt.Errorf("kubernetes: create Deployment %s: %w", f.Object, err)
+		nDeps++
+		f.Deployment.Namespace, f.Service.Namespace = r.ns, r.ns
+		if err := r.create(ctx, f.Object, f.Service, f.Deployment); err != nil {
+			return nil, err
 		}
 		if f.HPA != nil {
 			f.HPA.Namespace = r.ns
@@ -230,12 +308,12 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 		}
 	}
 	started := time.Now()
-	fmt.Fprintf(r.progress, "kubernetes: %d Deployment(s) in namespace %s under %s; waiting for the initial pods\n", len(fns), r.ns, policyName(r.pol))
+	fmt.Fprintf(r.progress, "kubernetes: %d Deployment(s) in namespace %s under %s; waiting for the initial pods\n", nDeps, r.ns, policyName(r.pol))
 	if err := r.waitDeployed(ctx, fns, acts, ctrl); err != nil {
 		return nil, err
 	}
 	if r.opts.Deployed && ctrl != nil {
-		if err := waitGrid(ctx, ctrl, r.ns+"/"+fns[0].Object); err != nil {
+		if err := waitGrid(ctx, ctrl, r.ns+"/"+gridObject(fns[0])); err != nil {
 			return nil, err
 		}
 	}
@@ -245,8 +323,26 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 		urls[i] = "http://" + actAddrs[f.Object] + "/" + r.ns + "/" + f.Object + "/"
 	}
 	began := time.Now()
+	// A function with revisions: its activator's route splits the traffic
+	// on the schedule from the traffic's start, and the later revisions
+	// are created at their times (Knative makes a revision when its
+	// Service changes).
+	var firsts []*firstTraffic
+	for _, f := range fns {
+		if f.Revisions == nil {
+			continue
+		}
+		if err := acts[f.Object].SetRoute(f.Revisions.Route(began, uint64(r.sc.Seed))); err != nil {
+			return nil, fmt.Errorf("kubernetes: function %s: %w", f.Name, err)
+		}
+		firsts = append(firsts, r.followRoute(wctx, acts[f.Object], f, began))
+	}
+	names := make([]string, len(fns))
+	for i, f := range fns {
+		names[i] = f.Name
+	}
 	sum, err := loadgen.Run(ctx, loadgen.Config{
-		URLs: urls, Pattern: r.sc.Traffic, Duration: r.sc.Duration, Seed: r.sc.Seed,
+		URLs: urls, Functions: names, Pattern: r.sc.Traffic, Duration: r.sc.Duration, Seed: r.sc.Seed,
 		Requests: r.opts.Requests, Progress: r.opts.Progress, Log: r.log,
 		Scenario: r.sc.Name, Backend: BackendName,
 		// The activators share this process: each request in flight holds
@@ -287,6 +383,9 @@ func (r *run) run(ctx context.Context, fns []Function) (*Result, error) {
 	}
 	if len(times) > 0 {
 		sum.PodStartup = results.NewPodStartup(times)
+	}
+	if len(firsts) > 0 {
+		res.Routes = revisionSummaries(sum, fns, firsts, res.Lives, began, end)
 	}
 	res.Summary = *sum
 	if interrupted {
@@ -347,17 +446,21 @@ func (r *run) waitDeployed(ctx context.Context, fns []Function, acts map[string]
 			}
 		}
 		for _, f := range fns {
-			want := f.Initial
-			if ctrl != nil {
-				d, ok := first[r.ns+"/"+f.Object]
-				if !ok {
-					missing = append(missing, f.Object+" (no decision yet)")
-					continue
+			for _, obj := range deployedAtStart(f) {
+				want := f.Initial
+				if ctrl != nil {
+					d, ok := first[r.ns+"/"+obj.name]
+					if !ok {
+						missing = append(missing, obj.name+" (no decision yet)")
+						continue
+					}
+					want = d
+				} else if f.Revisions != nil {
+					want = obj.initial
 				}
-				want = d
-			}
-			if n := len(acts[f.Object].Endpoints(f.Object)); n < want {
-				missing = append(missing, fmt.Sprintf("%s (%d of %d pods routed)", f.Object, n, want))
+				if n := len(acts[f.Object].Endpoints(obj.name)); n < want {
+					missing = append(missing, fmt.Sprintf("%s (%d of %d pods routed)", obj.name, n, want))
+				}
 			}
 		}
 		switch {
@@ -432,6 +535,9 @@ func startups(lives []podwatch.Life, fns []Function, ticks []loop.Tick, ns strin
 		if !ok {
 			continue
 		}
+		if rev, ok := l.Labels[RevisionLabel]; ok {
+			obj = rev // the revision's decisions asked for it
+		}
 		s := Startup{Pod: l.Name, Created: l.Seen, Exec: l.Seen, Ready: l.Ready}
 		if t, ok := exec[l.Name]; ok && !t.IsZero() {
 			s.Exec = t
@@ -497,3 +603,187 @@ func deleteNamespace(w *world, ns string) error {
 		}
 	}
 }
+
+// RevisionLabel is the label a revision's pods and objects carry its
+// object name in (targets.Revisions' selector).
+const RevisionLabel = "app"
+
+// create creates a function's or a revision's Service and Deployment.
+func (r *run) create(ctx context.Context, name string, svc *corev1.Service, dep *appsv1.Deployment) error {
+	if _, err := r.w.client.CoreV1().Services(r.ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("kubernetes: create Service %s: %w", name, err)
+	}
+	if _, err := r.w.client.AppsV1().Deployments(r.ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("kubernetes: create Deployment %s: %w", name, err)
+	}
+	return nil
+}
+
+func (r *run) createRevision(ctx context.Context, rev *targets.RevisionTarget) error {
+	return r.create(ctx, rev.Service.Name, rev.Service, rev.Deployment)
+}
+
+// deployedObject is one object the run waits for before traffic.
+type deployedObject struct {
+	name    string
+	initial int
+}
+
+// deployedAtStart are the objects of f deployed before the traffic: the
+// function's own, or its revisions created at 0.
+func deployedAtStart(f Function) []deployedObject {
+	if f.Revisions == nil {
+		return []deployedObject{{f.Object, f.Initial}}
+	}
+	var out []deployedObject
+	for _, rev := range f.Revisions.Revisions {
+		if rev.DeployAt <= 0 {
+			out = append(out, deployedObject{rev.Service.Name, rev.InitialScale})
+		}
+	}
+	return out
+}
+
+// gridObject is the object whose ticks the traffic's start is aligned to.
+func gridObject(f Function) string {
+	if objs := deployedAtStart(f); len(objs) > 0 {
+		return objs[0].name
+	}
+	return f.Object
+}
+
+// firstTraffic is when each revision of a function was created and first
+// given a share of its route, as offsets from the traffic's start (-1:
+// not yet).
+type firstTraffic struct {
+	fn       string
+	mu       sync.Mutex
+	deployed map[string]time.Duration
+	first    map[string]time.Duration
+	splits   []SplitChange
+	errs     []error
+}
+
+// followRoute creates f's later revisions at their times and watches its
+// route's split (every 20ms) for each revision's first share.
+func (r *run) followRoute(ctx context.Context, act *activator.Activator, f Function, began time.Time) *firstTraffic {
+	ft := &firstTraffic{fn: f.Object, deployed: map[string]time.Duration{}, first: map[string]time.Duration{}}
+	for i := range f.Revisions.Revisions {
+		rev := &f.Revisions.Revisions[i]
+		if rev.DeployAt <= 0 {
+			ft.deployed[rev.Service.Name] = 0
+			continue
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			select {
+			case <-time.After(time.Until(began.Add(rev.DeployAt))):
+			case <-ctx.Done():
+				return
+			}
+			err := r.createRevision(ctx, rev)
+			ft.mu.Lock()
+			defer ft.mu.Unlock()
+			if err != nil {
+				ft.errs = append(ft.errs, err)
+				return
+			}
+			ft.deployed[rev.Service.Name] = time.Since(began)
+		}()
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			now := time.Now()
+			split := act.Split(f.Object)
+			pct := make([]int, len(f.Revisions.Revisions))
+			for i, rev := range f.Revisions.Revisions {
+				pct[i] = split[rev.Service.Name]
+			}
+			ft.mu.Lock()
+			for svc, p := range split {
+				if _, seen := ft.first[svc]; !seen && p > 0 {
+					ft.first[svc] = now.Sub(began)
+				}
+			}
+			if n := len(ft.splits); n == 0 || !slices.Equal(ft.splits[n-1].Percent, pct) {
+				ft.splits = append(ft.splits, SplitChange{At: now.Sub(began), Percent: pct})
+			}
+			ft.mu.Unlock()
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ft
+}
+
+// revisionSummaries completes the load generator's per-revision figures
+// (requests, cold starts, latency, by the revision each response names:
+// the activator's route sets it to the revision's Service) with every
+// revision in the scenario's order, its creation, first traffic and pods
+// from the watch, and the rollout's cold starts (those of the revisions
+// created after the start), as the local platform reports them.
+func revisionSummaries(sum *results.Summary, fns []Function, firsts []*firstTraffic, lives []podwatch.Life, began, end time.Time) []RouteStatus {
+	var routes []RouteStatus
+	byKey := map[[2]string]results.RevisionSummary{}
+	for _, rs := range sum.Revisions {
+		byKey[[2]string{rs.Function, rs.Revision}] = rs
+	}
+	var out []results.RevisionSummary
+	var rollout int64
+	k := 0
+	for _, f := range fns {
+		if f.Revisions == nil {
+			continue
+		}
+		ft := firsts[k]
+		k++
+		ft.mu.Lock()
+		rt := RouteStatus{Function: f.Name, Splits: slices.Clone(ft.splits)}
+		for _, rev := range f.Revisions.Revisions {
+			svc := rev.Service.Name
+			rt.Revisions = append(rt.Revisions, RevisionStatus{Name: rev.Name, Object: svc, Key: rev.Deployment.Namespace + "/" + svc})
+			rs, seen := byKey[[2]string{f.Name, svc}]
+			if !seen {
+				rs = results.RevisionSummary{Function: f.Name}
+			}
+			rs.Revision = rev.Name
+			rs.DeployAtSeconds, rs.FirstTrafficSeconds = -1, -1
+			if d, ok := ft.deployed[svc]; ok {
+				rs.DeployAtSeconds = round3(d.Seconds())
+			}
+			if d, ok := ft.first[svc]; ok {
+				rs.FirstTrafficSeconds = round3(d.Seconds())
+			}
+			var mine []podwatch.Life
+			for _, l := range lives {
+				if l.Labels[RevisionLabel] == svc {
+					mine = append(mine, l)
+				}
+			}
+			fig := podwatch.Span(mine, began, end)
+			rs.PodStarts, rs.PodSeconds, rs.MaxPods = fig.PodStarts, round3(fig.PodSeconds), fig.MaxPods
+			if rev.DeployAt > 0 {
+				rollout += rs.ColdStarts
+			}
+			out = append(out, rs)
+		}
+		for _, err := range ft.errs {
+			sum.Warnings = append(sum.Warnings, err.Error())
+		}
+		ft.mu.Unlock()
+		routes = append(routes, rt)
+	}
+	sum.Revisions = out
+	sum.RolloutColdStarts = &rollout
+	return routes
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
