@@ -3,15 +3,13 @@ package bench
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/scalebench/scalebench/autoscaler/controller"
 	"github.com/scalebench/scalebench/badinput"
+	"github.com/scalebench/scalebench/loadgen"
 	"github.com/scalebench/scalebench/platform"
 	"github.com/scalebench/scalebench/platform/pods"
 	"github.com/scalebench/scalebench/scenarios"
@@ -137,44 +135,5 @@ func (b Local) ProbePath(ctx context.Context, n int) (direct, proxied []time.Dur
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	defer client.CloseIdleConnections()
-	get := func(url string) (time.Duration, error) {
-		start := time.Now()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return 0, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("%s: status %d", url, resp.StatusCode)
-		}
-		return time.Since(start), nil
-	}
-	urls := []string{"http://" + pod.Addr + "/", p.URL() + "/"}
-	// Warm both connections first.
-	for _, u := range urls {
-		if _, err := get(u); err != nil {
-			return nil, nil, err
-		}
-	}
-	for i := 0; i < n; i++ {
-		for j, u := range urls {
-			d, err := get(u)
-			if err != nil {
-				return nil, nil, err
-			}
-			if j == 0 {
-				direct = append(direct, d)
-			} else {
-				proxied = append(proxied, d)
-			}
-		}
-	}
-	return direct, proxied, nil
+	return loadgen.ProbePath(ctx, "http://"+pod.Addr+"/", p.URL()+"/", n)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/scalebench/scalebench/kube/activator"
+	"github.com/scalebench/scalebench/loadgen"
 	"github.com/scalebench/scalebench/scenarios"
 )
 
@@ -85,43 +85,5 @@ func (r *run) probe(ctx context.Context, fns []Function, n int) (direct, proxied
 	if err != nil || len(pl.Items) == 0 || pl.Items[0].Status.PodIP == "" {
 		return nil, nil, fmt.Errorf("kubernetes: the probe pod has no IP (%v)", err)
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	defer client.CloseIdleConnections()
-	get := func(url string) (time.Duration, error) {
-		start := time.Now()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return 0, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("%s: status %d", url, resp.StatusCode)
-		}
-		return time.Since(start), nil
-	}
-	urls := []string{fmt.Sprintf("http://%s:%d/", pl.Items[0].Status.PodIP, HTTPPort), "http://" + actAddr + "/" + ns + "/" + f.Object + "/"}
-	for _, u := range urls {
-		if _, err := get(u); err != nil {
-			return nil, nil, err
-		}
-	}
-	for i := 0; i < n; i++ {
-		for j, u := range urls {
-			d, err := get(u)
-			if err != nil {
-				return nil, nil, err
-			}
-			if j == 0 {
-				direct = append(direct, d)
-			} else {
-				proxied = append(proxied, d)
-			}
-		}
-	}
-	return direct, proxied, nil
+	return loadgen.ProbePath(ctx, fmt.Sprintf("http://%s:%d/", pl.Items[0].Status.PodIP, HTTPPort), "http://"+actAddr+"/"+ns+"/"+f.Object+"/", n)
 }
