@@ -18,13 +18,21 @@
 # nodes; any other is pulled by them.
 # shellcheck source=kind-config/lib.sh
 . "$(dirname "$0")/lib.sh"
-need kubectl curl base64
+need kubectl curl base64 awk
 
 # run_staged DIR TARGET POLICY: one target of a function with revisions.
 # Its stages at 0 go first; the bench's traffic starts; the route's
 # schedule is stamped with that moment and the later stages are applied at
 # their times from it; then the target's objects are removed, so the next
 # target has the nodes alone.
+# sleep_until START AT: sleeps until AT seconds (a decimal) after START
+# (microseconds since the epoch); returns at once if that has passed.
+sleep_until() {
+  local left
+  left="$(awk -v s="$1" -v at="$2" -v now="$(date +%s%6N)" 'BEGIN { l = (s - now) / 1e6 + at; if (l > 0) printf "%.3f", l }')"
+  if [ -n "$left" ]; then sleep "$left"; fi
+}
+
 run_staged() {
   local dir="$1" target="$2" label="$3" t at wait file what
   local later=() files=() log pid start
@@ -57,14 +65,15 @@ run_staged() {
     sleep 0.2
   done
   if grep -qF "/$label (" "$log"; then
-    start="$(date +%s)"
+    # Microseconds: whole seconds put a stage up to 1 s early.
+    start="$(date +%s%6N)"
     if [ "$target" = scalebench ]; then
-      kubectl -n "$NAMESPACE" annotate --overwrite configmap -l scalebench.dev/route "scalebench.dev/route-start=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+      kubectl -n "$NAMESPACE" annotate --overwrite configmap -l scalebench.dev/route "scalebench.dev/route-start=$(date -u -d "@${start:0:-6}.${start: -6}" +%Y-%m-%dT%H:%M:%S.%6NZ)"
     fi
     local item
     for item in ${later[@]+"${later[@]}"}; do
       IFS=$'\t' read -r at file what <<<"$item"
-      sleep "$((${at%.*} - ($(date +%s) - start)))" 2>/dev/null || true
+      sleep_until "$start" "$at"
       step "$target at ${at}s: $what"
       kubectl apply -f "$file"
     done
